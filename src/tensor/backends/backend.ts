@@ -1,0 +1,92 @@
+// The backend seam: the heavy kernels (matmul, convolution, pooling) on raw, contiguous,
+// row-major typed arrays. No autograd and no Tensor here, so a backend can be swapped
+// (reference loops, WebAssembly SIMD on worker threads, GPU.js) without touching the ops.
+// Every kernel writes its whole output array (it never accumulates into it).
+
+export type FloatArray = Float32Array | Float64Array
+
+/** Shapes of one batched matrix product `C[b] = op(A[b]) @ op(B[b])`, `op` = optional transpose. */
+export interface MatmulShape {
+  /** number of independent products; A, B and C hold `batch` matrices back to back */
+  batch: number
+  /** rows of op(A) and C */
+  m: number
+  /** columns of op(A), rows of op(B) */
+  k: number
+  /** columns of op(B) and C */
+  n: number
+  /** A[b] is stored [k, m] and used transposed */
+  transA: boolean
+  /** B[b] is stored [n, k] and used transposed */
+  transB: boolean
+}
+
+/** Geometry of a 2-D convolution, NCHW input `[batch, inChannels, inHeight, inWidth]`, OIHW weight. */
+export interface Conv2dGeometry {
+  batch: number
+  inChannels: number
+  inHeight: number
+  inWidth: number
+  outChannels: number
+  kernelHeight: number
+  kernelWidth: number
+  strideH: number
+  strideW: number
+  padH: number
+  padW: number
+  /** floor((inHeight + 2 padH - kernelHeight) / strideH) + 1 */
+  outHeight: number
+  outWidth: number
+}
+
+/** Geometry of 2-D pooling over `[batch, channels, inHeight, inWidth]`. */
+export interface Pool2dGeometry {
+  batch: number
+  channels: number
+  inHeight: number
+  inWidth: number
+  kernelHeight: number
+  kernelWidth: number
+  strideH: number
+  strideW: number
+  padH: number
+  padW: number
+  outHeight: number
+  outWidth: number
+}
+
+/** What a backend says about itself (see `getBackendInfo()`). */
+export interface BackendInfo {
+  name: string
+  /** e.g. 'plain TypeScript loops', 'WebAssembly SIMD, 2 worker threads', 'GPU.js headlessgl' */
+  description: string
+  /** true when a kernel runs on a real GPU, false for CPU code (including GPU.js's software fallbacks) */
+  hardwareGpu: boolean
+  /** backend-specific details (GPU.js mode, thread count, reasons for a choice) */
+  details?: Record<string, unknown>
+}
+
+export interface Backend {
+  readonly name: string
+  info(): BackendInfo
+  /** C = op(A) @ op(B), batched; `out` has batch*m*n entries. */
+  matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void
+  /** out[n,o,y,x] = bias[o] + sum_{c,i,j} x[n,c,y*s-p+i,x*s-p+j] w[o,c,i,j] (zero padding). `bias` may be null. */
+  conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry): void
+  /** dL/dx of conv2d given dL/dout (a transposed convolution). */
+  conv2dGradInput(gradOut: FloatArray, w: FloatArray, gradX: FloatArray, g: Conv2dGeometry): void
+  /** dL/dw of conv2d given dL/dout and the input x. */
+  conv2dGradWeight(gradOut: FloatArray, x: FloatArray, gradW: FloatArray, g: Conv2dGeometry): void
+  /**
+   * Max pooling; padding counts as -Infinity. `argmax[o]` receives the flat index (y*inWidth+x)
+   * inside the input plane of the winning element, the first one on ties (row-major order).
+   */
+  maxPool2d(x: FloatArray, out: FloatArray, argmax: Int32Array, g: Pool2dGeometry): void
+  /** Routes each gradOut entry to its argmax position; gradX is overwritten. */
+  maxPool2dBackward(gradOut: FloatArray, argmax: Int32Array, gradX: FloatArray, g: Pool2dGeometry): void
+  /** Average pooling; padded zeros count in the divisor (PyTorch's count_include_pad=true). */
+  avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry): void
+  avgPool2dBackward(gradOut: FloatArray, gradX: FloatArray, g: Pool2dGeometry): void
+  /** Free kernels, workers, textures. The backend must not be used afterwards. */
+  dispose(): void
+}

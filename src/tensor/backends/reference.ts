@@ -1,0 +1,214 @@
+// The reference backend: every kernel as the plainest loop that states its math.
+// It is the specification the fast and GPU.js backends are tested against, and it
+// runs in float64 for gradcheck. It accumulates in the array's own precision.
+import type { Backend, BackendInfo, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry } from './backend.js'
+
+export class ReferenceBackend implements Backend {
+  readonly name = 'reference'
+
+  info(): BackendInfo {
+    return { name: this.name, description: 'plain TypeScript loops (float32 and float64)', hardwareGpu: false }
+  }
+
+  // C[b,i,j] = sum_p opA[b,i,p] * opB[b,p,j]
+  matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void {
+    const { batch, m, k, n, transA, transB } = s
+    for (let t = 0; t < batch; t++) {
+      const ao = t * m * k
+      const bo = t * k * n
+      const co = t * m * n
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let acc = 0
+          for (let p = 0; p < k; p++) {
+            const av = transA ? a[ao + p * m + i]! : a[ao + i * k + p]!
+            const bv = transB ? b[bo + j * k + p]! : b[bo + p * n + j]!
+            acc += av * bv
+          }
+          out[co + i * n + j] = acc
+        }
+      }
+    }
+  }
+
+  conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry): void {
+    const { batch, inChannels: C, inHeight: H, inWidth: W, outChannels: O } = g
+    const { kernelHeight: KH, kernelWidth: KW, strideH, strideW, padH, padW, outHeight: OH, outWidth: OW } = g
+    for (let nb = 0; nb < batch; nb++) {
+      for (let o = 0; o < O; o++) {
+        for (let oy = 0; oy < OH; oy++) {
+          for (let ox = 0; ox < OW; ox++) {
+            let acc = bias ? bias[o]! : 0
+            for (let c = 0; c < C; c++) {
+              for (let i = 0; i < KH; i++) {
+                const iy = oy * strideH - padH + i
+                if (iy < 0 || iy >= H) continue
+                for (let j = 0; j < KW; j++) {
+                  const ix = ox * strideW - padW + j
+                  if (ix < 0 || ix >= W) continue
+                  acc += x[((nb * C + c) * H + iy) * W + ix]! * w[((o * C + c) * KH + i) * KW + j]!
+                }
+              }
+            }
+            out[((nb * O + o) * OH + oy) * OW + ox] = acc
+          }
+        }
+      }
+    }
+  }
+
+  // dx[n,c,iy,ix] = sum over every output tap that read x[n,c,iy,ix] of gradOut * w
+  conv2dGradInput(gradOut: FloatArray, w: FloatArray, gradX: FloatArray, g: Conv2dGeometry): void {
+    const { batch, inChannels: C, inHeight: H, inWidth: W, outChannels: O } = g
+    const { kernelHeight: KH, kernelWidth: KW, strideH, strideW, padH, padW, outHeight: OH, outWidth: OW } = g
+    gradX.fill(0)
+    for (let nb = 0; nb < batch; nb++) {
+      for (let o = 0; o < O; o++) {
+        for (let oy = 0; oy < OH; oy++) {
+          for (let ox = 0; ox < OW; ox++) {
+            const go = gradOut[((nb * O + o) * OH + oy) * OW + ox]!
+            for (let c = 0; c < C; c++) {
+              for (let i = 0; i < KH; i++) {
+                const iy = oy * strideH - padH + i
+                if (iy < 0 || iy >= H) continue
+                for (let j = 0; j < KW; j++) {
+                  const ix = ox * strideW - padW + j
+                  if (ix < 0 || ix >= W) continue
+                  gradX[((nb * C + c) * H + iy) * W + ix]! += go * w[((o * C + c) * KH + i) * KW + j]!
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // dw[o,c,i,j] = sum_{n,oy,ox} gradOut[n,o,oy,ox] * x[n,c,oy*s-p+i,ox*s-p+j]
+  conv2dGradWeight(gradOut: FloatArray, x: FloatArray, gradW: FloatArray, g: Conv2dGeometry): void {
+    const { batch, inChannels: C, inHeight: H, inWidth: W, outChannels: O } = g
+    const { kernelHeight: KH, kernelWidth: KW, strideH, strideW, padH, padW, outHeight: OH, outWidth: OW } = g
+    for (let o = 0; o < O; o++) {
+      for (let c = 0; c < C; c++) {
+        for (let i = 0; i < KH; i++) {
+          for (let j = 0; j < KW; j++) {
+            let acc = 0
+            for (let nb = 0; nb < batch; nb++) {
+              for (let oy = 0; oy < OH; oy++) {
+                const iy = oy * strideH - padH + i
+                if (iy < 0 || iy >= H) continue
+                for (let ox = 0; ox < OW; ox++) {
+                  const ix = ox * strideW - padW + j
+                  if (ix < 0 || ix >= W) continue
+                  acc += gradOut[((nb * O + o) * OH + oy) * OW + ox]! * x[((nb * C + c) * H + iy) * W + ix]!
+                }
+              }
+            }
+            gradW[((o * C + c) * KH + i) * KW + j] = acc
+          }
+        }
+      }
+    }
+  }
+
+  maxPool2d(x: FloatArray, out: FloatArray, argmax: Int32Array, g: Pool2dGeometry): void {
+    const { batch, channels, inHeight: H, inWidth: W, kernelHeight: KH, kernelWidth: KW } = g
+    const { strideH, strideW, padH, padW, outHeight: OH, outWidth: OW } = g
+    for (let plane = 0; plane < batch * channels; plane++) {
+      const xo = plane * H * W
+      for (let oy = 0; oy < OH; oy++) {
+        for (let ox = 0; ox < OW; ox++) {
+          let best = -Infinity
+          let bestIdx = -1
+          for (let i = 0; i < KH; i++) {
+            const iy = oy * strideH - padH + i
+            if (iy < 0 || iy >= H) continue
+            for (let j = 0; j < KW; j++) {
+              const ix = ox * strideW - padW + j
+              if (ix < 0 || ix >= W) continue
+              const v = x[xo + iy * W + ix]!
+              // NOTE: NaN wins, as in PyTorch, so a NaN is never hidden by pooling.
+              if (v > best || bestIdx < 0 || Number.isNaN(v)) {
+                best = v
+                bestIdx = iy * W + ix
+                if (Number.isNaN(v)) break
+              }
+            }
+          }
+          const o = (plane * OH + oy) * OW + ox
+          out[o] = best
+          argmax[o] = bestIdx
+        }
+      }
+    }
+  }
+
+  maxPool2dBackward(gradOut: FloatArray, argmax: Int32Array, gradX: FloatArray, g: Pool2dGeometry): void {
+    const { batch, channels, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g
+    gradX.fill(0)
+    for (let plane = 0; plane < batch * channels; plane++) {
+      for (let p = 0; p < OH * OW; p++) {
+        const o = plane * OH * OW + p
+        gradX[plane * H * W + argmax[o]!]! += gradOut[o]!
+      }
+    }
+  }
+
+  avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry): void {
+    const { batch, channels, inHeight: H, inWidth: W, kernelHeight: KH, kernelWidth: KW } = g
+    const { strideH, strideW, padH, padW, outHeight: OH, outWidth: OW } = g
+    for (let plane = 0; plane < batch * channels; plane++) {
+      for (let oy = 0; oy < OH; oy++) {
+        for (let ox = 0; ox < OW; ox++) {
+          let acc = 0
+          for (let i = 0; i < KH; i++) {
+            const iy = oy * strideH - padH + i
+            if (iy < 0 || iy >= H) continue
+            for (let j = 0; j < KW; j++) {
+              const ix = ox * strideW - padW + j
+              if (ix < 0 || ix >= W) continue
+              acc += x[plane * H * W + iy * W + ix]!
+            }
+          }
+          out[(plane * OH + oy) * OW + ox] = acc / poolDivisor(g, oy, ox)
+        }
+      }
+    }
+  }
+
+  avgPool2dBackward(gradOut: FloatArray, gradX: FloatArray, g: Pool2dGeometry): void {
+    const { batch, channels, inHeight: H, inWidth: W, kernelHeight: KH, kernelWidth: KW } = g
+    const { strideH, strideW, padH, padW, outHeight: OH, outWidth: OW } = g
+    gradX.fill(0)
+    for (let plane = 0; plane < batch * channels; plane++) {
+      for (let oy = 0; oy < OH; oy++) {
+        for (let ox = 0; ox < OW; ox++) {
+          const go = gradOut[(plane * OH + oy) * OW + ox]! / poolDivisor(g, oy, ox)
+          for (let i = 0; i < KH; i++) {
+            const iy = oy * strideH - padH + i
+            if (iy < 0 || iy >= H) continue
+            for (let j = 0; j < KW; j++) {
+              const ix = ox * strideW - padW + j
+              if (ix < 0 || ix >= W) continue
+              gradX[plane * H * W + iy * W + ix]! += go
+            }
+          }
+        }
+      }
+    }
+  }
+
+  dispose(): void {}
+}
+
+/**
+ * The divisor of one average-pooling window, as PyTorch's count_include_pad=true:
+ * the window clipped to the padded input (padding counts, positions past the padding do not).
+ */
+export function poolDivisor(g: Pool2dGeometry, oy: number, ox: number): number {
+  const y0 = oy * g.strideH - g.padH
+  const x0 = ox * g.strideW - g.padW
+  const y1 = Math.min(y0 + g.kernelHeight, g.inHeight + g.padH)
+  const x1 = Math.min(x0 + g.kernelWidth, g.inWidth + g.padW)
+  return (y1 - y0) * (x1 - x0)
+}

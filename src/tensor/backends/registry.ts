@@ -1,0 +1,83 @@
+// Which backend runs the heavy kernels. Chosen per process with setBackend(name) or the
+// environment variable PRIORGRAD_BACKEND (read once, at the first kernel call), like
+// MLX's DEVICE. Backends register a factory; an instance is made on first use.
+import type { Backend, BackendInfo } from './backend.js'
+import { ReferenceBackend } from './reference.js'
+
+type Factory = () => Backend
+
+const factories = new Map<string, Factory>()
+const instances = new Map<string, Backend>()
+let current: Backend | null = null
+let defaultName = 'reference'
+let chooseReason = 'default backend'
+
+/** Make a backend selectable by name. Later registrations under the same name replace earlier ones. */
+export function registerBackend(name: string, factory: Factory): void {
+  factories.set(name, factory)
+  const old = instances.get(name)
+  if (old) {
+    old.dispose()
+    instances.delete(name)
+    if (current === old) current = null
+  }
+}
+
+/** Names that setBackend accepts. @example listBackends() // ['reference', 'wasm', 'gpujs'] */
+export function listBackends(): string[] {
+  return [...factories.keys()]
+}
+
+/** The backend used when neither setBackend nor PRIORGRAD_BACKEND chose one. */
+export function setDefaultBackend(name: string, reason: string): void {
+  defaultName = name
+  chooseReason = reason
+}
+
+function instance(name: string): Backend {
+  let b = instances.get(name)
+  if (b) return b
+  const f = factories.get(name)
+  if (!f) throw new Error(`setBackend: unknown backend '${name}'; available: ${listBackends().join(', ')}`)
+  b = f()
+  instances.set(name, b)
+  return b
+}
+
+/**
+ * Choose the backend for all later kernels.
+ * @example setBackend('reference') // plain loops, float64-capable
+ */
+export function setBackend(name: string): Backend {
+  current = instance(name)
+  chooseReason = `setBackend('${name}')`
+  return current
+}
+
+/** The active backend (chosen from PRIORGRAD_BACKEND or the default on first use). @example getBackend().name */
+export function getBackend(): Backend {
+  if (current) return current
+  const env = process.env['PRIORGRAD_BACKEND']
+  if (env) {
+    current = instance(env)
+    chooseReason = `PRIORGRAD_BACKEND=${env}`
+  } else {
+    current = instance(defaultName)
+  }
+  return current
+}
+
+/** What runs the kernels, and why it was chosen. @example console.log(getBackendInfo().description) */
+export function getBackendInfo(): BackendInfo & { reason: string } {
+  const b = getBackend()
+  return { ...b.info(), reason: chooseReason }
+}
+
+/** Dispose every instantiated backend (workers, kernels, textures). The next kernel call makes a new one. */
+export function disposeBackends(): void {
+  for (const b of instances.values()) b.dispose()
+  instances.clear()
+  current = null
+}
+
+registerBackend('reference', () => new ReferenceBackend())
