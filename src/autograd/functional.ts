@@ -1,0 +1,208 @@
+// The tensor functions: argument checking, then either one recorded op (src/autograd/ops,
+// the primitives with a backward) or a composition of them (no backward of its own).
+import { Tensor, type TensorLike } from '../tensor/tensor.js'
+import { allocate, isFloat, type DType } from '../tensor/dtype.js'
+import { mapBinary, mapUnary } from '../tensor/loops.js'
+import { formatShape, normalizeDim, normalizeDims, numel } from '../tensor/shape.js'
+import { apply } from './op.js'
+import { assertFloat } from './checks.js'
+import { unaryOps } from './elementwise.js'
+import * as ops from './ops/index.js'
+
+function lift(b: TensorLike, like: Tensor): Tensor {
+  if (b instanceof Tensor) return b
+  const dtype: DType = isFloat(like.dtype) ? like.dtype : Number.isInteger(b) ? 'int32' : 'float32'
+  const t = new Tensor(allocate(dtype, 1), [])
+  t.data[0] = b
+  return t
+}
+
+// ---- elementwise -------------------------------------------------------------------
+/** a + b with broadcasting. @example add(x, 1) */
+export const add = (a: Tensor, b: TensorLike): Tensor => apply(ops.add, [a, lift(b, a)], {})
+/** a * b with broadcasting. @example mul(x, y) */
+export const mul = (a: Tensor, b: TensorLike): Tensor => apply(ops.mul, [a, lift(b, a)], {})
+/** a ^ b with broadcasting. @example pow(x, 2) */
+export const pow = (a: Tensor, b: TensorLike): Tensor => apply(ops.pow, [a, lift(b, a)], {})
+/** Elementwise maximum. @example maximum(x, 0) */
+export const maximum = (a: Tensor, b: TensorLike): Tensor => apply(ops.maximum, [a, lift(b, a)], {})
+/** Elementwise minimum. @example minimum(x, y) */
+export const minimum = (a: Tensor, b: TensorLike): Tensor => apply(ops.minimum, [a, lift(b, a)], {})
+/** a - b = a + (-b). @example sub(x, y) */
+export const sub = (a: Tensor, b: TensorLike): Tensor => add(a, neg(lift(b, a)))
+/** a / b = a * (1/b). @example div(x, 2) */
+export function div(a: Tensor, b: TensorLike): Tensor {
+  const bt = lift(b, a)
+  assertFloat('div', a, bt)
+  return mul(a, reciprocal(bt))
+}
+
+const unary = (name: string) => (x: Tensor): Tensor => apply(unaryOps[name]!, [x], {})
+/** @example neg(x) */ export const neg = unary('neg')
+/** @example exp(x) */ export const exp = unary('exp')
+/** Natural log. @example log(x) */ export const log = unary('log')
+/** @example sqrt(x) */ export const sqrt = unary('sqrt')
+/** @example abs(x) */ export const abs = unary('abs')
+/** max(x, 0). @example relu(x) */ export const relu = unary('relu')
+/** 1 / (1 + e^-x). @example sigmoid(x) */ export const sigmoid = unary('sigmoid')
+/** @example tanh(x) */ export const tanh = unary('tanh')
+/** 1 / x. @example reciprocal(x) */ export const reciprocal = unary('reciprocal')
+/** x * x. @example square(x) */ export const square = (x: Tensor): Tensor => mul(x, x)
+
+/** Clamp to [min, max]; either bound may be omitted. @example clamp(x, 0, 1) */
+export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
+  if ((min ?? null) === null && (max ?? null) === null) throw new Error('clamp: give at least one of min and max')
+  const lo = min ?? -Infinity
+  const hi = max ?? Infinity
+  if (lo > hi) throw new Error(`clamp: min ${lo} is larger than max ${hi}`)
+  return apply(ops.clamp, [x], { min: lo, max: hi })
+}
+
+/** cond ? a : b elementwise (cond is nonzero-means-true, gets no gradient). @example where(x.gt(0), x, 0) */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  const at = a instanceof Tensor ? a : lift(a, b instanceof Tensor ? b : cond)
+  return apply(ops.where, [cond, at, lift(b, at)], {})
+}
+
+const compare = (name: string, f: (x: number, y: number) => number) => (a: Tensor, b: TensorLike): Tensor => {
+  const bt = lift(b, a)
+  // NOTE: results are 0/1 in a's float dtype (int32 for int inputs), so a mask multiplies directly.
+  return mapBinary(name, a, bt, f, isFloat(a.dtype) ? a.dtype : isFloat(bt.dtype) ? bt.dtype : 'int32')
+}
+/** 1 where a == b, else 0 (no gradient). @example eq(pred, labels) */ export const eq = compare('eq', (x, y) => +(x === y))
+/** @example gt(x, 0) */ export const gt = compare('gt', (x, y) => +(x > y))
+/** @example lt(x, 0) */ export const lt = compare('lt', (x, y) => +(x < y))
+/** @example ge(x, 0) */ export const ge = compare('ge', (x, y) => +(x >= y))
+/** @example le(x, 0) */ export const le = compare('le', (x, y) => +(x <= y))
+/** -1, 0 or 1 (no gradient). @example sign(x) */
+export const sign = (x: Tensor): Tensor => mapUnary(x, (v) => (v > 0 ? 1 : v < 0 ? -1 : v))
+
+/** Convert dtype; float-to-float stays in the graph, anything to int32 leaves it. @example cast(x, 'float64') */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x
+  if (dtype === 'int32') return mapUnary(x, Math.trunc, 'int32')
+  return apply(ops.cast, [x], { dtype })
+}
+/** A copy with its own storage, in the graph. @example clone(w) */
+export const clone = (x: Tensor): Tensor => (isFloat(x.dtype) ? apply(ops.cast, [x], { dtype: x.dtype }) : mapUnary(x, (v) => v))
+
+// ---- reductions ------------------------------------------------------------------
+/** Sum over dims (all when omitted). @example sum(x, 1, true) */
+export function sum(x: Tensor, dim?: number | number[], keepdim = false): Tensor {
+  return apply(ops.sum, [x], { dims: normalizeDims('sum', dim, x.ndim), keepdim })
+}
+/** Mean over dims. @example mean(x) */
+export function mean(x: Tensor, dim?: number | number[], keepdim = false): Tensor {
+  assertFloat('mean', x)
+  const dims = normalizeDims('mean', dim, x.ndim)
+  const count = dims.reduce((n, d) => n * x.shape[d]!, 1)
+  return div(sum(x, dims, keepdim), count)
+}
+/** Variance over dims with Bessel's correction by default (correction=1). @example variance(x, 0, false, 0) */
+export function variance(x: Tensor, dim?: number | number[], keepdim = false, correction = 1): Tensor {
+  const dims = normalizeDims('var', dim, x.ndim)
+  const count = dims.reduce((n, d) => n * x.shape[d]!, 1)
+  const centered = sub(x, mean(x, dims, true))
+  return div(sum(square(centered), dims, keepdim), Math.max(count - correction, 0))
+}
+
+export interface ValuesIndices {
+  values: Tensor
+  indices: Tensor
+}
+
+/** Index of the largest value along dim (of the flattened tensor when omitted); int32, no gradient. @example argmax(logits, 1) */
+export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return argExtremum('argmax', x, dim, keepdim, (v, best) => v > best)
+}
+/** @example argmin(x, 0) */
+export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return argExtremum('argmin', x, dim, keepdim, (v, best) => v < best)
+}
+
+function argExtremum(op: string, x: Tensor, dim: number | undefined, keepdim: boolean, better: (v: number, b: number) => boolean): Tensor {
+  if (dim === undefined) return argExtremum(op, reshape(x, [-1]), 0, false, better)
+  const d = normalizeDim(op, dim, x.ndim)
+  const size = x.shape[d]!
+  if (size === 0) throw new Error(`${op}: cannot reduce an empty dim ${dim} of shape ${formatShape(x.shape)}`)
+  const inner = numel(x.shape.slice(d + 1))
+  const outer = numel(x.shape.slice(0, d))
+  const out = new Int32Array(outer * inner)
+  const src = x.data
+  for (let o = 0; o < outer; o++) {
+    for (let e = 0; e < inner; e++) {
+      let bi = 0
+      let best = src[o * size * inner + e]!
+      for (let k = 1; k < size && !Number.isNaN(best); k++) {
+        const v = src[(o * size + k) * inner + e]!
+        // NOTE: the first extremum wins ties; a NaN wins over everything, as in PyTorch.
+        if (better(v, best) || Number.isNaN(v)) [bi, best] = [k, v]
+      }
+      out[o * inner + e] = bi
+    }
+  }
+  const shape = x.shape.map((s, i) => (i === d ? 1 : s))
+  return new Tensor(out, keepdim ? shape : shape.filter((_, i) => i !== d))
+}
+
+/**
+ * The maximum (a 0-d tensor) or, with dim, {values, indices} along dim.
+ * Composed as gather(x, argmax): the gradient goes to the first maximum.
+ * @example const { values, indices } = max(x, 1)
+ */
+export function max(x: Tensor): Tensor
+export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices
+export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return extremum(x, dim, keepdim, argmax)
+}
+/** @example min(x, 0).values */
+export function min(x: Tensor): Tensor
+export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices
+export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return extremum(x, dim, keepdim, argmin)
+}
+
+function extremum(x: Tensor, dim: number | undefined, keepdim: boolean, arg: typeof argmax): Tensor | ValuesIndices {
+  if (dim === undefined) return reshape(gather(reshape(x, [-1]), 0, arg(x, undefined, true)), [])
+  const indices = arg(x, dim, true)
+  const values = gather(x, dim, indices)
+  const d = normalizeDim('max', dim, x.ndim)
+  return keepdim ? { values, indices } : { values: squeeze(values, d), indices: squeeze(indices, d) }
+}
+
+/** log(sum(exp(x))) along dim, shifted by the (detached) max so exp never overflows. @example logsumexp(x, 1) */
+export function logsumexp(x: Tensor, dim: number, keepdim = false): Tensor {
+  assertFloat('logsumexp', x)
+  const d = normalizeDim('logsumexp', dim, x.ndim)
+  // NOTE: the shift m cancels in value and gradient, so it needs no gradient; -inf rows stay -inf.
+  const m = mapUnary(max(x, d, true).values, (v) => (Number.isFinite(v) ? v : 0))
+  const out = add(log(sum(exp(sub(x, m)), d, true)), m)
+  return keepdim ? out : squeeze(out, d)
+}
+/** exp(x - logsumexp(x)) along dim. @example softmax(logits, 1) */
+export const softmax = (x: Tensor, dim: number): Tensor => exp(logSoftmax(x, dim))
+/** x - logsumexp(x) along dim. @example logSoftmax(logits, -1) */
+export const logSoftmax = (x: Tensor, dim: number): Tensor => sub(x, logsumexp(x, dim, true))
+
+// ---- matmul ------------------------------------------------------------------------
+/**
+ * Matrix product over the last two dims, with broadcast batch dims; 1-D operands are
+ * treated as a row (left) or a column (right) vector and that dim is dropped, as in PyTorch.
+ * @example matmul(x, w.T)
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  assertFloat('matmul', a, b)
+  if (a.ndim === 0 || b.ndim === 0) throw new Error(`matmul: both operands need at least 1 dim, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`)
+  if (a.ndim === 1) return squeeze(matmul(unsqueeze(a, 0), b), -2)
+  if (b.ndim === 1) return squeeze(matmul(a, unsqueeze(b, -1)), -1)
+  const k1 = a.shape[a.ndim - 1]!
+  const k2 = b.shape[b.ndim - 2]!
+  if (k1 !== k2) {
+    throw new Error(`matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}: inner dimensions ${k1} and ${k2} differ`)
+  }
+  if (a.dtype !== b.dtype) return matmul(cast(a, 'float64'), cast(b, 'float64'))
+  return apply(ops.matmul, [a, b], {})
+}
+
+export * from './shape-functions.js'
+import { reshape, squeeze, unsqueeze, gather } from './shape-functions.js'

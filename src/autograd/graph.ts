@@ -1,0 +1,141 @@
+// Reverse-mode autodiff over the recorded graph.
+// backward: order the nodes topologically (an explicit stack, no recursion: a chain of
+// 100,000 ops must not overflow the JS call stack), then walk them from the output back,
+// calling each op's backward and summing gradients per tensor in a Map.
+// The one place where broadcast gradients are reduced is sumToShape, called here.
+import { Tensor } from '../tensor/tensor.js'
+import { formatShape, shapesEqual } from '../tensor/shape.js'
+import { noGrad } from './no-grad.js'
+import { sumToShape } from './functional.js'
+
+export interface BackwardOptions {
+  /** Keep saved buffers so backward can run through this graph again. */
+  retainGraph?: boolean
+}
+
+/** Tensors reachable from `root` through recorded nodes, inputs before outputs. */
+export function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = []
+  const visited = new Set<Tensor>()
+  // Each stack entry is a tensor and whether its inputs have already been pushed.
+  const stack: [Tensor, boolean][] = [[root, false]]
+  while (stack.length > 0) {
+    const [t, expanded] = stack.pop()!
+    if (expanded) {
+      order.push(t)
+      continue
+    }
+    if (visited.has(t)) continue
+    visited.add(t)
+    stack.push([t, true])
+    const node = t.node
+    if (!node) continue
+    if (node.freed) {
+      throw new Error(
+        `backward: the graph through '${node.opName}' was already freed by an earlier backward; ` +
+          `pass {retainGraph: true} to the first backward to run backward twice`,
+      )
+    }
+    for (const input of node.inputs) if (input.requiresGrad && !visited.has(input)) stack.push([input, false])
+  }
+  return order
+}
+
+export function backward(root: Tensor, grad: Tensor | undefined, options: BackwardOptions = {}): void {
+  if (!root.requiresGrad) {
+    throw new Error('backward: this tensor does not require grad (no input of its graph has requiresGrad=true)')
+  }
+  if (grad === undefined) {
+    if (root.numel() !== 1) {
+      throw new Error(
+        `backward: a gradient can be created implicitly only for a one-element output, ` +
+          `this one has shape ${formatShape(root.shape)}; pass backward(gradOut) with that shape`,
+      )
+    }
+    grad = new Tensor(root.data instanceof Float64Array ? new Float64Array([1]) : new Float32Array([1]), root.shape)
+  } else if (!shapesEqual(grad.shape, root.shape)) {
+    throw new Error(`backward: gradient shape ${formatShape(grad.shape)} does not match output shape ${formatShape(root.shape)}`)
+  }
+  const order = topologicalOrder(root)
+  const grads = new Map<Tensor, Tensor>([[root, grad]])
+  noGrad(() => {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i]!
+      const g = grads.get(t)
+      if (!g) continue
+      grads.delete(t)
+      const node = t.node
+      if (!node) {
+        accumulateLeaf(t, g)
+        continue
+      }
+      const inputGrads = node.op.backward(node.ctx, g, node.attrs)
+      node.inputs.forEach((input, k) => {
+        const gi = inputGrads[k]
+        if (!input.requiresGrad || !gi) return
+        const reduced = reduceToInput(node.opName, k, gi, input)
+        const prev = grads.get(input)
+        grads.set(input, prev ? prev.add(reduced) : reduced)
+      })
+      if (!options.retainGraph) {
+        // The graph's structure stays (toDot still works); the saved buffers go.
+        node.ctx.saved = []
+        node.freed = true
+      }
+    }
+  })
+}
+
+// A gradient may have the broadcast (output) shape; sum it back to the input's shape.
+function reduceToInput(op: string, k: number, g: Tensor, input: Tensor): Tensor {
+  if (shapesEqual(g.shape, input.shape)) return g.dtype === input.dtype ? g : g.to(input.dtype)
+  try {
+    const r = sumToShape(g, input.shape)
+    return r.dtype === input.dtype ? r : r.to(input.dtype)
+  } catch {
+    throw new Error(
+      `backward of '${op}': gradient for input ${k} has shape ${formatShape(g.shape)}, ` +
+        `which does not reduce to the input's shape ${formatShape(input.shape)}`,
+    )
+  }
+}
+
+function accumulateLeaf(t: Tensor, g: Tensor): void {
+  if (!t.requiresGrad) return
+  // NOTE: the leaf's grad gets its own storage, so later in-place updates never alias.
+  t.grad = t.grad ? t.grad.add(g) : g.clone()
+}
+
+/**
+ * The graph behind `root` as Graphviz DOT text: ops as boxes, tensors as ellipses
+ * labelled with their shape (and `name` when set), for teaching.
+ * @example console.log(toDot(loss)) // paste into `dot -Tsvg`
+ */
+export function toDot(root: Tensor, names: Map<Tensor, string> = new Map()): string {
+  const ids = new Map<Tensor, string>()
+  const id = (t: Tensor): string => {
+    let s = ids.get(t)
+    if (!s) ids.set(t, (s = `t${ids.size}`))
+    return s
+  }
+  const lines = ['digraph priorgrad {', '  rankdir=LR;', '  node [fontname="Helvetica", fontsize=10];']
+  const seen = new Set<Tensor>()
+  const stack = [root]
+  while (stack.length) {
+    const t = stack.pop()!
+    if (seen.has(t)) continue
+    seen.add(t)
+    const label = `${names.get(t) ?? (t.node ? '' : 'leaf ')}${formatShape(t.shape)}${t.requiresGrad && !t.node ? ' grad' : ''}`
+    lines.push(`  ${id(t)} [shape=ellipse, label="${label.replace(/"/g, '\\"')}"];`)
+    if (!t.node) continue
+    const opId = `${id(t)}_op`
+    lines.push(`  ${opId} [shape=box, style=filled, fillcolor="#e8eef7", label="${t.node.opName}"];`)
+    lines.push(`  ${opId} -> ${id(t)};`)
+    for (const input of t.node.inputs) {
+      lines.push(`  ${id(input)} -> ${opId};`)
+      stack.push(input)
+    }
+  }
+  lines.push('}')
+  return lines.join('\n') + '\n'
+}

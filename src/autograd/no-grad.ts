@@ -1,0 +1,22 @@
+// Graph recording switch. Evaluation, optimizer steps and backward itself run with
+// recording off, so they build no graph and keep no buffers alive.
+
+let disabled = 0
+
+/** True when ops record the graph. */
+export function isGradEnabled(): boolean {
+  return disabled === 0
+}
+
+/**
+ * Run `fn` without recording the graph (like `with torch.no_grad()`).
+ * @example const pred = noGrad(() => model.forward(x))
+ */
+export function noGrad<T>(fn: () => T): T {
+  disabled++
+  try {
+    return fn()
+  } finally {
+    disabled--
+  }
+}

@@ -1,0 +1,37 @@
+// The op contract (teenygrad's Function.apply): forward computes the output from raw
+// arrays and saves what backward needs; backward maps gradOut to one gradient per
+// input (null where none is needed), written with Tensor ops and run under noGrad.
+import { Tensor } from '../tensor/tensor.js'
+import { Context, type Node } from './node.js'
+import { isGradEnabled } from './no-grad.js'
+
+export interface OpDef<A = Record<string, never>> {
+  /** The op name used in errors, the registry, toDot and test titles. */
+  readonly name: string
+  forward(ctx: Context, inputs: Tensor[], attrs: A): Tensor
+  backward(ctx: Context, gradOut: Tensor, attrs: A): (Tensor | null)[]
+}
+
+/**
+ * Run an op and, when recording is on and some input requires grad, link the output
+ * into the graph. Inputs that do not require grad never get a gradient.
+ */
+export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
+  const needs = inputs.map((t) => t.requiresGrad)
+  const ctx = new Context(needs)
+  const out = op.forward(ctx, inputs, attrs)
+  if (isGradEnabled() && needs.some(Boolean)) {
+    const node: Node = {
+      opName: op.name,
+      op,
+      inputs,
+      inputShapes: inputs.map((t) => t.shape),
+      attrs,
+      ctx,
+      freed: false,
+    }
+    out.requiresGrad = true
+    out.node = node
+  }
+  return out
+}

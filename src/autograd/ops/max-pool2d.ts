@@ -1,0 +1,29 @@
+// Y[n,c,y,x] = max of X over one window; dY/dX is 1 at the window's (first) maximum,
+// 0 elsewhere, so backward routes each gradient to the saved argmax position.
+import { Tensor } from '../../tensor/tensor.js'
+import { allocate } from '../../tensor/dtype.js'
+import { getBackend } from '../../tensor/backends/registry.js'
+import type { FloatArray } from '../../tensor/backends/backend.js'
+import { pool2dGeometry, type Pool2dAttrs } from './pool-geometry.js'
+import type { OpDef } from '../op.js'
+
+export const maxPool2d: OpDef<Pool2dAttrs> = {
+  name: 'maxPool2d',
+  forward(ctx, [x], attrs) {
+    const g = pool2dGeometry('maxPool2d', x!, attrs)
+    const n = g.batch * g.channels * g.outHeight * g.outWidth
+    const out = allocate(x!.dtype, n) as FloatArray
+    const argmax = new Int32Array(n)
+    getBackend().maxPool2d(x!.data as FloatArray, out, argmax, g)
+    const shape = [g.batch, g.channels, g.outHeight, g.outWidth]
+    ctx.save(x!, new Tensor(argmax, shape))
+    return new Tensor(out, shape)
+  },
+  backward(ctx, gradOut, attrs) {
+    const [x, argmax] = ctx.saved as [Tensor, Tensor]
+    const g = pool2dGeometry('maxPool2d', x, attrs)
+    const gradX = new Tensor(allocate(x.dtype, x.numel()), x.shape)
+    getBackend().maxPool2dBackward(gradOut.data as FloatArray, argmax.data as Int32Array, gradX.data as FloatArray, g)
+    return [gradX]
+  },
+}

@@ -1,0 +1,23 @@
+// priorgrad's one public entry.
+export { Tensor, type NestedArray, type TensorLike } from './tensor/tensor.js'
+export type { DType, TypedArray } from './tensor/dtype.js'
+export { tensor, zeros, ones, full, zerosLike, onesLike, arange, eye, rand, randn, randint } from './tensor/creation.js'
+export type { CreateOptions, RandomOptions, NestedNumbers } from './tensor/creation.js'
+export { Generator, manualSeed, defaultGenerator, type GeneratorState } from './tensor/generator.js'
+export {
+  add, sub, mul, div, pow, neg, exp, log, sqrt, abs, relu, sigmoid, tanh, reciprocal, square, sign, clamp,
+  maximum, minimum, where, eq, gt, lt, ge, le, cast, clone,
+  sum, mean, variance, max, min, argmax, argmin, logsumexp, softmax, logSoftmax, matmul,
+  reshape, flatten, transpose, permute, unsqueeze, squeeze, expand, cat, stack, narrow, indexSelect, gather, pad, sumToShape,
+  type ValuesIndices,
+} from './autograd/functional.js'
+export { noGrad, isGradEnabled } from './autograd/no-grad.js'
+export { toDot, type BackwardOptions } from './autograd/graph.js'
+export { gradcheck, assertGradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js'
+export { apply, type OpDef } from './autograd/op.js'
+export { Context } from './autograd/node.js'
+export { opRegistry } from './autograd/registry.js'
+export * as F from './nn/functional.js'
+export type { Backend, BackendInfo, Conv2dGeometry, Pool2dGeometry, MatmulShape, FloatArray } from './tensor/backends/backend.js'
+export { setBackend, getBackend, getBackendInfo, listBackends, registerBackend, disposeBackends } from './tensor/backends/registry.js'
+export { ReferenceBackend } from './tensor/backends/reference.js'

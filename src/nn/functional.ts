@@ -1,0 +1,63 @@
+// priorgrad's torch.nn.functional: layers and losses as functions, exported as `F`.
+// Everything here is composed from recorded ops, so it needs no backward of its own.
+import { Tensor } from '../tensor/tensor.js'
+import { formatShape } from '../tensor/shape.js'
+import { rand } from '../tensor/creation.js'
+import type { Generator } from '../tensor/generator.js'
+import * as fn from '../autograd/functional.js'
+export { conv2d, maxPool2d, avgPool2d, adaptiveAvgPool2d } from '../autograd/conv-functions.js'
+export { relu, sigmoid, tanh, softmax, logSoftmax, pad } from '../autograd/functional.js'
+
+/** y = x @ weight^T + bias, weight [out, in]. @example linear(x, w, b) */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  if (x.shape[x.ndim - 1] !== weight.shape[1]) {
+    throw new Error(`linear: input ${formatShape(x.shape)} has ${x.shape[x.ndim - 1]} features but weight ${formatShape(weight.shape)} expects ${weight.shape[1]}`)
+  }
+  const y = fn.matmul(x, fn.transpose(weight, 0, 1))
+  return bias ? fn.add(y, bias) : y
+}
+
+/**
+ * Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout),
+ * only when training. The mask comes from the given generator (seeded).
+ * @example dropout(x, 0.5, true, gen)
+ */
+export function dropout(x: Tensor, p: number, training: boolean, generator?: Generator): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new Error(`dropout: p must be in [0, 1], got ${p}`)
+  if (!training || p === 0) return x
+  if (p === 1) return fn.mul(x, 0)
+  const keep = rand(x.shape, { dtype: x.dtype, ...(generator ? { generator } : {}) }).lt(1 - p)
+  return fn.mul(x, fn.mul(keep, 1 / (1 - p)))
+}
+
+function checkTargets(op: string, input: Tensor, targets: Tensor): void {
+  if (input.ndim !== 2) throw new Error(`${op}: expected input [batch, classes], got ${formatShape(input.shape)}`)
+  if (targets.dtype !== 'int32') throw new Error(`${op}: targets must be int32 class indices, got ${targets.dtype}`)
+  if (targets.ndim !== 1 || targets.shape[0] !== input.shape[0]) {
+    throw new Error(`${op}: targets shape ${formatShape(targets.shape)} does not match batch ${input.shape[0]} of input ${formatShape(input.shape)}`)
+  }
+  const classes = input.shape[1]!
+  targets.data.forEach((t, i) => {
+    if (t < 0 || t >= classes) throw new Error(`${op}: target ${t} at index ${i} is out of range for ${classes} classes (expected 0..${classes - 1})`)
+  })
+}
+
+/** Mean negative log-likelihood of log-probabilities [B, C] at int32 targets [B]. @example nllLoss(logp, y) */
+export function nllLoss(logProbs: Tensor, targets: Tensor): Tensor {
+  checkTargets('nllLoss', logProbs, targets)
+  return fn.neg(fn.mean(fn.gather(logProbs, 1, fn.unsqueeze(targets, 1))))
+}
+
+/** Mean cross-entropy of logits [B, C] at int32 targets [B] (via the stable logSoftmax). @example crossEntropy(logits, y) */
+export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
+  checkTargets('crossEntropy', logits, targets)
+  return nllLoss(fn.logSoftmax(logits, 1), targets)
+}
+
+/** Mean squared error. @example mseLoss(pred, target) */
+export function mseLoss(input: Tensor, target: Tensor): Tensor {
+  if (input.numel() !== target.numel() || input.ndim !== target.ndim) {
+    throw new Error(`mseLoss: input ${formatShape(input.shape)} and target ${formatShape(target.shape)} must have the same shape`)
+  }
+  return fn.mean(fn.square(fn.sub(input, target)))
+}

@@ -1,0 +1,36 @@
+// Element types. float32 is the default (training), float64 is for gradcheck and
+// reference numbers, int32 holds labels and indices (it can never require grad).
+
+export type DType = 'float32' | 'float64' | 'int32'
+export type TypedArray = Float32Array | Float64Array | Int32Array
+
+const ctors = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const
+
+/** A new zero-filled array of the dtype. */
+export function allocate(dtype: DType, length: number): TypedArray {
+  return new ctors[dtype](length)
+}
+
+/** The dtype of an existing typed array. */
+export function dtypeOf(data: TypedArray): DType {
+  if (data instanceof Float32Array) return 'float32'
+  if (data instanceof Float64Array) return 'float64'
+  if (data instanceof Int32Array) return 'int32'
+  throw new Error(`dtypeOf: unsupported array type ${(data as object).constructor?.name}`)
+}
+
+export function isFloat(dtype: DType): boolean {
+  return dtype !== 'int32'
+}
+
+/** Result dtype of a binary op, as PyTorch promotes: int32 < float32 < float64. */
+export function promote(a: DType, b: DType): DType {
+  if (a === 'float64' || b === 'float64') return 'float64'
+  if (a === 'float32' || b === 'float32') return 'float32'
+  return 'int32'
+}
+
+export function assertDType(value: string): DType {
+  if (value === 'float32' || value === 'float64' || value === 'int32') return value
+  throw new Error(`dtype: expected 'float32', 'float64' or 'int32', got '${value}'`)
+}
