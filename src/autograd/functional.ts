@@ -121,7 +121,7 @@ export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
 }
 
 function argExtremum(op: string, x: Tensor, dim: number | undefined, keepdim: boolean, better: (v: number, b: number) => boolean): Tensor {
-  if (dim === undefined) return argExtremum(op, reshape(x, [-1]), 0, false, better)
+  if (dim === undefined) return argExtremum(op, reshape(x, [-1]), 0, keepdim, better)
   const d = normalizeDim(op, dim, x.ndim)
   const size = x.shape[d]!
   if (size === 0) throw new Error(`${op}: cannot reduce an empty dim ${dim} of shape ${formatShape(x.shape)}`)
