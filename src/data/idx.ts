@@ -1,0 +1,125 @@
+// IDX reader (the format of the original MNIST files, LeCun et al.).
+// Layout: bytes 0-1 are zero, byte 2 is the element type, byte 3 the number of dimensions d;
+// then d big-endian uint32 sizes; then prod(sizes) big-endian elements in row-major order.
+import { readFileSync } from 'node:fs'
+import { gunzipSync } from 'node:zlib'
+
+/** The element types an IDX file can declare, by their type byte. */
+export const IDX_TYPES = {
+  0x08: 'uint8',
+  0x09: 'int8',
+  0x0b: 'int16',
+  0x0c: 'int32',
+  0x0d: 'float32',
+  0x0e: 'float64',
+} as const
+
+export type IdxDtype = (typeof IDX_TYPES)[keyof typeof IDX_TYPES]
+export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array
+
+/** A parsed IDX file: its dimensions, element type and elements in row-major order. */
+export interface IdxArray {
+  shape: number[]
+  dtype: IdxDtype
+  data: IdxData
+}
+
+const BYTES: Record<IdxDtype, number> = { uint8: 1, int8: 1, int16: 2, int32: 4, float32: 4, float64: 8 }
+
+/**
+ * Parse the bytes of an IDX file. `source` (usually the path) is only used in error messages.
+ * NOTE: uint8/int8 data is a view on `bytes` (no copy: MNIST's 47 MB stays one buffer);
+ * wider types are decoded from big-endian into a fresh native-endian array.
+ * @example parseIdx(readFileSync('train-labels-idx1-ubyte'), 'train-labels-idx1-ubyte').shape // [60000]
+ */
+export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
+  const fail = (msg: string): never => {
+    throw new Error(`parseIdx: ${source}: ${msg}`)
+  }
+  if (bytes.length < 4) fail(`truncated at offset 0: expected 4 bytes of header, found ${bytes.length}`)
+  if (bytes[0] !== 0 || bytes[1] !== 0) {
+    fail(`bad magic at offset 0: expected bytes 0x00 0x00, found 0x${hex(bytes[0]!)} 0x${hex(bytes[1]!)} (not an IDX file?)`)
+  }
+  const dtype = IDX_TYPES[bytes[2] as keyof typeof IDX_TYPES]
+  if (dtype === undefined) {
+    fail(`unknown element type 0x${hex(bytes[2]!)} at offset 2: expected one of ${Object.keys(IDX_TYPES).map((k) => '0x' + hex(Number(k))).join(', ')}`)
+  }
+  const ndim = bytes[3]!
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const headerEnd = 4 + 4 * ndim
+  if (bytes.length < headerEnd) {
+    fail(`truncated at offset 4: expected ${4 * ndim} bytes of dimension sizes (${ndim} dims), found ${bytes.length - 4}`)
+  }
+  const shape: number[] = []
+  for (let i = 0; i < ndim; i++) shape.push(view.getUint32(4 + 4 * i, false))
+  const count = shape.reduce((a, b) => a * b, 1)
+  const expected = count * BYTES[dtype!]
+  const found = bytes.length - headerEnd
+  if (found < expected) {
+    fail(`truncated at offset ${headerEnd}: expected ${expected} bytes of ${dtype} data for shape [${shape.join(',')}], found ${found}`)
+  }
+  if (found > expected) {
+    fail(`${found - expected} unexpected trailing bytes at offset ${headerEnd + expected} after data of shape [${shape.join(',')}]`)
+  }
+  return { shape, dtype: dtype!, data: decode(view, headerEnd, count, dtype!) }
+}
+
+function decode(view: DataView, at: number, n: number, dtype: IdxDtype): IdxData {
+  const base = view.byteOffset + at
+  switch (dtype) {
+    case 'uint8':
+      return new Uint8Array(view.buffer, base, n)
+    case 'int8':
+      return new Int8Array(view.buffer, base, n)
+    case 'int16': {
+      const out = new Int16Array(n)
+      for (let i = 0; i < n; i++) out[i] = view.getInt16(at + 2 * i, false)
+      return out
+    }
+    case 'int32': {
+      const out = new Int32Array(n)
+      for (let i = 0; i < n; i++) out[i] = view.getInt32(at + 4 * i, false)
+      return out
+    }
+    case 'float32': {
+      const out = new Float32Array(n)
+      for (let i = 0; i < n; i++) out[i] = view.getFloat32(at + 4 * i, false)
+      return out
+    }
+    case 'float64': {
+      const out = new Float64Array(n)
+      for (let i = 0; i < n; i++) out[i] = view.getFloat64(at + 8 * i, false)
+      return out
+    }
+  }
+}
+
+/**
+ * Read and parse an IDX file; a path ending in `.gz` is gunzipped first.
+ * @example readIdxFile('data/t10k-images-idx3-ubyte.gz').shape // [10000, 28, 28]
+ */
+export function readIdxFile(path: string): IdxArray {
+  let bytes: Uint8Array
+  try {
+    bytes = asBytes(readFileSync(path))
+  } catch (e) {
+    throw new Error(`readIdxFile: cannot read ${path}: ${(e as Error).message}`)
+  }
+  if (path.endsWith('.gz')) {
+    try {
+      bytes = asBytes(gunzipSync(bytes))
+    } catch (e) {
+      throw new Error(`readIdxFile: ${path}: not a valid gzip file: ${(e as Error).message}`)
+    }
+  }
+  return parseIdx(bytes, path)
+}
+
+/** A plain Uint8Array view of a Node Buffer (same memory). */
+export function asBytes(buf: { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+}
+
+function hex(b: number): string {
+  return b.toString(16).padStart(2, '0')
+}
