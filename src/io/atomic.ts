@@ -1,0 +1,135 @@
+// Crash-safe file writes: a reader sees either the old file or the complete new one, never a
+// prefix. Write a temp file in the same directory, fsync it, rename it over the target (rename is
+// atomic within one file system), then fsync the directory so the rename itself is durable.
+// All functions are synchronous: checkpoints are written between steps, and a synchronous write
+// cannot interleave with a Ctrl-C handler that saves another checkpoint.
+import fs from 'node:fs'
+import path from 'node:path'
+
+const utf8 = new TextEncoder()
+
+// Unique per process; the pid makes it unique across processes writing into the same directory.
+let tempCounter = 0
+
+function tempPathFor(target: string): string {
+  tempCounter += 1
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${tempCounter}`)
+}
+
+/** Write all of `bytes`: `writeSync` may write fewer bytes than asked. */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0
+  while (done < bytes.byteLength) {
+    const n = fs.writeSync(fd, bytes, done, bytes.byteLength - done)
+    if (n <= 0) throw new Error(`write returned ${n} after ${done} of ${bytes.byteLength} bytes`)
+    done += n
+  }
+}
+
+/** fsync a directory so a rename inside it survives a power loss. */
+function fsyncDirectory(dir: string): void {
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(dir, 'r')
+    fs.fsyncSync(fd)
+  } catch {
+    // NOTE: Windows cannot open or fsync a directory (EISDIR/EPERM); the rename is still atomic.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
+
+function toBytes(data: string | Uint8Array): Uint8Array {
+  if (typeof data === 'string') return utf8.encode(data)
+  if (data instanceof Uint8Array) return data
+  throw new TypeError(`expected a string or Uint8Array, found ${Object.prototype.toString.call(data)}`)
+}
+
+function wrapError(fn: string, target: string, err: unknown): Error {
+  const cause = err as NodeJS.ErrnoException
+  const wrapped = new Error(`${fn}(${target}): ${cause?.message ?? String(err)}`, { cause: err })
+  if (cause?.code !== undefined) (wrapped as NodeJS.ErrnoException).code = cause.code
+  return wrapped
+}
+
+/**
+ * Atomically replace `target` with `data` (string as UTF-8). On any failure the old file is left
+ * untouched, the temp file is removed and the error names `target`. An existing file's mode is kept.
+ * @example writeFileAtomic('run/config.json', JSON.stringify(config))
+ */
+export function writeFileAtomic(target: string, data: string | Uint8Array): void {
+  let tmp: string | undefined
+  let fd: number | undefined
+  try {
+    const bytes = toBytes(data)
+    let mode: number | undefined
+    try {
+      mode = fs.statSync(target).mode & 0o7777
+    } catch {
+      mode = undefined // no old file: default mode from the umask
+    }
+    tmp = tempPathFor(target)
+    // 'wx' fails rather than clobbering a temp file that somehow exists already.
+    fd = fs.openSync(tmp, 'wx')
+    if (mode !== undefined) fs.fchmodSync(fd, mode)
+    writeAll(fd, bytes)
+    fs.fsyncSync(fd)
+    fs.closeSync(fd)
+    fd = undefined
+    fs.renameSync(tmp, target)
+    tmp = undefined
+    fsyncDirectory(path.dirname(target))
+  } catch (err) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd)
+      } catch {
+        // already failing; the original error is the one worth reporting
+      }
+    }
+    if (tmp !== undefined) fs.rmSync(tmp, { force: true })
+    throw wrapError('writeFileAtomic', target, err)
+  }
+}
+
+/**
+ * Atomically write `value` as pretty JSON (2-space indent) with a trailing newline.
+ * @example writeJsonAtomic('run/optimizer.json', { step: 10, lr: 1e-3 })
+ */
+export function writeJsonAtomic(target: string, value: unknown): void {
+  const text = JSON.stringify(value, null, 2)
+  if (text === undefined) {
+    throw new Error(`writeJsonAtomic(${target}): value ${String(value)} has no JSON representation`)
+  }
+  writeFileAtomic(target, text + '\n')
+}
+
+export interface AppendLineOptions {
+  /** fsync after the write (default false: metrics rows are cheap to lose, slow to sync). */
+  fsync?: boolean
+}
+
+/**
+ * Append one line to a log such as metrics.jsonl or metrics.csv, creating the file if needed.
+ * A trailing newline is added when missing; an embedded newline is an error because it would
+ * split one record across two lines.
+ * @example appendLine('run/metrics.jsonl', JSON.stringify({ step: 1, loss: 2.3 }))
+ */
+export function appendLine(target: string, line: string, opts: AppendLineOptions = {}): void {
+  const body = line.endsWith('\n') ? line.slice(0, -1) : line
+  if (body.includes('\n') || body.includes('\r')) {
+    throw new Error(`appendLine(${target}): line contains a newline at index ${body.search(/[\r\n]/)}`)
+  }
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(target, 'a')
+    // NOTE: one write call on an O_APPEND descriptor, so rows from two writers never interleave
+    // (writeAll only loops on a short write, which regular files do not produce in practice).
+    writeAll(fd, utf8.encode(body + '\n'))
+    if (opts.fsync === true) fs.fsyncSync(fd)
+  } catch (err) {
+    throw wrapError('appendLine', target, err)
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
