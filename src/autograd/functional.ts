@@ -3,7 +3,7 @@
 import { Tensor, type TensorLike } from '../tensor/tensor.js'
 import { allocate, isFloat, type DType } from '../tensor/dtype.js'
 import { mapBinary, mapUnary } from '../tensor/loops.js'
-import { formatShape, normalizeDim, normalizeDims, numel } from '../tensor/shape.js'
+import { broadcastShapes, formatShape, normalizeDim, normalizeDims, numel } from '../tensor/shape.js'
 import { apply } from './op.js'
 import { assertFloat } from './checks.js'
 import { unaryOps } from './elementwise.js'
@@ -29,11 +29,16 @@ export const maximum = (a: Tensor, b: TensorLike): Tensor => apply(ops.maximum, 
 /** Elementwise minimum. @example minimum(x, y) */
 export const minimum = (a: Tensor, b: TensorLike): Tensor => apply(ops.minimum, [a, lift(b, a)], {})
 /** a - b = a + (-b). @example sub(x, y) */
-export const sub = (a: Tensor, b: TensorLike): Tensor => add(a, neg(lift(b, a)))
+export function sub(a: Tensor, b: TensorLike): Tensor {
+  const bt = lift(b, a)
+  broadcastShapes('sub', a.shape, bt.shape)
+  return add(a, neg(bt))
+}
 /** a / b = a * (1/b). @example div(x, 2) */
 export function div(a: Tensor, b: TensorLike): Tensor {
   const bt = lift(b, a)
   assertFloat('div', a, bt)
+  broadcastShapes('div', a.shape, bt.shape)
   return mul(a, reciprocal(bt))
 }
 
