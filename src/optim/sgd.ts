@@ -1,0 +1,72 @@
+// Stochastic gradient descent with momentum, as torch.optim.SGD (1.13, single-tensor path):
+//   d = g + weightDecay * p
+//   buf = d on the first step, else buf = momentum * buf + (1 - dampening) * d
+//   d = nesterov ? d + momentum * buf : buf            (when momentum > 0)
+//   p = p - lr * d
+import type { Tensor } from '../tensor/tensor.js'
+import { Optimizer, type FloatBuffer, type ParamGroup, type ParamGroupInput } from './optimizer.js'
+import { checkBoolean, checkNumber } from './validate.js'
+
+export interface SGDOptions {
+  lr: number
+  momentum: number
+  dampening: number
+  nesterov: boolean
+  weightDecay: number
+  /** Ascend the objective instead of descending it. */
+  maximize: boolean
+}
+
+interface SGDState {
+  [k: string]: number | FloatBuffer | undefined
+  momentumBuffer?: FloatBuffer
+}
+
+/**
+ * SGD with optional momentum, dampening, Nesterov momentum and L2 weight decay.
+ * @example const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 })
+ */
+export class SGD extends Optimizer<SGDOptions, SGDState> {
+  constructor(params: Tensor[] | Array<ParamGroupInput<SGDOptions>>, options: Partial<SGDOptions> & { lr: number }) {
+    const defaults: SGDOptions = { momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false, ...options }
+    super('SGD', { arrays: ['momentumBuffer'], scalars: [] }, params, defaults)
+  }
+
+  protected validateOptions(o: SGDOptions): void {
+    checkNumber('SGD', 'lr', o.lr, { min: 0 })
+    checkNumber('SGD', 'momentum', o.momentum, { min: 0 })
+    checkNumber('SGD', 'dampening', o.dampening)
+    checkNumber('SGD', 'weightDecay', o.weightDecay, { min: 0 })
+    checkBoolean('SGD', 'nesterov', o.nesterov)
+    checkBoolean('SGD', 'maximize', o.maximize)
+    if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
+      throw new Error(`SGD: nesterov requires momentum > 0 and dampening 0, got momentum ${o.momentum} and dampening ${o.dampening}`)
+    }
+  }
+
+  protected initState(): SGDState {
+    return {}
+  }
+
+  protected update(param: Tensor, grad: ArrayLike<number>, state: SGDState, group: ParamGroup<SGDOptions>): void {
+    const p = param.data
+    const { lr, momentum, dampening, nesterov, weightDecay, maximize } = group
+    let buf = state.momentumBuffer
+    const first = momentum !== 0 && buf === undefined
+    if (first) {
+      buf = param.dtype === 'float32' ? new Float32Array(p.length) : new Float64Array(p.length)
+      state.momentumBuffer = buf
+    }
+    for (let i = 0; i < p.length; i++) {
+      let d = maximize ? -grad[i]! : grad[i]!
+      if (weightDecay !== 0) d = d + weightDecay * p[i]!
+      if (momentum !== 0) {
+        // NOTE: torch starts the buffer at d itself (no dampening on the first step), and
+        // computes (buf * momentum) + (1 - dampening) * d in that order.
+        buf![i] = first ? d : buf![i]! * momentum + (1 - dampening) * d
+        d = nesterov ? d + momentum * buf![i]! : buf![i]!
+      }
+      p[i] = p[i]! + -lr * d
+    }
+  }
+}
