@@ -1,0 +1,55 @@
+// Pooling layers (NCHW), thin wrappers of F.maxPool2d / F.avgPool2d / F.adaptiveAvgPool2d.
+// As in PyTorch, the stride defaults to the kernel size (non-overlapping windows).
+import type { Tensor } from '../../tensor/tensor.js'
+import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from '../functional.js'
+import { Module } from '../module.js'
+import type { Size2 } from './conv.js'
+
+const show = (v: Size2): string => (Array.isArray(v) ? `[${v.join(', ')}]` : String(v))
+
+/** Max over kernelSize windows. @example new MaxPool2d(2) // halves height and width */
+export class MaxPool2d extends Module {
+  constructor(
+    readonly kernelSize: Size2,
+    readonly stride: Size2 = kernelSize,
+    readonly padding: Size2 = 0,
+  ) {
+    super()
+  }
+  override forward(x: Tensor): Tensor {
+    return maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding })
+  }
+  override extraRepr(): string {
+    return `kernelSize=${show(this.kernelSize)}, stride=${show(this.stride)}, padding=${show(this.padding)}`
+  }
+}
+
+/** Mean over kernelSize windows (zero padding counts in the divisor). @example new AvgPool2d(2) */
+export class AvgPool2d extends Module {
+  constructor(
+    readonly kernelSize: Size2,
+    readonly stride: Size2 = kernelSize,
+    readonly padding: Size2 = 0,
+  ) {
+    super()
+  }
+  override forward(x: Tensor): Tensor {
+    return avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding })
+  }
+  override extraRepr(): string {
+    return `kernelSize=${show(this.kernelSize)}, stride=${show(this.stride)}, padding=${show(this.padding)}`
+  }
+}
+
+/** Mean over adaptive windows so the output is exactly outputSize. @example new AdaptiveAvgPool2d(1) // global average pool */
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: Size2) {
+    super()
+  }
+  override forward(x: Tensor): Tensor {
+    return adaptiveAvgPool2d(x, this.outputSize)
+  }
+  override extraRepr(): string {
+    return `outputSize=${show(this.outputSize)}`
+  }
+}
