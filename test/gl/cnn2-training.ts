@@ -1,0 +1,39 @@
+// cnn2 (Conv2d(1->32,3x3,pad 1)+ReLU+MaxPool2 -> Conv2d(32->64,3x3,pad 1)+ReLU+MaxPool2 ->
+// Flatten -> Linear(3136, 10)) trained with plain SGD on seeded random 28x28 images, on
+// whatever backend is active; returns the loss of every step. The same autograd code runs on
+// every backend, so the gpujs losses must equal the reference backend's within 1e-4 relative.
+import { Conv2d } from '../../src/nn/layers/conv.js'
+import { Linear } from '../../src/nn/layers/linear.js'
+import { Flatten, ReLU } from '../../src/nn/layers/activation.js'
+import { MaxPool2d } from '../../src/nn/layers/pooling.js'
+import { Sequential } from '../../src/nn/layers/container.js'
+import { crossEntropy } from '../../src/nn/functional.js'
+import { randint, randn } from '../../src/tensor/creation.js'
+import { noGrad } from '../../src/autograd/no-grad.js'
+import { Generator } from '../../src/tensor/generator.js'
+
+/** Losses of `steps` SGD steps (lr 0.01) at batch size `batch`, all randomness from `seed`. */
+export function trainCnn2(steps: number, batch: number, seed = 0): number[] {
+  const g = new Generator(seed)
+  const net = new Sequential(
+    new Conv2d(1, 32, 3, { padding: 1, generator: g }), new ReLU(), new MaxPool2d(2),
+    new Conv2d(32, 64, 3, { padding: 1, generator: g }), new ReLU(), new MaxPool2d(2),
+    new Flatten(), new Linear(3136, 10, { generator: g }),
+  )
+  const x = randn([batch, 1, 28, 28], { generator: g })
+  const y = randint(0, 10, [batch], { generator: g })
+  const losses: number[] = []
+  for (let s = 0; s < steps; s++) {
+    net.zeroGrad()
+    const loss = crossEntropy(net.forward(x), y)
+    loss.backward()
+    losses.push(loss.item())
+    noGrad(() => {
+      for (const p of net.parameters()) {
+        const d = p.data, gd = p.grad!.data
+        for (let i = 0; i < d.length; i++) d[i] = d[i]! - 0.01 * gd[i]!
+      }
+    })
+  }
+  return losses
+}

@@ -1,0 +1,210 @@
+// Parity cases for the gpujs backend: the same seeded float32 inputs through a backend under
+// test and through the reference kernels in float64, compared at float32 tolerances
+// (|got - want| <= atol + rtol |want|, atol 1e-4, rtol 1e-3). Shared by the in-process vitest
+// suite, the headless-GL child process (test/gl/parity-headlessgl.ts) and the browser page
+// (test/browser/parity-page.ts), so all modes run exactly the same cases.
+import type { Backend, Conv2dGeometry, MatmulShape, Pool2dGeometry } from '../../src/tensor/backends/backend.js'
+import { ReferenceBackend } from '../../src/tensor/backends/reference.js'
+import { Generator } from '../../src/tensor/generator.js'
+
+export const ATOL = 1e-4
+export const RTOL = 1e-3
+
+export interface ParityResult {
+  name: string
+  ok: boolean
+  /** max |got - want| */
+  maxAbsErr: number
+  /** max of |got - want| / (atol + rtol |want|); <= 1 passes */
+  worstRatio: number
+  /** flat index of the worst element and its two values */
+  worst: { index: number; got: number; want: number }
+}
+
+/** NCHW conv geometry with square stride and padding. */
+export function convGeom(batch: number, c: number, h: number, w: number, o: number, kh: number, kw: number, stride: number, pad: number): Conv2dGeometry {
+  return {
+    batch, inChannels: c, inHeight: h, inWidth: w, outChannels: o, kernelHeight: kh, kernelWidth: kw,
+    strideH: stride, strideW: stride, padH: pad, padW: pad,
+    outHeight: Math.floor((h + 2 * pad - kh) / stride) + 1, outWidth: Math.floor((w + 2 * pad - kw) / stride) + 1,
+  }
+}
+
+export function poolGeom(batch: number, c: number, h: number, w: number, k: number, stride: number, pad: number): Pool2dGeometry {
+  return {
+    batch, channels: c, inHeight: h, inWidth: w, kernelHeight: k, kernelWidth: k, strideH: stride, strideW: stride,
+    padH: pad, padW: pad, outHeight: Math.floor((h + 2 * pad - k) / stride) + 1, outWidth: Math.floor((w + 2 * pad - k) / stride) + 1,
+  }
+}
+
+export function mm(batch: number, m: number, k: number, n: number, transA = false, transB = false): MatmulShape {
+  return { batch, m, k, n, transA, transB }
+}
+
+/** Seeded float32 values in [-1, 1); `levels` > 0 rounds them to that many steps (to make max-pool ties). */
+export function randF32(n: number, rng: Generator, levels = 0): Float32Array {
+  const a = new Float32Array(n)
+  for (let i = 0; i < n; i++) {
+    const u = rng.uniform() * 2 - 1
+    a[i] = levels > 0 ? Math.round(u * levels) / levels : u
+  }
+  return a
+}
+
+export function compare(name: string, got: ArrayLike<number>, want: ArrayLike<number>): ParityResult {
+  let maxAbsErr = 0
+  let worstRatio = got.length === want.length ? 0 : Infinity
+  let worst = { index: -1, got: NaN, want: NaN }
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!
+    const w = want[i]!
+    const err = g === w ? 0 : Math.abs(g - w)
+    const ratio = Number.isNaN(err) ? Infinity : err / (ATOL + RTOL * Math.abs(w))
+    if (err > maxAbsErr) maxAbsErr = err
+    if (ratio > worstRatio || worst.index < 0) {
+      worstRatio = Math.max(worstRatio, ratio)
+      worst = { index: i, got: g, want: w }
+    }
+  }
+  return { name, ok: worstRatio <= 1, maxAbsErr, worstRatio, worst }
+}
+
+const f64 = (a: Float32Array): Float64Array => Float64Array.from(a)
+
+/** One named check: run it on `backend`, return the comparison with the float64 reference. */
+export interface ParityCase {
+  name: string
+  run(backend: Backend): ParityResult
+}
+
+function matmulCase(name: string, s: MatmulShape): ParityCase {
+  return {
+    name: `matmul ${name} [${s.batch}x${s.m}x${s.k}x${s.n}${s.transA ? ' tA' : ''}${s.transB ? ' tB' : ''}]`,
+    run(backend) {
+      const rng = new Generator(name)
+      const a = randF32(s.batch * s.m * s.k, rng)
+      const b = randF32(s.batch * s.k * s.n, rng)
+      const got = new Float32Array(s.batch * s.m * s.n)
+      const want = new Float64Array(got.length)
+      backend.matmul(a, b, got, s)
+      new ReferenceBackend().matmul(f64(a), f64(b), want, s)
+      return compare(this.name, got, want)
+    },
+  }
+}
+
+function convCases(name: string, g: Conv2dGeometry, withBias: boolean): ParityCase[] {
+  const tag = `${name} x[${g.batch},${g.inChannels},${g.inHeight},${g.inWidth}] w[${g.outChannels},${g.inChannels},${g.kernelHeight},${g.kernelWidth}] s${g.strideH} p${g.padH}`
+  const xLen = g.batch * g.inChannels * g.inHeight * g.inWidth
+  const wLen = g.outChannels * g.inChannels * g.kernelHeight * g.kernelWidth
+  const oLen = g.batch * g.outChannels * g.outHeight * g.outWidth
+  const ref = new ReferenceBackend()
+  return [
+    { name: `conv2d ${tag}${withBias ? ' bias' : ''}`, run(backend) {
+      const rng = new Generator(tag)
+      const x = randF32(xLen, rng), w = randF32(wLen, rng), bias = withBias ? randF32(g.outChannels, rng) : null
+      const got = new Float32Array(oLen), want = new Float64Array(oLen)
+      backend.conv2d(x, w, bias, got, g)
+      ref.conv2d(f64(x), f64(w), bias ? f64(bias) : null, want, g)
+      return compare(this.name, got, want)
+    } },
+    { name: `conv2dGradInput ${tag}`, run(backend) {
+      const rng = new Generator(`gi ${tag}`)
+      const go = randF32(oLen, rng), w = randF32(wLen, rng)
+      const got = new Float32Array(xLen), want = new Float64Array(xLen)
+      backend.conv2dGradInput(go, w, got, g)
+      ref.conv2dGradInput(f64(go), f64(w), want, g)
+      return compare(this.name, got, want)
+    } },
+    { name: `conv2dGradWeight ${tag}`, run(backend) {
+      const rng = new Generator(`gw ${tag}`)
+      const go = randF32(oLen, rng), x = randF32(xLen, rng)
+      const got = new Float32Array(wLen), want = new Float64Array(wLen)
+      backend.conv2dGradWeight(go, x, got, g)
+      ref.conv2dGradWeight(f64(go), f64(x), want, g)
+      return compare(this.name, got, want)
+    } },
+  ]
+}
+
+function poolCases(name: string, g: Pool2dGeometry, levels: number): ParityCase[] {
+  const tag = `${name} [${g.batch},${g.channels},${g.inHeight},${g.inWidth}] k${g.kernelHeight} s${g.strideH} p${g.padH}`
+  const xLen = g.batch * g.channels * g.inHeight * g.inWidth
+  const oLen = g.batch * g.channels * g.outHeight * g.outWidth
+  const ref = new ReferenceBackend()
+  return [
+    { name: `maxPool2d ${tag}`, run(backend) {
+      const x = randF32(xLen, new Generator(tag), levels)
+      const got = new Float32Array(oLen), idx = new Int32Array(oLen)
+      const want = new Float64Array(oLen), wantIdx = new Int32Array(oLen)
+      backend.maxPool2d(x, got, idx, g)
+      ref.maxPool2d(f64(x), want, wantIdx, g)
+      const r = compare(this.name, got, want)
+      const i = compare(`${this.name} argmax`, idx, wantIdx)
+      return i.maxAbsErr === 0 ? r : { ...i, ok: false }
+    } },
+    { name: `maxPool2dBackward ${tag}`, run(backend) {
+      const rng = new Generator(`mb ${tag}`)
+      const x = randF32(xLen, rng, levels), go = randF32(oLen, rng)
+      const idx = new Int32Array(oLen)
+      ref.maxPool2d(x, new Float32Array(oLen), idx, g)
+      const got = new Float32Array(xLen), want = new Float64Array(xLen)
+      backend.maxPool2dBackward(go, idx, got, g)
+      ref.maxPool2dBackward(f64(go), idx, want, g)
+      return compare(this.name, got, want)
+    } },
+    { name: `avgPool2d ${tag}`, run(backend) {
+      const x = randF32(xLen, new Generator(`a ${tag}`))
+      const got = new Float32Array(oLen), want = new Float64Array(oLen)
+      backend.avgPool2d(x, got, g)
+      ref.avgPool2d(f64(x), want, g)
+      return compare(this.name, got, want)
+    } },
+    { name: `avgPool2dBackward ${tag}`, run(backend) {
+      const go = randF32(oLen, new Generator(`ab ${tag}`))
+      const got = new Float32Array(xLen), want = new Float64Array(xLen)
+      backend.avgPool2dBackward(go, got, g)
+      ref.avgPool2dBackward(f64(go), want, g)
+      return compare(this.name, got, want)
+    } },
+  ]
+}
+
+/** Every parity case; reductions past 1000 are marked 'long' in their names. */
+export const PARITY_CASES: ParityCase[] = [
+  matmulCase('1x1', mm(1, 1, 1, 1)),
+  matmulCase('odd', mm(1, 7, 13, 5)),
+  matmulCase('matrix-vector (flat output)', mm(2, 7, 13, 1)),
+  matmulCase('long row-vector (flat output)', mm(1, 1, 1500, 9, true)),
+  matmulCase('batched', mm(3, 9, 11, 6)),
+  matmulCase('tA', mm(2, 9, 11, 6, true)),
+  matmulCase('tB', mm(2, 9, 11, 6, false, true)),
+  matmulCase('tAtB', mm(2, 5, 17, 3, true, true)),
+  matmulCase('square', mm(1, 64, 64, 64)),
+  matmulCase('long k=3136', mm(2, 4, 3136, 5)),
+  matmulCase('long k=3136 tA', mm(1, 3, 3136, 10, true)),
+  matmulCase('long k=4608 tB', mm(1, 3, 4608, 2, false, true)),
+  ...convCases('5x5 batch1 odd', convGeom(1, 1, 11, 9, 3, 5, 5, 1, 2), true),
+  ...convCases('1x1', convGeom(2, 3, 7, 9, 4, 1, 1, 1, 0), false),
+  ...convCases('3x3 stride2 pad1', convGeom(2, 2, 9, 9, 3, 3, 3, 2, 1), true),
+  ...convCases('3x3 stride2 pad0', convGeom(1, 3, 10, 8, 2, 3, 3, 2, 0), false),
+  ...convCases('5x5 stride2 pad2', convGeom(2, 2, 12, 13, 2, 5, 5, 2, 2), false),
+  ...convCases('long C*k*k=4608', convGeom(1, 512, 3, 3, 2, 3, 3, 1, 1), false),
+  ...convCases('long grad-weight batch*oh*ow=1568', convGeom(8, 2, 14, 14, 3, 3, 3, 1, 1), false),
+  ...convCases('long batch loop 1200', convGeom(1200, 1, 2, 2, 1, 1, 1, 1, 0), false),
+  ...poolCases('2x2', poolGeom(2, 3, 8, 8, 2, 2, 0), 0),
+  ...poolCases('3x3 s2 p1 odd ties', poolGeom(1, 2, 9, 7, 3, 2, 1), 3),
+  ...poolCases('3x3 s1 p1 overlap', poolGeom(1, 2, 6, 5, 3, 1, 1), 4),
+  ...poolCases('2x2 s2 p1', poolGeom(2, 1, 7, 7, 2, 2, 1), 0),
+]
+
+/** Run every case on `backend`; exceptions become failed results naming the error. */
+export function runParitySuite(backend: Backend, cases: ParityCase[] = PARITY_CASES): ParityResult[] {
+  return cases.map((c) => {
+    try {
+      return c.run(backend)
+    } catch (e) {
+      return { name: c.name, ok: false, maxAbsErr: Infinity, worstRatio: Infinity, worst: { index: -1, got: NaN, want: NaN }, error: String(e) } as ParityResult
+    }
+  })
+}
