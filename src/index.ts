@@ -28,3 +28,5 @@ export { saveCheckpoint, loadCheckpoint, saveStateDict, loadStateDict, CHECKPOIN
 export * from './data/index.js'
 export * from './io/index.js'
 export * from './plot/index.js'
+export * as regularizers from './regularizers/index.js'
+export { DynamicPriorRegularizer, L1, L2, ProjectedCrossEntropy, weightStats, weightDensity, meanAbsWeight, globalL2Norm, boundsExperiment } from './regularizers/index.js'

@@ -1,0 +1,151 @@
+// Top-k selection in linear expected time: the mask of one sampling experiment keeps the k
+// entries with the largest P' (spec step 3), ties broken by lower index so the mask is a
+// deterministic function of P'. Quickselect finds the k-th largest value v on a scratch copy;
+// one pass over P' in index order then keeps every entry > v and the first entries == v.
+// NOTE: the partition is three-way (< pivot, == pivot, > pivot), so long runs of equal values
+// (zero weights give equal scores) cost one pass instead of a quadratic series of splits; after
+// 2*log2(n) + 8 rounds without convergence the rest of the range is sorted (introselect), which
+// caps the worst case at O(n log n).
+
+/**
+ * The k-th largest of `values[0..n)` (k = 1 is the maximum), found on `scratch` (clobbered).
+ * @example kthLargest(Float64Array.of(3, 1, 2), 3, 2, new Float64Array(3)) // 2
+ */
+export function kthLargest(values: ArrayLike<number>, n: number, k: number, scratch: Float64Array): number {
+  if (!(Number.isInteger(k) && k >= 1 && k <= n)) throw new Error(`kthLargest: k must be an integer in [1, ${n}], got ${k}`)
+  if (scratch.length < n) throw new Error(`kthLargest: scratch has ${scratch.length} slots, needs ${n}`)
+  if (values instanceof Float64Array) scratch.set(values.subarray(0, n))
+  else for (let i = 0; i < n; i++) scratch[i] = values[i]!
+  return quickselect(scratch, n, n - k)
+}
+
+/** Leaves a[target] = the target-th smallest (0-based) of a[0..n), the array partly ordered. */
+function quickselect(a: Float64Array, n: number, target: number): number {
+  let lo = 0
+  let hi = n - 1
+  let budget = 2 * Math.ceil(Math.log2(n + 1)) + 8
+  while (hi > lo) {
+    if (budget-- === 0) {
+      a.subarray(lo, hi + 1).sort()
+      return a[target]!
+    }
+    const pivot = medianOf3(a[lo]!, a[(lo + hi) >>> 1]!, a[hi]!)
+    // Dutch-flag partition of [lo, hi]: [lo, lt) < pivot, [lt, i) == pivot, (gt, hi] > pivot.
+    let lt = lo
+    let i = lo
+    let gt = hi
+    while (i <= gt) {
+      const v = a[i]!
+      if (v < pivot) {
+        a[i] = a[lt]!
+        a[lt] = v
+        lt++
+        i++
+      } else if (v > pivot) {
+        a[i] = a[gt]!
+        a[gt] = v
+        gt--
+      } else {
+        i++
+      }
+    }
+    if (target < lt) hi = lt - 1
+    else if (target > gt) lo = gt + 1
+    else return pivot
+  }
+  return a[target]!
+}
+
+function medianOf3(x: number, y: number, z: number): number {
+  if (x < y) return y < z ? y : x < z ? z : x
+  return x < z ? x : y < z ? z : y
+}
+
+/**
+ * Write the indices of the k largest of `values[0..n)` into `out` from `outStart`, in increasing
+ * index order (equal values: lower index first). Returns k. `scratch` needs n slots; with
+ * `candidates` (n slots) and k <= n/16 a sample first bounds the k-th largest from below, so a
+ * single pass collects the few candidates and quickselect runs on them only.
+ * @example selectTopK(Float64Array.of(1, 5, 5, 2), 4, 2, scratch, out, 0) // out = [1, 2]
+ */
+export function selectTopK(values: Float64Array, n: number, k: number, scratch: Float64Array, out: Int32Array, outStart: number, candidates?: Int32Array): number {
+  if (candidates && k <= n / 16 && n >= 4096) {
+    const c = collectCandidates(values, n, k, scratch, candidates)
+    if (c >= k) {
+      const v = quickselect(scratch, c, c - k)
+      writeTop(values, candidates, c, k, v, out, outStart)
+      return k
+    }
+  }
+  const v = kthLargest(values, n, k, scratch)
+  let greater = 0
+  for (let i = 0; i < n; i++) if (values[i]! > v) greater++
+  let equalLeft = k - greater
+  let w = outStart
+  for (let i = 0; i < n; i++) {
+    const x = values[i]!
+    if (x > v) out[w++] = i
+    else if (x === v && equalLeft > 0) {
+      out[w++] = i
+      equalLeft--
+    }
+  }
+  return k
+}
+
+// NOTE: the sample only decides how much work the exact selection does, never its result: every
+// entry >= t is a candidate, so when there are at least k of them they include the k largest.
+// The sample rank is set ~3 standard deviations past the expected rank of the k-th largest, so the
+// fallback (fewer than k candidates: a full quickselect) is rare.
+function collectCandidates(values: Float64Array, n: number, k: number, scratch: Float64Array, candidates: Int32Array): number {
+  const m = Math.min(n >> 2, 16384)
+  const step = n / m
+  for (let i = 0; i < m; i++) scratch[i] = values[Math.floor(i * step)]!
+  const r = (k * m) / n
+  const rank = Math.min(m, Math.ceil(r + 3 * Math.sqrt(r) + 8))
+  const t = quickselect(scratch, m, m - rank)
+  let c = 0
+  for (let i = 0; i < n; i++) {
+    const x = values[i]!
+    if (x >= t) {
+      scratch[c] = x
+      candidates[c++] = i
+    }
+  }
+  return c
+}
+
+/** From the candidates (increasing indices), keep those > v and the first ones == v, k in all. */
+function writeTop(values: Float64Array, candidates: Int32Array, c: number, k: number, v: number, out: Int32Array, outStart: number): void {
+  let greater = 0
+  for (let q = 0; q < c; q++) if (values[candidates[q]!]! > v) greater++
+  let equalLeft = k - greater
+  let w = outStart
+  for (let q = 0; q < c; q++) {
+    const i = candidates[q]!
+    const x = values[i]!
+    if (x > v) out[w++] = i
+    else if (x === v && equalLeft > 0) {
+      out[w++] = i
+      equalLeft--
+    }
+  }
+}
+
+/**
+ * The paper's absolute rule I_j = [values_j > threshold]: write the indices that pass into `out`
+ * from `outStart` (growing `out` when it is too small) and return the new array and the count.
+ * @example selectAbove(Float64Array.of(0.1, 0.6), 2, 0.5, out, 0) // { out, count: 1 }
+ */
+export function selectAbove(values: Float64Array, n: number, threshold: number, out: Int32Array, outStart: number): { out: Int32Array; count: number } {
+  let count = 0
+  for (let i = 0; i < n; i++) if (values[i]! > threshold) count++
+  if (outStart + count > out.length) {
+    const grown = new Int32Array(Math.max(outStart + count, 2 * out.length))
+    grown.set(out.subarray(0, outStart))
+    out = grown
+  }
+  let w = outStart
+  for (let i = 0; i < n; i++) if (values[i]! > threshold) out[w++] = i
+  return { out, count }
+}
