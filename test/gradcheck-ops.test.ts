@@ -73,6 +73,10 @@ const cases: Record<string, Case[]> = {
     { title: 'matmul [2,1,3,4]@[5,4,2] (batch broadcast)', fn: (a, b) => a.matmul(b), inputs: [[2, 1, 3, 4], [5, 4, 2]] },
     { title: 'matmul [4]@[4,3] (vector)', fn: (a, b) => a.matmul(b), inputs: [[4], [4, 3]] },
   ],
+  linear: [
+    { title: 'linear [4,6] by [3,6] + [3]', fn: (x, w, b) => F.linear(x, w, b), inputs: [[4, 6], [3, 6], [3]] },
+    { title: 'linear [2,3,6] (batch dims) without bias', fn: (x, w) => F.linear(x, w), inputs: [[2, 3, 6], [3, 6]] },
+  ],
   reshape: [{ title: 'reshape [3,4] -> [6,-1]', fn: (x) => x.reshape(6, -1).mul(x.reshape(6, 2)), inputs: [[3, 4]] }],
   permute: [
     { title: 'permute [2,3,4] by [2,0,1]', fn: (x) => x.permute(2, 0, 1), inputs: [[2, 3, 4]] },
@@ -125,7 +129,6 @@ const composed: Case[] = [
   { title: 'logsumexp dim 0 keepdim', fn: (x) => x.logsumexp(0, true), inputs: [[4, 6]] },
   { title: 'softmax dim 1', fn: (x) => x.softmax(1), inputs: [[4, 6]] },
   { title: 'logSoftmax dim -1', fn: (x) => x.logSoftmax(-1), inputs: [[4, 6]] },
-  { title: 'linear', fn: (x, w, b) => F.linear(x, w, b), inputs: [[4, 6], [3, 6], [3]] },
   { title: 'crossEntropy', fn: (z) => F.crossEntropy(z, ints([0, 6, 3, 3, 1])), inputs: [[5, 7]] },
   { title: 'nllLoss', fn: (z) => F.nllLoss(z, ints([2, 0, 1])), inputs: [[3, 4]] },
   { title: 'mseLoss', fn: (a, b) => F.mseLoss(a, b), inputs: [[3, 4], [3, 4]] },

@@ -5,6 +5,7 @@ import { apply } from './op.js'
 import { assertFloat, assertNdim, assertPositiveInt } from './checks.js'
 import * as ops from './ops/index.js'
 
+/** A size for both spatial dims: one number, or [height, width]. */
 export type Size2 = number | [number, number]
 
 function pair(op: string, what: string, v: Size2, min: number): [number, number] {
@@ -13,8 +14,11 @@ function pair(op: string, what: string, v: Size2, min: number): [number, number]
   return p
 }
 
+/** Options of F.conv2d. */
 export interface Conv2dOptions {
+  /** Step between windows (default 1). */
   stride?: Size2
+  /** Zeros added on each side (default 0). */
   padding?: Size2
 }
 
@@ -35,8 +39,11 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   return apply(ops.conv2d, bias ? [x, weight, bias] : [x, weight], { stride, padding })
 }
 
+/** Options of F.maxPool2d / F.avgPool2d. */
 export interface Pool2dOptions {
+  /** Step between windows (default: the kernel size). */
   stride?: Size2
+  /** Padding on each side (default 0); avgPool2d counts it in the divisor. */
   padding?: Size2
 }
 

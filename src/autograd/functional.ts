@@ -43,14 +43,14 @@ export function div(a: Tensor, b: TensorLike): Tensor {
 }
 
 const unary = (name: string) => (x: Tensor): Tensor => apply(unaryOps[name]!, [x], {})
-/** @example neg(x) */ export const neg = unary('neg')
-/** @example exp(x) */ export const exp = unary('exp')
+/** -x. @example neg(x) */ export const neg = unary('neg')
+/** e^x. @example exp(x) */ export const exp = unary('exp')
 /** Natural log. @example log(x) */ export const log = unary('log')
-/** @example sqrt(x) */ export const sqrt = unary('sqrt')
-/** @example abs(x) */ export const abs = unary('abs')
+/** Square root. @example sqrt(x) */ export const sqrt = unary('sqrt')
+/** |x|; its gradient at 0 is 0. @example abs(x) */ export const abs = unary('abs')
 /** max(x, 0). @example relu(x) */ export const relu = unary('relu')
 /** 1 / (1 + e^-x). @example sigmoid(x) */ export const sigmoid = unary('sigmoid')
-/** @example tanh(x) */ export const tanh = unary('tanh')
+/** Hyperbolic tangent. @example tanh(x) */ export const tanh = unary('tanh')
 /** 1 / x. @example reciprocal(x) */ export const reciprocal = unary('reciprocal')
 /** x * x. @example square(x) */ export const square = (x: Tensor): Tensor => mul(x, x)
 
@@ -75,10 +75,10 @@ const compare = (name: string, f: (x: number, y: number) => number) => (a: Tenso
   return mapBinary(name, a, bt, f, isFloat(a.dtype) ? a.dtype : isFloat(bt.dtype) ? bt.dtype : 'int32')
 }
 /** 1 where a == b, else 0 (no gradient). @example eq(pred, labels) */ export const eq = compare('eq', (x, y) => +(x === y))
-/** @example gt(x, 0) */ export const gt = compare('gt', (x, y) => +(x > y))
-/** @example lt(x, 0) */ export const lt = compare('lt', (x, y) => +(x < y))
-/** @example ge(x, 0) */ export const ge = compare('ge', (x, y) => +(x >= y))
-/** @example le(x, 0) */ export const le = compare('le', (x, y) => +(x <= y))
+/** 1 where a > b, else 0 (no gradient). @example gt(x, 0) */ export const gt = compare('gt', (x, y) => +(x > y))
+/** 1 where a < b, else 0 (no gradient). @example lt(x, 0) */ export const lt = compare('lt', (x, y) => +(x < y))
+/** 1 where a >= b, else 0 (no gradient). @example ge(x, 0) */ export const ge = compare('ge', (x, y) => +(x >= y))
+/** 1 where a <= b, else 0 (no gradient). @example le(x, 0) */ export const le = compare('le', (x, y) => +(x <= y))
 /** -1, 0 or 1 (no gradient). @example sign(x) */
 export const sign = (x: Tensor): Tensor => mapUnary(x, (v) => (v > 0 ? 1 : v < 0 ? -1 : v))
 
@@ -111,6 +111,7 @@ export function variance(x: Tensor, dim?: number | number[], keepdim = false, co
   return div(sum(square(centered), dims, keepdim), Math.max(count - correction, 0))
 }
 
+/** The result of max/min along a dim: the values and their int32 positions. */
 export interface ValuesIndices {
   values: Tensor
   indices: Tensor
@@ -120,7 +121,7 @@ export interface ValuesIndices {
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   return argExtremum('argmax', x, dim, keepdim, (v, best) => v > best)
 }
-/** @example argmin(x, 0) */
+/** Index of the smallest value along dim (of the flattened tensor when omitted); int32, no gradient. @example argmin(x, 0) */
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
   return argExtremum('argmin', x, dim, keepdim, (v, best) => v < best)
 }
@@ -160,7 +161,10 @@ export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices
 export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
   return extremum(x, dim, keepdim, argmax)
 }
-/** @example min(x, 0).values */
+/**
+ * The minimum (a 0-d tensor) or, with dim, {values, indices} along dim; the gradient goes to the first minimum.
+ * @example min(x, 0).values
+ */
 export function min(x: Tensor): Tensor
 export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices
 export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {

@@ -7,6 +7,7 @@ import { Tensor } from '../tensor/tensor.js'
 import { formatShape, shapesEqual } from '../tensor/shape.js'
 import { noGrad } from './no-grad.js'
 
+/** Step and tolerances of gradcheck; the defaults are PyTorch's. */
 export interface GradcheckOptions {
   /** finite-difference step (default 1e-6) */
   eps?: number
@@ -16,6 +17,7 @@ export interface GradcheckOptions {
   rtol?: number
 }
 
+/** The Jacobian entry with the largest error, to point at the failing (output, input) pair. */
 export interface GradcheckWorst {
   /** which input (position in `inputs`) */
   input: number
@@ -23,11 +25,15 @@ export interface GradcheckWorst {
   index: number
   /** flat index of the output element */
   output: number
+  /** the entry from backward */
   analytic: number
+  /** the central finite difference */
   numeric: number
 }
 
+/** What gradcheck found: pass/fail, the largest error and where it is. */
 export interface GradcheckResult {
+  /** every Jacobian entry within atol + rtol * |numeric|, and the extra checks passed */
   ok: boolean
   /** 'ok' or what failed, with the worst element */
   message: string

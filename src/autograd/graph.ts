@@ -8,6 +8,7 @@ import { formatShape, shapesEqual } from '../tensor/shape.js'
 import { noGrad } from './no-grad.js'
 import { sumToShape } from './functional.js'
 
+/** Options of `Tensor.backward`. */
 export interface BackwardOptions {
   /** Keep saved buffers so backward can run through this graph again. */
   retainGraph?: boolean

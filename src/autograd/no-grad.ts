@@ -3,7 +3,7 @@
 
 let disabled = 0
 
-/** True when ops record the graph. */
+/** True when ops record the graph, i.e. outside every noGrad call. @example noGrad(() => isGradEnabled()) // false */
 export function isGradEnabled(): boolean {
   return disabled === 0
 }

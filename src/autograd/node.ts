@@ -2,6 +2,10 @@
 import type { Tensor } from '../tensor/tensor.js'
 import type { OpDef } from './op.js'
 
+/**
+ * Per-application scratch space of an op: forward saves here what backward needs.
+ * @example ctx.save(x, out)
+ */
 export class Context {
   /** Tensors the backward needs (inputs, outputs or anything computed in forward). */
   saved: Tensor[] = []
@@ -9,11 +13,13 @@ export class Context {
     /** Which inputs require a gradient; backward may return null for the others. */
     readonly needsInputGrad: boolean[],
   ) {}
+  /** Keep tensors for backward; they are dropped after backward unless retainGraph. @example ctx.save(x) */
   save(...tensors: Tensor[]): void {
     this.saved.push(...tensors)
   }
 }
 
+/** One recorded op application: the op, its inputs and its Context; `Tensor.node` points at it. */
 export interface Node {
   readonly opName: string
   readonly op: OpDef<any>

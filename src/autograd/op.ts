@@ -5,16 +5,20 @@ import { Tensor } from '../tensor/tensor.js'
 import { Context, type Node } from './node.js'
 import { isGradEnabled } from './no-grad.js'
 
+/** A differentiable primitive: forward on raw arrays plus a backward written with Tensor ops (see docs/03-writing-an-op.md). */
 export interface OpDef<A = Record<string, never>> {
   /** The op name used in errors, the registry, toDot and test titles. */
   readonly name: string
+  /** Compute the output; save in ctx what backward needs. */
   forward(ctx: Context, inputs: Tensor[], attrs: A): Tensor
+  /** One gradient per input, in input order (null where ctx.needsInputGrad is false); runs under noGrad. */
   backward(ctx: Context, gradOut: Tensor, attrs: A): (Tensor | null)[]
 }
 
 /**
  * Run an op and, when recording is on and some input requires grad, link the output
  * into the graph. Inputs that do not require grad never get a gradient.
+ * @example apply(opRegistry.get('mul')!, [a, b], {})
  */
 export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
   const needs = inputs.map((t) => t.requiresGrad)

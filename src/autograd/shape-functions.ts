@@ -151,6 +151,7 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
 /**
  * Sum a (broadcast) gradient back to `shape`: over leading extra dims and over dims
  * where `shape` has 1. The engine calls this for every input, so ops never un-broadcast.
+ * @example sumToShape(gradOut, [1, 4]) // [3, 4] -> [1, 4]
  */
 export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   if (shapesEqual(g.shape, shape)) return g

@@ -5,16 +5,25 @@ import { formatShape } from '../tensor/shape.js'
 import { rand } from '../tensor/creation.js'
 import type { Generator } from '../tensor/generator.js'
 import * as fn from '../autograd/functional.js'
+import { apply } from '../autograd/op.js'
+import { assertFloat } from '../autograd/checks.js'
+import * as ops from '../autograd/ops/index.js'
 export { conv2d, maxPool2d, avgPool2d, adaptiveAvgPool2d } from '../autograd/conv-functions.js'
+export type { Conv2dOptions, Pool2dOptions, Size2 } from '../autograd/conv-functions.js'
 export { relu, sigmoid, tanh, softmax, logSoftmax, pad } from '../autograd/functional.js'
 
-/** y = x @ weight^T + bias, weight [out, in]. @example linear(x, w, b) */
+/** y = x @ weight^T + bias, weight [out, in], bias [out] (one recorded op). @example linear(x, w, b) */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-  if (x.shape[x.ndim - 1] !== weight.shape[1]) {
+  assertFloat('linear', x, weight)
+  if (weight.ndim !== 2 || x.ndim < 1 || x.shape[x.ndim - 1] !== weight.shape[1]) {
     throw new Error(`linear: input ${formatShape(x.shape)} has ${x.shape[x.ndim - 1]} features but weight ${formatShape(weight.shape)} expects ${weight.shape[1]}`)
   }
-  const y = fn.matmul(x, fn.transpose(weight, 0, 1))
-  return bias ? fn.add(y, bias) : y
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0])) {
+    throw new Error(`linear: bias must have shape [${weight.shape[0]}], got ${formatShape(bias.shape)}`)
+  }
+  const dtypes = [x, weight, ...(bias ? [bias] : [])].map((t) => t.dtype)
+  if (new Set(dtypes).size > 1) throw new Error(`linear: input, weight and bias must share a dtype, got ${dtypes.join(', ')}`)
+  return apply(ops.linear, bias ? [x, weight, bias] : [x, weight], {})
 }
 
 /**

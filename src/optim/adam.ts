@@ -9,17 +9,23 @@ import type { Tensor } from '../tensor/tensor.js'
 import { Optimizer, zerosFor, type FloatBuffer, type ParamGroup, type ParamGroupInput } from './optimizer.js'
 import { checkBetas, checkBoolean, checkNumber } from './validate.js'
 
+/** Options of Adam and AdamW, named as in torch.optim. */
 export interface AdamOptions {
   lr: number
+  /** Decay rates of the first and second moment averages (default [0.9, 0.999]). */
   betas: [number, number]
+  /** Added to sqrt(v) in the denominator, so a zero second moment does not divide by 0. */
   eps: number
   /** Adam: L2 penalty added to the gradient. AdamW: decoupled decay of the parameter. */
   weightDecay: number
+  /** Divide by the running maximum of v instead of v (Reddi et al., AMSGrad). */
   amsgrad: boolean
+  /** Ascend the objective instead of descending it. */
   maximize: boolean
 }
 
-interface AdamState {
+/** Per-parameter state of Adam/AdamW: step count and the moment buffers m and v (and max v with amsgrad). */
+export interface AdamState {
   [k: string]: number | FloatBuffer | undefined
   step: number
   expAvg: FloatBuffer
@@ -74,10 +80,15 @@ abstract class AdamBase extends Optimizer<AdamOptions, AdamState> {
     const biasCorrection2 = 1 - beta2 ** step
     const stepSize = lr / biasCorrection1
     const bc2Sqrt = Math.sqrt(biasCorrection2)
-    const decay = this.decoupled ? 1 - lr * weightDecay : 1
+    const decoupled = this.decoupled
+    const decay = decoupled ? 1 - lr * weightDecay : 1
+    if (!maximize && !amsgrad && weightDecay === 0) {
+      adamPlain(p as FloatBuffer, grad, m, v, beta1, beta2, stepSize, bc2Sqrt, eps)
+      return
+    }
     for (let i = 0; i < p.length; i++) {
       let g = maximize ? -grad[i]! : grad[i]!
-      if (this.decoupled) {
+      if (decoupled) {
         if (weightDecay !== 0) p[i] = p[i]! * decay
       } else if (weightDecay !== 0) {
         g = g + weightDecay * p[i]!
@@ -93,6 +104,19 @@ abstract class AdamBase extends Optimizer<AdamOptions, AdamState> {
       const denom = Math.sqrt(second) / bc2Sqrt + eps
       p[i] = p[i]! + (-stepSize * m[i]!) / denom
     }
+  }
+}
+
+// The common case (no decay, no amsgrad, no maximize) as one tight loop, the same arithmetic
+// in the same order as the general loop above.
+function adamPlain(p: FloatBuffer, grad: ArrayLike<number>, m: FloatBuffer, v: FloatBuffer, beta1: number, beta2: number, stepSize: number, bc2Sqrt: number, eps: number): void {
+  const c1 = 1 - beta1
+  const c2 = 1 - beta2
+  for (let i = 0; i < p.length; i++) {
+    const g = grad[i]!
+    m[i] = m[i]! * beta1 + c1 * g
+    v[i] = v[i]! * beta2 + c2 * g * g
+    p[i] = p[i]! + (-stepSize * m[i]!) / (Math.sqrt(v[i]!) / bc2Sqrt + eps)
   }
 }
 

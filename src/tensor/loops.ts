@@ -26,12 +26,27 @@ export function mapBinary(op: string, a: Tensor, b: Tensor, f: (x: number, y: nu
   } else if (ad.length === 1 && bd.length === out.length) {
     const x = ad[0]!
     for (let i = 0; i < out.length; i++) out[i] = f(x, bd[i]!)
+  } else if (ad.length === out.length && isSuffix(b.shape, shape)) {
+    // b repeats along the leading dims (a bias row): two plain loops.
+    const nb = bd.length
+    for (let o = 0; o < out.length; o += nb) for (let i = 0; i < nb; i++) out[o + i] = f(ad[o + i]!, bd[i]!)
+  } else if (bd.length === out.length && isSuffix(a.shape, shape)) {
+    const na = ad.length
+    for (let o = 0; o < out.length; o += na) for (let i = 0; i < na; i++) out[o + i] = f(ad[i]!, bd[o + i]!)
   } else {
     broadcastLoop(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)], (i, [ia, ib]) => {
       out[i] = f(ad[ia!]!, bd[ib!]!)
     })
   }
   return new Tensor(out, shape)
+}
+
+// True when `shape`, without its leading 1s, equals the trailing dims of `outShape`.
+function isSuffix(shape: readonly number[], outShape: readonly number[]): boolean {
+  let start = 0
+  while (start < shape.length && shape[start] === 1) start++
+  const n = shape.length - start
+  return n > 0 && shape.slice(start).every((d, i) => d === outShape[outShape.length - n + i])
 }
 
 /** out[idx] = f(a, b, c) over the broadcast of three shapes (used by where). */

@@ -1,9 +1,9 @@
 // z = sum of x over `dims`; dz/dx = 1 everywhere, so the gradient is gradOut
 // broadcast back over the reduced dims (reshape to keepdim shape, then expand).
 import { Tensor } from '../../tensor/tensor.js'
-import { allocate } from '../../tensor/dtype.js'
-import { stridesOf, numel } from '../../tensor/shape.js'
-import { broadcastLoop } from '../../tensor/loops.js'
+import { allocate, dtypeOf } from '../../tensor/dtype.js'
+import { numel } from '../../tensor/shape.js'
+import type { TypedArray } from '../../tensor/dtype.js'
 import type { OpDef } from '../op.js'
 
 export interface SumAttrs {
@@ -21,18 +21,49 @@ export const sum: OpDef<SumAttrs> = {
   name: 'sum',
   forward(ctx, [x], { dims, keepdim }) {
     const kept = keptShape(x!.shape, dims)
-    const out = allocate(x!.dtype, numel(kept))
-    // Read x in order; each element adds into the output slot its kept index maps to.
-    const outStrides = stridesOf(kept).map((s, i) => (dims.includes(i) ? 0 : s))
-    const src = x!.data
-    broadcastLoop(x!.shape, [outStrides], (i, [o]) => {
-      out[o!]! += src[i]!
-    })
     ctx.save(x!)
-    return new Tensor(out, keepdim ? kept : x!.shape.filter((_, i) => !dims.includes(i)))
+    return new Tensor(reduceRuns(x!.data, x!.shape, dims), keepdim ? kept : x!.shape.filter((_, i) => !dims.includes(i)))
   },
   backward(ctx, gradOut, { dims }) {
     const x = ctx.saved[0]!
     return [gradOut.reshape(keptShape(x.shape, dims)).expand(x.shape)]
   },
+}
+
+/**
+ * Sum over `dims` one run of consecutive dims at a time, last run first. A run reduces
+ * a [outer, size, inner] view with three plain loops, so no per-element index math.
+ */
+function reduceRuns(data: TypedArray, shape: readonly number[], dims: number[]): TypedArray {
+  const runs: [number, number][] = []
+  for (const d of dims) {
+    const last = runs[runs.length - 1]
+    if (last && last[1] === d - 1) last[1] = d
+    else runs.push([d, d])
+  }
+  let cur = [...shape]
+  let src = data
+  for (let r = runs.length - 1; r >= 0; r--) {
+    const [d0, d1] = runs[r]!
+    const outer = numel(cur.slice(0, d0))
+    const size = numel(cur.slice(d0, d1 + 1))
+    const inner = numel(cur.slice(d1 + 1))
+    const out = allocate(dtypeOf(src), outer * inner)
+    for (let o = 0; o < outer; o++) {
+      const ob = o * inner
+      for (let k = 0; k < size; k++) {
+        const ib = (o * size + k) * inner
+        for (let i = 0; i < inner; i++) out[ob + i]! += src[ib + i]!
+      }
+    }
+    cur = cur.map((n, i) => (i >= d0 && i <= d1 ? 1 : n))
+    src = out
+  }
+  return src === data ? copyOf(data) : src
+}
+
+function copyOf(data: TypedArray): TypedArray {
+  const out = allocate(dtypeOf(data), data.length)
+  out.set(data)
+  return out
 }

@@ -1,0 +1,44 @@
+// Y = X @ W^T + b, X [..., in], W [out, in], b [out]: the fully connected layer as one op,
+// so the weight is never transposed by a copy and the bias needs no broadcast add.
+// dY/dX = gradOut @ W, dY/dW = gradOut^T @ X, dY/db = sum of gradOut over the rows.
+import { Tensor } from '../../tensor/tensor.js'
+import { allocate, type TypedArray } from '../../tensor/dtype.js'
+import { getBackend } from '../../tensor/backends/registry.js'
+import type { FloatArray } from '../../tensor/backends/backend.js'
+import type { OpDef } from '../op.js'
+
+function gemm(out: TypedArray, a: TypedArray, b: TypedArray, m: number, k: number, n: number, transA: boolean, transB: boolean): TypedArray {
+  getBackend().matmul(a as FloatArray, b as FloatArray, out as FloatArray, { batch: 1, m, k, n, transA, transB })
+  return out
+}
+
+export const linear: OpDef = {
+  name: 'linear',
+  forward(ctx, [x, w, b]) {
+    const [outF, inF] = w!.shape as [number, number]
+    const rows = x!.numel() / inF
+    const y = gemm(allocate(x!.dtype, rows * outF), x!.data, w!.data, rows, inF, outF, false, true)
+    if (b) {
+      const bias = b.data
+      for (let r = 0; r < rows; r++) for (let o = 0; o < outF; o++) y[r * outF + o]! += bias[o]!
+    }
+    ctx.save(x!, w!)
+    return new Tensor(y, [...x!.shape.slice(0, -1), outF])
+  },
+  backward(ctx, gradOut) {
+    const [x, w] = ctx.saved as [Tensor, Tensor]
+    const [needX, needW, needB] = ctx.needsInputGrad
+    const [outF, inF] = w.shape as [number, number]
+    const rows = x.numel() / inF
+    const g = gradOut.data
+    const gradX = needX ? new Tensor(gemm(allocate(x.dtype, x.numel()), g, w.data, rows, outF, inF, false, false), x.shape) : null
+    const gradW = needW ? new Tensor(gemm(allocate(w.dtype, w.numel()), g, x.data, outF, rows, inF, true, false), w.shape) : null
+    let gradB: Tensor | null = null
+    if (needB) {
+      const gb = allocate(gradOut.dtype, outF)
+      for (let r = 0; r < rows; r++) for (let o = 0; o < outF; o++) gb[o]! += g[r * outF + o]!
+      gradB = new Tensor(gb, [outF])
+    }
+    return [gradX, gradW, gradB]
+  },
+}
