@@ -1,0 +1,134 @@
+// Convolutions through im2col + GEMM, with K = C*KH*KW, S = OH*OW and NS = N*S:
+//   forward:    out[n] [O, S] = W[O, K] @ col[K, n-th S columns] + bias   (one GEMM per image)
+//   gradWeight: dW[O, K]      = dY'[O, NS] @ col[K, NS]^T                  (one GEMM, k = NS)
+//   gradInput:  dcol_n[K, S]  = W[O, K]^T @ dY[n] [O, S], then col2im scatters dcol into dX
+// where col[(c,i,j), (n,oy,ox)] = x[n, c, oy*sh - ph + i, ox*sw - pw + j] (0 in the padding) and
+// dY' is gradOut [N, O, S] with its first two axes swapped (done while copying it in).
+// Per-image GEMMs read and write the NCHW tensors in place (no transposing copies) and split
+// over threads by image; gradWeight sums over images, so it is one GEMM with a long k instead.
+// The bias is written into C first and the GEMM accumulates onto it (as the reference does).
+import type { Conv2dGeometry } from '../backend.js'
+import { GEOM } from './conv-kernels.js'
+import type { WasmEngine } from './engine.js'
+import type { Task } from './threads.js'
+
+// below this many im2col entries the fork/join costs more than it saves
+const PARALLEL_ENTRIES = 1 << 16
+
+/**
+ * Write the geometry table read by the im2col/col2im kernels (./conv-kernels.ts) at byte offset
+ * `ptr`: the geometry, the col matrix's column stride between images, then lo[j] and hi[j],
+ * the output columns ox whose input column ox*sw - pw + j lies inside [0, W).
+ */
+function writeGeometry(e: WasmEngine, ptr: number, g: Conv2dGeometry, imageStride: number): void {
+  const t = new Int32Array(e.memory.buffer, ptr, GEOM.LO + 2 * g.kernelWidth)
+  t.set([g.batch, g.inChannels, g.inHeight, g.inWidth, g.kernelHeight, g.kernelWidth, g.strideH, g.strideW, g.padH, g.padW, g.outHeight, g.outWidth, imageStride])
+  for (let j = 0; j < g.kernelWidth; j++) {
+    const lo = Math.min(g.outWidth, Math.max(0, Math.ceil((g.padW - j) / g.strideW)))
+    t[GEOM.LO + j] = lo
+    t[GEOM.LO + g.kernelWidth + j] = Math.max(lo, Math.min(g.outWidth, Math.floor((g.inWidth - 1 + g.padW - j) / g.strideW) + 1))
+  }
+}
+
+// im2col/col2im tasks: channel bands, or image bands when channels are too few; two per thread.
+function convTasks(e: WasmEngine, fn: 'im2col' | 'col2im', args: number[], g: Conv2dGeometry): Task[] {
+  const entries = g.inChannels * g.kernelHeight * g.kernelWidth * g.batch * g.outHeight * g.outWidth
+  const chunks = entries < PARALLEL_ENTRIES || e.threads === 1 ? 1 : 2 * e.threads
+  const byChannel = g.inChannels >= chunks
+  const total = byChannel ? g.inChannels : g.batch
+  const per = Math.ceil(total / chunks)
+  const tasks: Task[] = []
+  for (let a = 0; a < total; a += per) {
+    const b = Math.min(total, a + per)
+    tasks.push({ fn, args: [...args, ...(byChannel ? [a, b, 0, g.batch] : [0, g.inChannels, a, b])] })
+  }
+  return tasks
+}
+
+// f[base + o*NS + n*S + s] = gradOut[n, o, s]
+function copyInSwapped(gradOut: Float32Array, f: Float32Array, base: number, N: number, O: number, S: number): void {
+  const NS = N * S
+  for (let n = 0; n < N; n++) {
+    for (let o = 0; o < O; o++) f.set(gradOut.subarray((n * O + o) * S, (n * O + o + 1) * S), base + o * NS + n * S)
+  }
+}
+
+/** out = conv2d(x, w) + bias, float32: im2col, then a batch of per-image GEMMs onto the bias. */
+export function conv2dForward(e: WasmEngine, x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: Conv2dGeometry): void {
+  const O = g.outChannels
+  const K = g.inChannels * g.kernelHeight * g.kernelWidth
+  const S = g.outHeight * g.outWidth
+  const NS = g.batch * S
+  if (NS === 0 || O === 0) return
+  // C of image n: [O padded to MR rows, S padded to NR columns]
+  const ldc = e.ldcFloats(S)
+  const plane = e.paddedRows(O) * ldc
+  const nx = g.batch * g.inChannels * g.inHeight * g.inWidth
+  const [gp, xp, wp, colp, outp] = e.reserve([GEOM.LO + 2 * g.kernelWidth, nx, O * K, K * NS, g.batch * plane]) as [number, number, number, number, number]
+  let f = e.f32
+  f.set(x.subarray(0, nx), xp / 4)
+  f.set(w.subarray(0, O * K), wp / 4)
+  writeGeometry(e, gp, g, S)
+  e.run(convTasks(e, 'im2col', [gp, xp, colp, NS], g))
+  const c0 = outp / 4
+  if (bias) for (let n = 0; n < g.batch; n++) for (let o = 0; o < O; o++) f.fill(bias[o]!, c0 + n * plane + o * ldc, c0 + n * plane + o * ldc + S)
+  e.gemm({ batch: g.batch, m: O, n: S, k: K, a: wp, ars: K * 4, acs: 4, sa: 0, b: colp, brs: NS * 4, bcs: 4, sb: S * 4,
+    c: outp, ldc: ldc * 4, sc: plane * 4, accumulate: bias !== null })
+  f = e.f32
+  if (ldc === S && plane === O * S) {
+    out.set(f.subarray(c0, c0 + g.batch * O * S))
+    return
+  }
+  for (let n = 0; n < g.batch; n++) {
+    for (let o = 0; o < O; o++) out.set(f.subarray(c0 + n * plane + o * ldc, c0 + n * plane + o * ldc + S), (n * O + o) * S)
+  }
+}
+
+/** gradW = dY' @ col^T. */
+export function conv2dGradWeight(e: WasmEngine, gradOut: Float32Array, x: Float32Array, gradW: Float32Array, g: Conv2dGeometry): void {
+  const O = g.outChannels
+  const K = g.inChannels * g.kernelHeight * g.kernelWidth
+  const S = g.outHeight * g.outWidth
+  const NS = g.batch * S
+  if (NS === 0) {
+    gradW.fill(0)
+    return
+  }
+  const ldc = e.ldcFloats(K)
+  const nx = g.batch * g.inChannels * g.inHeight * g.inWidth
+  const [gp, xp, dyp, colp, dwp] = e.reserve([GEOM.LO + 2 * g.kernelWidth, nx, O * NS, K * NS, e.paddedRows(O) * ldc]) as [number, number, number, number, number]
+  let f = e.f32
+  f.set(x.subarray(0, nx), xp / 4)
+  copyInSwapped(gradOut, f, dyp / 4, g.batch, O, S)
+  writeGeometry(e, gp, g, S)
+  e.run(convTasks(e, 'im2col', [gp, xp, colp, NS], g))
+  e.gemm({ batch: 1, m: O, n: K, k: NS, a: dyp, ars: NS * 4, acs: 4, sa: 0, b: colp, brs: 4, bcs: NS * 4, sb: 0, c: dwp, ldc: ldc * 4, sc: 0 })
+  f = e.f32
+  for (let o = 0; o < O; o++) gradW.set(f.subarray(dwp / 4 + o * ldc, dwp / 4 + o * ldc + K), o * K)
+}
+
+/** gradX = col2im(W^T @ dY[n]) per image. */
+export function conv2dGradInput(e: WasmEngine, gradOut: Float32Array, w: Float32Array, gradX: Float32Array, g: Conv2dGeometry): void {
+  const O = g.outChannels
+  const K = g.inChannels * g.kernelHeight * g.kernelWidth
+  const S = g.outHeight * g.outWidth
+  const nx = g.batch * g.inChannels * g.inHeight * g.inWidth
+  if (S === 0 || O === 0) {
+    gradX.fill(0)
+    return
+  }
+  // dcol: [K padded to MR rows, N images x (S padded to NR)] so images' tiles never overlap
+  const is = e.ldcFloats(S)
+  const ld = g.batch * is
+  const ny = g.batch * O * S
+  const [gp, wp, dyp, dcolp, dxp] = e.reserve([GEOM.LO + 2 * g.kernelWidth, O * K, ny, e.paddedRows(K) * ld, nx]) as [number, number, number, number, number]
+  let f = e.f32
+  f.set(w.subarray(0, O * K), wp / 4)
+  f.set(gradOut.subarray(0, ny), dyp / 4)
+  writeGeometry(e, gp, g, is)
+  e.gemm({ batch: g.batch, m: K, n: S, k: O, a: wp, ars: 4, acs: K * 4, sa: 0, b: dyp, brs: S * 4, bcs: 4, sb: O * S * 4,
+    c: dcolp, ldc: ld * 4, sc: is * 4 })
+  e.run(convTasks(e, 'col2im', [gp, dcolp, ld, dxp], g))
+  f = e.f32
+  gradX.set(f.subarray(dxp / 4, dxp / 4 + nx))
+}

@@ -1,0 +1,164 @@
+// The WASM engine: one shared WebAssembly.Memory, the assembled GEMM module, and the thread pool.
+//
+// Memory layout (bytes): [packing buffers, one pair per thread | call operands...]. Operand
+// space is laid out per call by `reserve` and the memory only ever grows, so a steady state of
+// same-shaped calls allocates nothing. `gemm` cuts one (batched) product into tasks by a fixed
+// rule (batch items, else bands of the longer of m/n at tile multiples); each C entry is then
+// computed by the same instructions in the same order whichever thread takes its task, and the
+// k blocking depends on k only: results are bit-identical run to run and for any thread count.
+import { DEFAULT_TILING, blockSizes, moduleBytes, packBytes, type GemmTiling } from './kernels.js'
+import { ThreadPool, type Task } from './threads.js'
+import { Wasm, type WasmMemory, type WasmModule } from './wasm-api.js'
+
+const PAGE = 65536
+// NOTE: 2 GiB cap (shared memories need a maximum); only touched pages cost real memory.
+const MAX_PAGES = 32768
+const EXPORTS = ['gemm', 'im2col', 'col2im', 'maxPool2x2', 'maxPoolBackward']
+
+/** Operands already in WASM memory; pointers and strides in bytes. */
+export interface GemmCall {
+  batch: number
+  m: number
+  n: number
+  k: number
+  a: number
+  ars: number
+  acs: number
+  /** bytes between consecutive batch matrices of A (0 = shared by all) */
+  sa: number
+  b: number
+  brs: number
+  bcs: number
+  sb: number
+  /** C(i, j) at c + i*ldc + 4j; the micro-kernel writes whole tiles, so C needs room for
+   * roundUp(m, MR) rows of roundUp(n, NR) columns (ldc >= 4 * roundUp(n, NR)) */
+  c: number
+  ldc: number
+  sc: number
+  /** add to the existing C (e.g. prefilled with a bias) instead of overwriting it */
+  accumulate?: boolean
+}
+
+export class WasmEngine {
+  readonly tiling: GemmTiling
+  readonly threads: number
+  /** problems below this many FLOPs (2mnk) run on the calling thread only */
+  readonly parallelFlops: number
+  readonly memory: WasmMemory
+  private readonly module: WasmModule
+  private readonly fns: Record<string, (...args: number[]) => void>
+  private pool: ThreadPool | null = null
+  private readonly packBytes: number
+  private f32View: Float32Array
+
+  constructor(opts: { threads: number; parallelFlops: number; tiling?: GemmTiling }) {
+    this.tiling = opts.tiling ?? DEFAULT_TILING
+    this.threads = Math.max(1, Math.floor(opts.threads))
+    this.parallelFlops = opts.parallelFlops
+    const t = this.tiling
+    this.packBytes = packBytes(t)
+    this.memory = new Wasm.Memory({ initial: Math.ceil((this.packBytes * this.threads) / PAGE) + 1, maximum: MAX_PAGES, shared: true })
+    this.module = new Wasm.Module(moduleBytes(t, MAX_PAGES))
+    const inst = new Wasm.Instance(this.module, { env: { memory: this.memory } })
+    this.fns = Object.fromEntries(EXPORTS.map((n) => [n, inst.exports[n] as (...args: number[]) => void]))
+    this.f32View = new Float32Array(this.memory.buffer)
+  }
+
+  get mr(): number {
+    return this.tiling.mr
+  }
+
+  get nr(): number {
+    return 4 * this.tiling.nv
+  }
+
+  /** A Float32Array over the whole memory (renewed after growth). */
+  get f32(): Float32Array {
+    if (this.f32View.buffer.byteLength !== this.memory.buffer.byteLength) this.f32View = new Float32Array(this.memory.buffer)
+    return this.f32View
+  }
+
+  /** Lay out regions of the given float counts after the packing buffers; returns byte offsets (16-aligned). */
+  reserve(floatCounts: number[]): number[] {
+    let at = this.packBytes * this.threads
+    const offsets = floatCounts.map((count) => {
+      const off = at
+      at += Math.ceil((count * 4) / 64) * 64
+      return off
+    })
+    const have = this.memory.buffer.byteLength
+    if (at > have) {
+      const pages = Math.ceil((at - have) / PAGE)
+      if (have / PAGE + pages > MAX_PAGES) throw new Error(`WasmEngine.reserve: ${at} bytes needed, above the ${MAX_PAGES * PAGE}-byte cap`)
+      this.memory.grow(pages)
+    }
+    return offsets
+  }
+
+  /** Row stride (in floats) of a padded C with n columns. */
+  ldcFloats(n: number): number {
+    return Math.ceil(n / this.nr) * this.nr
+  }
+
+  /** Rows of a padded C with m rows. */
+  paddedRows(m: number): number {
+    return Math.ceil(m / this.mr) * this.mr
+  }
+
+  /** C = A B for operands already in memory, split over the threads. */
+  gemm(g: GemmCall): void {
+    if (g.batch === 0 || g.m === 0 || g.n === 0) return
+    if (g.k === 0) throw new Error(`WasmEngine.gemm: k = 0 must be handled by the caller (m=${g.m}, n=${g.n})`)
+    const flops = 2 * g.batch * g.m * g.n * g.k
+    const chunks = flops < this.parallelFlops || this.threads === 1 ? 1 : 2 * this.threads
+    this.run(this.split(g, chunks).map((p): Task => ({ fn: 'gemm', args: this.args(p) })))
+  }
+
+  /** Run tasks (module exports) on the caller and the workers; one task runs on the caller alone. */
+  run(tasks: Task[]): void {
+    if (tasks.length === 1) {
+      this.fns[tasks[0]!.fn]!(0, ...tasks[0]!.args)
+      return
+    }
+    if (!this.pool) this.pool = new ThreadPool(this.module, this.memory, this.threads - 1, EXPORTS)
+    this.pool.run(tasks, (lane, t) => this.fns[t.fn]!(lane, ...t.args))
+  }
+
+  // A fixed partition into about `chunks` tasks (two per thread, so a thread that is descheduled
+  // on a busy machine is covered by the others): groups of batch items when there are enough,
+  // else row or column bands cut at multiples of the register tile. Fewer chunks mean less
+  // repacking: every column band packs all of A, every row band all of B.
+  private split(g: GemmCall, chunks: number): GemmCall[] {
+    if (chunks === 1) return [g]
+    const parts: GemmCall[] = []
+    if (g.batch >= chunks) {
+      const per = Math.ceil(g.batch / chunks)
+      for (let b0 = 0; b0 < g.batch; b0 += per) {
+        const cnt = Math.min(per, g.batch - b0)
+        parts.push({ ...g, batch: cnt, a: g.a + b0 * g.sa, b: g.b + b0 * g.sb, c: g.c + b0 * g.sc })
+      }
+    } else if (g.n >= g.m) {
+      const per = Math.ceil(g.n / chunks / this.nr) * this.nr
+      for (let j0 = 0; j0 < g.n; j0 += per) {
+        parts.push({ ...g, n: Math.min(per, g.n - j0), b: g.b + j0 * g.bcs, c: g.c + j0 * 4 })
+      }
+    } else {
+      const per = Math.ceil(g.m / chunks / this.mr) * this.mr
+      for (let i0 = 0; i0 < g.m; i0 += per) {
+        parts.push({ ...g, m: Math.min(per, g.m - i0), a: g.a + i0 * g.ars, c: g.c + i0 * g.ldc })
+      }
+    }
+    return parts
+  }
+
+  private args(g: GemmCall): number[] {
+    const { mb, kb, nb } = blockSizes(this.tiling, g.m, g.k, g.n)
+    return [g.batch, g.sa, g.sb, g.sc, g.a, g.ars, g.acs, g.b, g.brs, g.bcs, g.c, g.ldc, g.m, g.n, g.k, mb, kb, nb, g.accumulate ? 1 : 0]
+  }
+
+  /** Terminate the workers; the engine must not be used afterwards. */
+  dispose(): void {
+    this.pool?.dispose()
+    this.pool = null
+  }
+}
