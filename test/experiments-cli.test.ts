@@ -1,0 +1,157 @@
+// The command line: every config key has a documented flag with its default, bad flags and
+// values are rejected with messages naming the flag (exit code 2), bad data gives exit code 1
+// with the file named; grid files expand into stably named cells, and shards partition them.
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { main } from '../src/experiments/cli.js'
+import { defaultConfig, flagOf, resolveConfig, OPTIONS } from '../src/experiments/config.js'
+import { parseTrainArgs } from '../src/experiments/args.js'
+import { expandGrid, parseShard, shardCells } from '../src/experiments/sweep.js'
+import { tempDir } from './helpers/data-files.js'
+
+/** Run the CLI capturing stdout and stderr. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = ''
+  let err = ''
+  const code = await main(argv, { out: (s) => (out += s), err: { write: (s: string) => (err += s), isTTY: false } })
+  return { code, out, err }
+}
+
+let tmp: { dir: string; cleanup: () => void }
+beforeAll(() => (tmp = tempDir('priorgrad-cli-')))
+afterAll(() => tmp.cleanup())
+
+describe('train --help', () => {
+  it('documents every config key as a flag with its default', async () => {
+    const { code, out } = await cli('train', '--help')
+    expect(code).toBe(0)
+    for (const key of Object.keys(defaultConfig()) as Array<keyof ReturnType<typeof defaultConfig>>) {
+      const line = out.split('\n').find((l) => l.startsWith(`  --${flagOf(key)} `))
+      expect(line, `--${flagOf(key)} (config key ${key}) is missing from train --help`).toBeDefined()
+    }
+    expect(OPTIONS).toHaveLength(Object.keys(defaultConfig()).length)
+    expect(out.match(/\(default: [^)]+\)/g)!.length).toBeGreaterThanOrEqual(OPTIONS.length)
+    expect(out).toContain('--lr X')
+    expect(out).toContain('learning rate (default: 0.001)')
+    expect(out).toContain('--resume DIR')
+  })
+
+  it('every subcommand and the top level have --help', async () => {
+    for (const cmd of ['sweep', 'report', 'start']) {
+      const { code, out } = await cli(cmd, '--help')
+      expect(code).toBe(0)
+      expect(out).toMatch(new RegExp(`^Usage: priorgrad ${cmd}`))
+    }
+    const top = await cli('--help')
+    expect(top.out).toMatch(/train[\s\S]*sweep[\s\S]*report[\s\S]*start/)
+  })
+})
+
+describe('parsing and defaults', () => {
+  it('reads flags into a resolved config with the spec defaults', () => {
+    const args = parseTrainArgs(['--reg', 'l1', '--batch-size', '64', '--train-subset', '1000', '--threshold', '0.5'])
+    if (args.help || args.resume !== null) throw new Error('expected a config')
+    expect(args.config).toMatchObject({ reg: 'l1', lambda: 1e-5, batchSize: 64, trainSubset: 1000, threshold: 0.5, lr: 1e-3, optimizer: 'adam', seed: 0, out: 'runs/mnist-cnn2-l1-seed0' })
+    expect(resolveConfig({ reg: 'l2' }).lambda).toBe(5e-4)
+    expect(resolveConfig({ reg: 'dynamic-prior' })).toMatchObject({ lambda: 5e-4, sp: 0.01, S: 10, alpha: 0.9 })
+    expect(resolveConfig({ reg: 'dynamic-prior', lambda: 0.01, trainSubset: 'all' })).toMatchObject({ lambda: 0.01, trainSubset: null })
+  })
+
+  it.each([
+    [['train', '--bogus', '1'], /priorgrad train: unknown flag --bogus/],
+    [['train', '--batchsize', '3'], /did you mean --batch-size\?/],
+    [['train', '--lr', 'abc'], /--lr: expected a number > 0, got 'abc'/],
+    [['train', '--lr', ''], /--lr: expected a number > 0, got ''/],
+    [['train', '--epochs', '1.5'], /--epochs: expected an integer >= 1, got '1.5'/],
+    [['train', '--sp', '0'], /--sp: expected a number in \(0, 1\], got '0'/],
+    [['train', '--model', 'resnet50'], /--model: expected one of mlp\|cnn2\|vgg11\|resnet18\|senet18\|densenet121, got 'resnet50'/],
+    [['train', '--lr'], /--lr needs a value/],
+    [['train', 'stray'], /unexpected argument 'stray'/],
+    [['train', '--dataset', 'cifar10'], /--data-dir: required for --dataset cifar10/],
+    [['train', '--resume', 'x', '--lr', '1'], /--lr: cannot be changed with --resume/],
+    [['sweep'], /--grid FILE is required/],
+    [['sweep', '--grid', 'missing.json'], /--grid: missing.json does not exist/],
+    [['report'], /give at least one run or sweep directory/],
+    [['fly'], /unknown command 'fly'/],
+  ])('%j fails with exit code 2 and %s', async (argv, message) => {
+    const { code, err } = await cli(...argv)
+    expect(err).toMatch(message)
+    expect(code).toBe(2)
+  })
+
+  it('a CIFAR directory without the data files fails with exit code 1, naming the files', async () => {
+    const { code, err } = await cli('train', '--dataset', 'cifar10', '--data-dir', tmp.dir, '--out', path.join(tmp.dir, 'run'), '--backend', 'reference', '--progress', 'none')
+    expect(code).toBe(1)
+    expect(err).toMatch(/data_batch_1\.bin/)
+    expect(err).toContain(tmp.dir)
+  })
+})
+
+describe('grids and shards', () => {
+  const grid = {
+    base: { model: 'mlp', epochs: 1 },
+    grids: [{ reg: ['none', 'l2'], seed: [0, 1] }, { reg: 'dynamic-prior', sp: [0.01, 0.1], seed: [0, 1] }],
+    exclude: [{ reg: 'l2', seed: 1 }],
+  }
+  it('expands grids into stably named cells, with exclusions', () => {
+    const cells = expandGrid(grid, 'root')
+    expect(cells.map((c) => c.name)).toEqual([
+      'reg=none,seed=0', 'reg=none,seed=1', 'reg=l2,seed=0',
+      'reg=dynamic-prior,sp=0.01,seed=0', 'reg=dynamic-prior,sp=0.01,seed=1', 'reg=dynamic-prior,sp=0.1,seed=0', 'reg=dynamic-prior,sp=0.1,seed=1',
+    ])
+    expect(cells[3]!.config).toMatchObject({ model: 'mlp', reg: 'dynamic-prior', sp: 0.01, seed: 0, lambda: 5e-4, out: path.join('root', 'reg=dynamic-prior,sp=0.01,seed=0') })
+  })
+
+  it('shards partition the cells: every cell in exactly one shard', () => {
+    const names = expandGrid(grid, 'root').map((c) => c.name)
+    const shards = [0, 1, 2].map((i) => shardCells(names, parseShard(`${i}/3`)))
+    expect(shards[1]).toEqual([names[1], names[4]])
+    expect(shards.flat().sort()).toEqual([...names].sort())
+    expect(() => parseShard('3/3')).toThrow(/--shard: expected i\/n with 0 <= i < n/)
+    expect(() => parseShard('a/2')).toThrow(/--shard/)
+  })
+
+  it('rejects bad grids before running anything, naming the cell and flag', () => {
+    expect(() => expandGrid({ base: {}, axes: { reg: ['l2', 'l3'] } }, 'r', 'g.json')).toThrow(/g\.json: cell reg=l3: --reg: expected one of none\|l1\|l2\|dynamic-prior, got 'l3'/)
+    expect(() => expandGrid({ base: { learningRate: 1 }, axes: { seed: [0] } }, 'r')).toThrow(/unknown config key 'learningRate'/)
+    expect(() => expandGrid({ base: {} } as never, 'r')).toThrow(/exactly one of "axes"/)
+    expect(() => expandGrid({ grids: [{ seed: [0] }, { seed: 0 }] }, 'r')).toThrow(/cell seed=0 appears twice/)
+  })
+
+  it('the shipped grid files are valid', () => {
+    const dir = path.join(__dirname, '..', 'grids')
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'))
+    expect(files).toEqual(expect.arrayContaining(['mnist-table1.json', 'cifar10-table1.json', 'cifar100-projected-ce.json']))
+    for (const f of files) {
+      expect(expandGrid(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')), 'r', f).length, f).toBeGreaterThan(0)
+    }
+    const mnist = expandGrid(JSON.parse(fs.readFileSync(path.join(dir, 'mnist-table1.json'), 'utf8')), 'r')
+    expect(mnist).toHaveLength(18)
+    expect(new Set(mnist.map((c) => c.config.model))).toEqual(new Set(['cnn2']))
+  })
+})
+
+describe('progress display', () => {
+  const info = (iteration: number) => ({ epoch: 0, epochs: 2, iteration, totalIterations: 100, loss: 0.5, batchSize: 32 })
+  it('on a terminal: one line redrawn with \\r, with images/s and ETA', async () => {
+    const { createProgress } = await import('../src/experiments/progress.js')
+    let text = ''
+    let t = 0
+    const p = createProgress({ stream: { write: (s: string) => (text += s), isTTY: true }, now: () => t })
+    p.update(info(10))
+    t = 1000 // 10 steps of 32 images in 1 s
+    p.update(info(20))
+    expect(text).toBe('\repoch 1/2  [##..................]  iter 10/100  loss 0.5000  - img/s  ETA -\x1b[K\repoch 1/2  [####................]  iter 20/100  loss 0.5000  320 img/s  ETA 0:08\x1b[K')
+    p.log('hello')
+    expect(text.endsWith('\r\x1b[Khello\nepoch 1/2  [####................]  iter 20/100  loss 0.5000  320 img/s  ETA 0:08')).toBe(true)
+  })
+  it('not on a terminal: a plain line every N iterations', async () => {
+    const { createProgress } = await import('../src/experiments/progress.js')
+    let text = ''
+    const p = createProgress({ stream: { write: (s: string) => (text += s), isTTY: false }, every: 10, now: () => 0 })
+    for (let i = 1; i <= 25; i++) p.update(info(i))
+    expect(text.split('\n').filter(Boolean).map((l) => l.match(/iter (\d+)/)![1])).toEqual(['10', '20'])
+    expect(text).not.toContain('\r')
+  })
+})
