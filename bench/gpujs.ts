@@ -1,0 +1,100 @@
+// Benchmark of the gpujs backend: matmul (N = 128, 256, 512) and conv2d at cnn2's two conv
+// shapes, for every GPU.js mode available, side by side with the reference kernels and the
+// fast CPU 'wasm' backend (when present). headlessgl needs an X display: without one, and when
+// gl is built and xvfb-run exists, its rows come from a child process under `xvfb-run -a`;
+// the webgl2 rows come from headless Chromium (/usr/bin/chromium) when it is installed.
+//
+//   npx tsx bench/gpujs.ts               # all modes available here
+//   npx tsx bench/gpujs.ts --no-browser  # without the (slow) Chromium webgl2 rows
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { Backend } from '../src/tensor/backends/backend.js'
+import { ReferenceBackend } from '../src/tensor/backends/reference.js'
+import type { GpujsMode } from '../src/tensor/backends/gpujs/modes.js'
+import { benchGpujsModes, tasks, timeTask, wantFloat64, type GpujsBenchRow } from './gpujs-tasks.js'
+
+export type { GpujsBenchRow } from './gpujs-tasks.js'
+
+// The fast CPU backend ('wasm'), when it is there, for the side-by-side rows.
+async function fastCpuBackend(): Promise<Backend[]> {
+  try {
+    const { WasmBackend } = await import('../src/tensor/backends/wasm/index.js')
+    return [new WasmBackend()]
+  } catch (e) {
+    console.warn(`bench/gpujs: no 'wasm' backend rows: ${(e as Error).message}`)
+    return []
+  }
+}
+
+function headlessglRowsViaXvfb(): GpujsBenchRow[] | string {
+  if (!existsSync('node_modules/gl/build/Release/webgl.node')) return 'gl not built (bash scripts/setup-gl.sh)'
+  if (spawnSync('sh', ['-c', 'command -v xvfb-run']).status !== 0) return 'xvfb-run missing'
+  const self = fileURLToPath(import.meta.url)
+  const child = spawnSync('xvfb-run', ['-a', process.execPath, '--import', 'tsx', self, '--child', 'headlessgl'], { encoding: 'utf8', timeout: 300_000 })
+  const line = child.stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '))
+  if (!line) return `child failed (status ${child.status}): ${child.stderr.slice(-500)}`
+  return JSON.parse(line.slice('BENCH_JSON '.length)) as GpujsBenchRow[]
+}
+
+async function webgl2RowsViaChromium(): Promise<GpujsBenchRow[] | string> {
+  const { browserSkipReason, runInChromium } = await import('../test/browser/browser-parity.js')
+  const skip = browserSkipReason()
+  if (skip) return skip
+  const r = await runInChromium('./bench-page.ts', {}, 300_000)
+  return (r['rows'] as GpujsBenchRow[] | undefined) ?? `page failed: ${String(r['error'])}`
+}
+
+export interface BenchGpujsOptions {
+  /** backends to time beside the reference; default: the 'wasm' backend when it loads */
+  others?: Backend[]
+  /** print a table (default true) */
+  print?: boolean
+  /** headlessgl rows (default true; needs gl and Xvfb) */
+  headlessgl?: boolean
+  /** webgl2 rows from headless Chromium (default true; SwiftShader makes them take about 2 minutes) */
+  browser?: boolean
+}
+
+/**
+ * Benchmark every available GPU.js mode against the reference kernels and `others`.
+ * @example const rows = await benchGpujs()
+ */
+export async function benchGpujs(options: BenchGpujsOptions = {}): Promise<GpujsBenchRow[]> {
+  const list = tasks()
+  for (const t of list) t.want = wantFloat64(t)
+  const rows: GpujsBenchRow[] = []
+  const others = options.others ?? (await fastCpuBackend())
+  for (const b of [new ReferenceBackend(), ...others]) for (const t of list) rows.push(timeTask(t, b, '-'))
+  if (!options.others) for (const b of others) b.dispose()
+  rows.push(...benchGpujsModes(['webasm', 'cpu']))
+  const display = typeof process.env['DISPLAY'] === 'string' && process.env['DISPLAY'] !== ''
+  if (options.headlessgl !== false) {
+    const gl = display ? benchGpujsModes(['headlessgl']) : headlessglRowsViaXvfb()
+    if (typeof gl === 'string') console.warn(`bench/gpujs: no headlessgl rows: ${gl}`)
+    else rows.push(...gl)
+  }
+  if (options.browser !== false) {
+    const web = await webgl2RowsViaChromium()
+    if (typeof web === 'string') console.warn(`bench/gpujs: no webgl2 rows: ${web}`)
+    else rows.push(...web)
+  }
+  rows.sort((a, b) => a.kernel.localeCompare(b.kernel) || a.shape.localeCompare(b.shape) || a.medianMs - b.medianMs)
+  if (options.print !== false) {
+    console.log('gpujs benchmark (median ms incl. upload and readback; GFLOP/s; max abs err vs float64 reference)')
+    console.table(rows.map((r) => ({ ...r, maxAbsErr: r.maxAbsErr.toExponential(1) })))
+  }
+  return rows
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href
+if (isMain) {
+  const i = process.argv.indexOf('--child')
+  if (i >= 0) {
+    console.log(`BENCH_JSON ${JSON.stringify(benchGpujsModes([process.argv[i + 1] as GpujsMode]))}`)
+    process.exit(0)
+  } else {
+    await benchGpujs({ browser: !process.argv.includes('--no-browser') })
+    process.exit(0)
+  }
+}

@@ -1,0 +1,62 @@
+// `npm run bench`: every benchmark in one run, so the ratios compare like with like on a
+// noisy machine: kernels (SGEMM, conv) against TensorFlow.js and PyTorch, full training
+// steps, the regularizer's cost as a fraction of a step, GPU.js modes, memory, and a
+// summary of issue 5's targets. `npm run bench -- --quick` shortens every section.
+import { benchKernels, printKernelTable } from './kernels.js'
+import { benchTrainSteps, cnn2Memory, printStepRows, priorgradStep } from './train-steps.js'
+import { benchRegularizer } from './regularizer.js'
+import { benchGpujs } from './gpujs.js'
+import { time } from './timing.js'
+import { getBackendInfo } from '../src/index.js'
+
+const quick = process.argv.includes('--quick')
+const skip = new Set(process.argv.filter((a) => a.startsWith('--skip=')).flatMap((a) => a.slice(7).split(',')))
+const info = getBackendInfo()
+console.log(`priorgrad bench on ${process.platform} ${process.arch}, Node ${process.version}; default backend: ${info.name} (${info.description}; ${info.reason})`)
+
+const kernels = skip.has('kernels') ? [] : await benchKernels({ sizes: quick ? [128, 512] : [128, 256, 512, 1024], budgetSeconds: quick ? 0.5 : 1, print: false })
+if (kernels.length) printKernelTable(kernels)
+
+const steps = skip.has('steps') ? [] : await benchTrainSteps({ budgetSeconds: quick ? 1 : 3, peers: !skip.has('peers') })
+if (steps.length) printStepRows(steps)
+
+if (!skip.has('regularizer')) {
+  console.log('\nDynamic-prior penalty, one evaluation (S=10, sp=0.01), as a fraction of one training step at batch 32')
+  const reg = benchRegularizer({ quick, print: true })
+  const stepMs = (model: 'cnn2' | 'resnet18'): number => {
+    const found = steps.find((r) => r.peer === 'priorgrad' && r.case === `${model} b=32`)?.timing?.medianMs
+    if (found !== undefined) return found
+    const { step } = priorgradStep({ model, batch: 32 })
+    return time(step, 1, 3).medianMs
+  }
+  for (const r of reg) {
+    const s = stepMs(r.model as 'cnn2' | 'resnet18')
+    console.log(`${r.model}: penalty + backward ${r.totalMs.toFixed(1)} ms, step ${s.toFixed(1)} ms -> ${((100 * r.totalMs) / s).toFixed(1)}% of a step${r.model === 'cnn2' ? ' (target < 10%)' : ''}`)
+  }
+}
+
+if (!skip.has('gpujs')) await benchGpujs({ print: true, browser: !quick })
+
+const memorySteps = quick ? 200 : 1000
+const mem = skip.has('memory') ? null : cnn2Memory(memorySteps)
+if (mem) console.log(`\ncnn2 b=32, ${memorySteps} steps: resident MB every 50 steps ${mem.samplesMb.map((m) => m.toFixed(0)).join(' ')}; peak ${mem.peakMb.toFixed(0)} MB (target < 500, flat)`)
+
+// Issue 5's targets, from the numbers above.
+const median = (peer: string, c: string): number | undefined => steps.find((r) => r.peer === peer && r.case === c)?.timing?.medianMs
+const gemm512 = kernels.find((r) => r.peer === 'priorgrad' && r.case.includes('512') && r.gflops !== null && r.threads.includes('2'))?.gflops
+  ?? kernels.find((r) => r.peer === 'priorgrad' && r.case.includes('512') && r.gflops !== null)?.gflops
+console.log('\nTargets (issue 5):')
+const ratio = (c: string): string => {
+  const ours = median('priorgrad', c)
+  const torch = median('pytorch 2t', c)
+  return ours !== undefined && torch !== undefined ? `${(ours / torch).toFixed(2)}x PyTorch 2-thread (${ours.toFixed(1)} vs ${torch.toFixed(1)} ms)` : 'n/a (PyTorch not measured)'
+}
+console.log(`  cnn2 step b=32: ${ratio('cnn2 b=32')}  [target <= 3x]`)
+console.log(`  mlp step b=32:  ${ratio('mlp b=32')}  [target <= 3x]`)
+console.log(`  SGEMM 512: ${gemm512 !== undefined && gemm512 !== null ? gemm512.toFixed(1) + ' GFLOP/s' : 'n/a'}  [target >= 20]`)
+if (mem) {
+  const first = mem.samplesMb[0] ?? 0
+  const last = mem.samplesMb[mem.samplesMb.length - 1] ?? 0
+  console.log(`  cnn2 peak RSS: ${mem.peakMb.toFixed(0)} MB, ${first.toFixed(0)} -> ${last.toFixed(0)} MB from step 50 to ${memorySteps}  [target < 500 MB, flat]`)
+}
+process.exit(0)

@@ -1,0 +1,110 @@
+// Cost of one dynamic-prior penalty evaluation (draw the S masks, build the penalty, backward),
+// with the defaults S = 10, sp = 0.01, alpha = 0.9, on float32 weight sets shaped like cnn2's
+// (conv 32x1x3x3, 64x32x3x3, linear 128x3136, 10x128: 421,408 weights) and resnet18's (the 21
+// conv/linear weights of test/fixtures/model-params.json: 11,159,232 weights). Each row is the
+// median of a few calls after two warm-up calls; the weights move a little between calls, as in
+// training, so W_old != W and both softmaxes of Eq. 5 are computed.
+//
+//   npx tsx bench/regularizer.ts [--quick]     (--quick: cnn2 only)
+import { pathToFileURL } from 'node:url'
+import { Tensor } from '../src/tensor/tensor.js'
+import { Generator } from '../src/tensor/generator.js'
+import { DynamicPriorRegularizer } from '../src/regularizers/dynamic-prior.js'
+import type { NamedParam } from '../src/regularizers/params.js'
+
+export interface RegularizerBenchRow {
+  model: string
+  entries: number
+  S: number
+  sp: number
+  /** median ms of penalty() alone (sampling + building the graph) */
+  penaltyMs: number
+  /** median ms of building the graph alone (penaltyWithMasks on the last masks), so sampling ~ penaltyMs - graphMs */
+  graphMs: number
+  /** median ms of penalty() + backward() */
+  totalMs: number
+  /** median CPU ms (user + system) of penalty() + backward(): less sensitive to other load */
+  totalCpuMs: number
+}
+
+const CNN2: [string, number[]][] = [['conv1.weight', [32, 1, 3, 3]], ['conv2.weight', [64, 32, 3, 3]], ['fc1.weight', [128, 3136]], ['fc2.weight', [10, 128]]]
+
+function resnet18Shapes(): [string, number[]][] {
+  const out: [string, number[]][] = [['conv1.weight', [64, 3, 3, 3]]]
+  const widths = [64, 128, 256, 512]
+  widths.forEach((w, l) => {
+    const cin = l === 0 ? 64 : widths[l - 1]!
+    out.push([`layer${l + 1}.0.conv1.weight`, [w, cin, 3, 3]], [`layer${l + 1}.0.conv2.weight`, [w, w, 3, 3]])
+    if (l > 0) out.push([`layer${l + 1}.0.shortcut.0.weight`, [w, cin, 1, 1]])
+    out.push([`layer${l + 1}.1.conv1.weight`, [w, w, 3, 3]], [`layer${l + 1}.1.conv2.weight`, [w, w, 3, 3]])
+  })
+  out.push(['linear.weight', [10, 512]])
+  return out
+}
+
+function makeParams(shapes: [string, number[]][], gen: Generator): NamedParam[] {
+  return shapes.map(([name, shape]) => {
+    const n = shape.reduce((a, b) => a * b, 1)
+    const data = new Float32Array(n)
+    for (let i = 0; i < n; i++) data[i] = 0.05 * gen.normal()
+    return [name, new Tensor(data, shape).requiresGrad_()]
+  })
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+function timeOne(model: string, shapes: [string, number[]][], reps: number): RegularizerBenchRow {
+  const gen = new Generator(0)
+  const params = makeParams(shapes, gen)
+  const reg = new DynamicPriorRegularizer({ S: 10, sp: 0.01, generator: new Generator(1) })
+  const nudge = () => {
+    for (const [, w] of params) for (let i = 0; i < w.data.length; i += 97) w.data[i]! += 1e-3 * (gen.uniform() - 0.5)
+  }
+  const penalty: number[] = []
+  const total: number[] = []
+  const cpu: number[] = []
+  const graph: number[] = []
+  for (let r = 0; r < reps + 2; r++) {
+    nudge()
+    for (const [, w] of params) w.grad = null
+    const c0 = process.cpuUsage()
+    const t0 = performance.now()
+    const p = reg.penalty(params)
+    const t1 = performance.now()
+    p.backward()
+    const t2 = performance.now()
+    const c1 = process.cpuUsage(c0)
+    if (r >= 2) {
+      penalty.push(t1 - t0)
+      total.push(t2 - t0)
+      cpu.push((c1.user + c1.system) / 1000)
+      const sample = reg.lastSample()
+      const t3 = performance.now()
+      reg.penaltyWithMasks(params, sample)
+      graph.push(performance.now() - t3)
+    }
+  }
+  const entries = params.reduce((a, [, w]) => a + w.numel(), 0)
+  return { model, entries, S: 10, sp: 0.01, penaltyMs: median(penalty), graphMs: median(graph), totalMs: median(total), totalCpuMs: median(cpu) }
+}
+
+/**
+ * Time one penalty evaluation on cnn2- and resnet18-shaped weights; prints a table unless print is false.
+ * @example const rows = benchRegularizer({ quick: true })
+ */
+export function benchRegularizer(options: { quick?: boolean; print?: boolean } = {}): RegularizerBenchRow[] {
+  const rows = [timeOne('cnn2', CNN2, 5)]
+  if (!options.quick) rows.push(timeOne('resnet18', resnet18Shapes(), 3))
+  if (options.print ?? true) {
+    console.log('dynamic prior penalty (S=10, sp=0.01, alpha=0.9, float32), median ms per evaluation')
+    console.log('model      entries   penalty()  (graph part)  +backward()  (CPU ms)')
+    for (const r of rows) {
+      const cells = [r.penaltyMs, r.graphMs, r.totalMs, r.totalCpuMs].map((v, i) => v.toFixed(1).padStart([10, 12, 11, 8][i]!))
+      console.log(`${r.model.padEnd(9)} ${String(r.entries).padStart(9)}  ${cells.join('  ')}`)
+    }
+  }
+  return rows
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href
+if (isMain) benchRegularizer({ quick: process.argv.includes('--quick') })
