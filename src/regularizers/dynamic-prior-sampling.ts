@@ -19,6 +19,11 @@ export interface WorkBuffers {
   a: Float64Array
   /** p ⊙ f(W_old), then its exp */
   b: Float64Array
+  /** the temperatures p of one experiment */
+  p: Float64Array
+  /** f(W) and f(W_old), computed once per evaluation */
+  fa: Float64Array
+  fb: Float64Array
   /** quickselect's working copy */
   scratch: Float64Array
   /** indices of the entries that may be in the top k (see selectTopK) */
@@ -45,7 +50,8 @@ export interface SamplingConfig {
 
 /** Working memory for groups of up to n entries. */
 export function allocateWork(n: number): WorkBuffers {
-  return { a: new Float64Array(n), b: new Float64Array(n), scratch: new Float64Array(n), candidates: new Int32Array(n) }
+  const f64 = (): Float64Array => new Float64Array(n)
+  return { a: f64(), b: f64(), p: f64(), fa: f64(), fb: f64(), scratch: f64(), candidates: new Int32Array(n) }
 }
 
 /** The per-group memory of a group of n entries. */
@@ -79,33 +85,37 @@ export function sampleExperiments(
   let grown = false
   counts.fill(0)
   starts[0] = 0
+  // f(W) and f(W_old) do not change between experiments: compute them once.
+  const { p, fa, fb } = work
+  const f = (src: FloatArray[], dst: Float64Array): void => {
+    let off = 0
+    for (const w of src) {
+      for (let i = 0; i < w.length; i++) dst[off + i] = magnitude ? Math.abs(w[i]!) : -w[i]!
+      off += w.length
+    }
+  }
+  if (needA) f(cur, fa)
+  if (needB) f(old, fb)
   const stream = AleaStream.open(gen)
   for (let s = 0; s < cfg.S; s++) {
-    // 1.-2. temperatures p, and the scores p ⊙ f(W) in a and p ⊙ f(W_old) in b, with their maxima
-    const ps = perEntry ? 0 : stream.next()
+    // 1.-2. temperatures p (drawn in entry order), the scores p ⊙ f(W) in a and p ⊙ f(W_old) in b, with their maxima
+    if (perEntry) stream.fill(p, 0, n)
+    else p.fill(stream.next(), 0, n)
     let ma = -Infinity
     let mb = -Infinity
-    let off = 0
-    for (let t = 0; t < cur.length; t++) {
-      const w = cur[t]!
-      const wo = old[t]!
-      const len = w.length
-      for (let i = 0; i < len; i++) {
-        const p = perEntry ? stream.next() : ps
-        if (needB) {
-          const v = wo[i]!
-          const y = p * (magnitude ? Math.abs(v) : -v)
-          b[off + i] = y
-          if (y > mb) mb = y
-        }
-        if (needA) {
-          const v = w[i]!
-          const x = p * (magnitude ? Math.abs(v) : -v)
-          a[off + i] = x
-          if (x > ma) ma = x
-        }
+    if (needA) {
+      for (let j = 0; j < n; j++) {
+        const x = p[j]! * fa[j]!
+        a[j] = x
+        if (x > ma) ma = x
       }
-      off += len
+    }
+    if (needB) {
+      for (let j = 0; j < n; j++) {
+        const y = p[j]! * fb[j]!
+        b[j] = y
+        if (y > mb) mb = y
+      }
     }
     // 3. stable softmaxes and their mixture P' (into a)
     const za = needA ? expShifted(a, n, ma) : 0

@@ -16,20 +16,16 @@ const TWO_M53 = 1.1102230246251565e-16 // 2^-53
  * @example const st = AleaStream.open(gen); for (...) x[i] = st.next(); st.close()
  */
 export class AleaStream {
-  private c: number
-  private s0: number
-  private s1: number
-  private s2: number
+  // NOTE: the registers live in a Float64Array, not in object fields: a double stored into a
+  // field may be boxed as a heap number on every write, which made each draw ~10x slower.
+  private readonly r: Float64Array
 
   private constructor(
     private readonly generator: Generator,
     private readonly seed: number | string,
     prng: { c: number; s0: number; s1: number; s2: number },
   ) {
-    this.c = prng.c
-    this.s0 = prng.s0
-    this.s1 = prng.s1
-    this.s2 = prng.s2
+    this.r = Float64Array.of(prng.c, prng.s0, prng.s1, prng.s2)
   }
 
   static open(generator: Generator): AleaStream {
@@ -39,23 +35,54 @@ export class AleaStream {
 
   /** The next uniform in [0, 1): two alea steps, 32 bits from the first and 21 from the second. */
   next(): number {
-    let t = 2091639 * this.s0 + this.c * TWO_M32
-    this.s0 = this.s1
-    this.s1 = this.s2
-    this.c = t | 0
-    this.s2 = t - this.c
-    const high = this.s2
-    t = 2091639 * this.s0 + this.c * TWO_M32
-    this.s0 = this.s1
-    this.s1 = this.s2
-    this.c = t | 0
-    this.s2 = t - this.c
-    return high + ((this.s2 * 0x200000) | 0) * TWO_M53
+    const r = this.r
+    // r = [c, s0, s1, s2]
+    let t = 2091639 * r[1]! + r[0]! * TWO_M32
+    r[1] = r[2]!
+    r[2] = r[3]!
+    let c = t | 0
+    const high = t - c
+    t = 2091639 * r[1]! + c * TWO_M32
+    r[1] = r[2]!
+    r[2] = high
+    c = t | 0
+    const low = t - c
+    r[0] = c
+    r[3] = low
+    return high + ((low * 0x200000) | 0) * TWO_M53
+  }
+
+  /** out[start .. start+count) <- the next `count` draws, with the registers in locals (the hot path). */
+  fill(out: Float64Array, start: number, count: number): void {
+    const r = this.r
+    let c = r[0]!
+    let s0 = r[1]!
+    let s1 = r[2]!
+    let s2 = r[3]!
+    for (let i = start, end = start + count; i < end; i++) {
+      let t = 2091639 * s0 + c * TWO_M32
+      s0 = s1
+      s1 = s2
+      c = t | 0
+      s2 = t - c
+      const high = s2
+      t = 2091639 * s0 + c * TWO_M32
+      s0 = s1
+      s1 = s2
+      c = t | 0
+      s2 = t - c
+      out[i] = high + ((s2 * 0x200000) | 0) * TWO_M53
+    }
+    r[0] = c
+    r[1] = s0
+    r[2] = s1
+    r[3] = s2
   }
 
   /** Write the registers back into the generator. */
   close(): void {
-    this.generator.setState({ seed: this.seed, prng: { c: this.c, s0: this.s0, s1: this.s1, s2: this.s2 } })
+    const r = this.r
+    this.generator.setState({ seed: this.seed, prng: { c: r[0]!, s0: r[1]!, s1: r[2]!, s2: r[3]! } })
   }
 }
 
@@ -68,7 +95,6 @@ export function fillUniform(generator: Generator, out: Float64Array, start = 0, 
     throw new Error(`fillUniform: range [${start}, ${start + count}) does not fit an array of length ${out.length}`)
   }
   const stream = AleaStream.open(generator)
-  const end = start + count
-  for (let i = start; i < end; i++) out[i] = stream.next()
+  stream.fill(out, start, count)
   stream.close()
 }
