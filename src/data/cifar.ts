@@ -36,12 +36,14 @@ const CIFAR100: CifarFormat = {
   ],
 }
 
+/** Where the CIFAR binary batches are, and which split to read. */
 export interface CifarOptions {
   /** Directory holding the .bin files (or the archive's cifar-10-batches-bin / cifar-100-binary folder). */
   dataDir: string
   split: Split
 }
 
+/** CifarOptions plus the CIFAR-100 label granularity. */
 export interface Cifar100Options extends CifarOptions {
   /** Which label byte to use: the 100 fine classes (default) or the 20 coarse superclasses. */
   labelMode?: 'fine' | 'coarse'

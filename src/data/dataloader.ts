@@ -7,6 +7,7 @@ import { Tensor } from '../tensor/tensor.js'
 import type { Dataset } from './dataset.js'
 import type { ImageTransform } from './transforms.js'
 
+/** Options of DataLoader; the order depends only on (seed, epoch), so runs are reproducible. */
 export interface DataLoaderOptions {
   batchSize: number
   /** Reshuffle every epoch with a permutation keyed on (seed, epoch); default false (dataset order). */

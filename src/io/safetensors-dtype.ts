@@ -47,6 +47,7 @@ function halfToNumber(h: number): number {
   return sign * (1024 + frac) * 2 ** (exp - 25)
 }
 
+/** How I64 tensors are decoded: checked narrowing to Int32Array, or exact BigInt64Array. */
 export type I64Mode = 'int32' | 'bigint'
 
 /**

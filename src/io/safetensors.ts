@@ -40,6 +40,7 @@ export interface DecodedEntry {
   data: DecodedData
 }
 
+/** Options of the safetensors readers. */
 export interface DecodeOptions {
   /** Largest header accepted, in bytes (default 100,000,000, the reference library's bound). */
   maxHeaderBytes?: number
@@ -47,7 +48,10 @@ export interface DecodeOptions {
   i64?: I64Mode
 }
 
-/** A malformed file or argument; `source` is the file path (or '<buffer>'), `key` the tensor. */
+/**
+ * A malformed file or argument; `source` is the file path (or '<buffer>'), `key` the tensor.
+ * @example if (e instanceof SafetensorsError) console.error(e.source, e.key)
+ */
 export class SafetensorsError extends Error {
   constructor(
     message: string,
@@ -59,6 +63,10 @@ export class SafetensorsError extends Error {
   }
 }
 
+/**
+ * The default header size limit (bytes), as the reference safetensors library: a corrupt length cannot make us allocate gigabytes.
+ * @example decodeSafetensors(bytes, { maxHeaderBytes: MAX_HEADER_BYTES / 10 })
+ */
 export const MAX_HEADER_BYTES = 100_000_000
 const METADATA_KEY = '__metadata__'
 

@@ -21,22 +21,33 @@ import type { OptimizerStateDict } from '../optim/optimizer.js'
 
 /** What a checkpoint needs from a model (Module has these). */
 export interface CheckpointModel {
+  /** Every parameter and buffer by dotted name. */
   stateDict(): Map<string, Tensor>
+  /** Copy saved tensors into the model; strict (default) rejects missing or unexpected names. */
   loadStateDict(sd: Map<string, Tensor>, options?: { strict?: boolean }): unknown
 }
 /** What a checkpoint needs from an optimizer (every priorgrad Optimizer has these). */
 export interface CheckpointOptimizer {
   readonly name: string
+  /** Options, step counts and buffers (typed-array copies with typedArrays, so float32 stays exact). */
   stateDict(options?: { typedArrays?: boolean }): OptimizerStateDict
+  /** Throw if the state dict does not fit this optimizer; called before anything is changed. */
   validateStateDict(sd: OptimizerStateDict): void
+  /** Restore a state dict (validated first). */
   loadStateDict(sd: OptimizerStateDict): void
 }
+/** What saveCheckpoint writes and loadCheckpoint restores in place. */
 export interface CheckpointParts {
   model: CheckpointModel
   optimizer?: CheckpointOptimizer
+  /** Generators saved by name (their PRNG state), so a resumed run draws the same numbers. */
   generators?: Record<string, Generator>
 }
 
+/**
+ * The checkpoint format version written to state.json and the safetensors metadata; loading checks it.
+ * @example CHECKPOINT_VERSION // 1
+ */
 export const CHECKPOINT_VERSION = 1
 const METADATA = { format: 'priorgrad', version: String(CHECKPOINT_VERSION) }
 const MODEL_FILE = 'model.safetensors'

@@ -8,9 +8,12 @@ import { formatShape } from '../tensor/shape.js'
 import { defaultGenerator, type Generator } from '../tensor/generator.js'
 import { noGrad } from '../autograd/no-grad.js'
 
+/** Which fan Kaiming init scales by; the snake_case spellings are PyTorch's. */
 export type FanMode = 'fanIn' | 'fanOut' | 'fan_in' | 'fan_out'
+/** The nonlinearities calculateGain knows (PyTorch's names, plus camelCase leakyRelu). */
 export type Nonlinearity = 'linear' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'leakyRelu' | 'selu'
 
+/** Options of kaimingUniform / kaimingNormal (He et al. 2015). */
 export interface KaimingOptions {
   /** Negative slope of the leaky ReLU that follows (default 0). */
   a?: number
@@ -21,7 +24,9 @@ export interface KaimingOptions {
   generator?: Generator
 }
 
+/** Options of xavierUniform / xavierNormal (Glorot & Bengio 2010). */
 export interface XavierOptions {
+  /** Scale of the std (default 1); see calculateGain. */
   gain?: number
   generator?: Generator
 }
@@ -84,9 +89,9 @@ export function constant(t: Tensor, value: number): Tensor {
   noGrad(() => t.data.fill(value))
   return t
 }
-/** @example zeros(bn.bias) */
+/** Fill with 0. @example zeros(bn.bias) */
 export const zeros = (t: Tensor): Tensor => constant(t, 0)
-/** @example ones(bn.weight) */
+/** Fill with 1. @example ones(bn.weight) */
 export const ones = (t: Tensor): Tensor => constant(t, 1)
 
 function kaimingStd(op: string, t: Tensor, options: KaimingOptions): number {

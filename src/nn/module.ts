@@ -6,13 +6,16 @@
 import { Tensor } from '../tensor/tensor.js'
 import { formatShape, shapesEqual } from '../tensor/shape.js'
 
+/** Parameters and buffers by dotted name, in PyTorch's order. */
 export type StateDict = Map<string, Tensor>
 
+/** Options of `Module.loadStateDict`. */
 export interface LoadStateDictOptions {
   /** Fail on missing or unexpected keys (default true). Shape and dtype mismatches always fail. */
   strict?: boolean
 }
 
+/** The keys a non-strict loadStateDict skipped, as torch's load_state_dict reports them. */
 export interface LoadStateDictResult {
   missingKeys: string[]
   unexpectedKeys: string[]

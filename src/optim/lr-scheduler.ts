@@ -7,7 +7,9 @@
 //                      which equals etaMin + (base - etaMin)(1 + cos(pi e / T)) / 2 (periodic in e).
 import { checkNumber, isPlainObject } from './validate.js'
 
+/** What a scheduler's `stateDict()` returns and `loadStateDict()` accepts. */
 export interface SchedulerStateDict {
+  /** the scheduler class, checked on load */
   type: string
   lastEpoch: number
   stepCount: number
@@ -84,6 +86,7 @@ export abstract class LRScheduler {
     this.lastLr = [...sd.lastLr]
   }
 
+  /** The lr each group has now, as the start of computeLr's schedule. */
   protected currentLrs(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr)
   }

@@ -14,6 +14,7 @@ export type ParamState = Record<string, number | FloatBuffer | undefined>
 
 /** A group of parameters sharing options; any option left out takes the optimizer's default. */
 export type ParamGroup<O> = O & { params: Tensor[] }
+/** A parameter group as passed to a constructor: every option may be left out. */
 export type ParamGroupInput<O> = Partial<O> & { params: Tensor[] }
 
 /** One saved group: its options and the indices of its parameters. */
@@ -28,6 +29,7 @@ export interface OptimizerStateDict {
   paramGroups: SavedGroup[]
 }
 
+/** Options of `Optimizer.step`. */
 export interface StepOptions {
   /**
    * Check every gradient for NaN/Inf before updating anything, and throw naming the parameter
@@ -37,7 +39,7 @@ export interface StepOptions {
   checkFinite?: boolean
 }
 
-/** Which state keys a subclass keeps: buffers (length = numel) and scalars. */
+/** Which state keys a subclass keeps, so stateDict/loadStateDict can save and check them: buffers (length = numel) and scalars. */
 export interface StateSpec {
   arrays: readonly string[]
   scalars: readonly string[]

@@ -7,17 +7,21 @@ import type { Tensor } from '../tensor/tensor.js'
 import { Optimizer, type FloatBuffer, type ParamGroup, type ParamGroupInput } from './optimizer.js'
 import { checkBoolean, checkNumber } from './validate.js'
 
+/** Options of SGD, named as in torch.optim. */
 export interface SGDOptions {
   lr: number
   momentum: number
+  /** The momentum buffer takes (1 - dampening) of each new gradient. */
   dampening: number
+  /** Step along grad + momentum * buffer instead of the buffer (Sutskever et al. 2013). */
   nesterov: boolean
   weightDecay: number
   /** Ascend the objective instead of descending it. */
   maximize: boolean
 }
 
-interface SGDState {
+/** Per-parameter state of SGD: the momentum buffer, created on the first step with momentum. */
+export interface SGDState {
   [k: string]: number | FloatBuffer | undefined
   momentumBuffer?: FloatBuffer
 }

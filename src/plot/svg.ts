@@ -29,6 +29,7 @@ export interface LineChartOptions {
 /**
  * Okabe-Ito colours, safe for the common colour-vision deficiencies, reordered so the first
  * lines get the strongest contrast on white; yellow comes last because it is faint on white.
+ * @example PALETTE[0] // '#0072B2', the first series
  */
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442']
 

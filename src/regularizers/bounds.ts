@@ -17,6 +17,7 @@ import { fillUniform } from './uniform-fill.js'
 import { selectTopK } from './selection.js'
 import { keptCount } from './dynamic-prior-options.js'
 
+/** Options of boundsExperiment (the check of Eq. 7, Fig. 2); names follow the paper. */
 export interface BoundsOptions {
   /** Vector size (default 10000). */
   N?: number
@@ -38,7 +39,9 @@ export interface BoundsOptions {
   generator?: Generator
 }
 
+/** One density of the bounds experiment: the mean penalties and whether Eq. 7 held. */
 export interface BoundsRow {
+  /** fraction of nonzero entries in the test vectors */
   density: number
   nonzeros: number
   /** means over the draws */
@@ -57,6 +60,7 @@ export interface BoundsRow {
   verdictPrinted: Verdict
 }
 
+/** Whether a bound held on the means, held within sampling noise, or was violated. */
 export type Verdict = 'holds' | 'within noise' | 'violated'
 
 /** log-spaced values from 10^a to 10^b, `count` of them. @example logSpace(-3, 0, 4) // [0.001, 0.01, 0.1, 1] */

@@ -4,6 +4,7 @@
 import type { Generator } from '../tensor/generator.js'
 import type { ParamFilter } from './params.js'
 
+/** Options of DynamicPriorRegularizer; each non-numeric option picks one reading of the paper (default first). */
 export interface DynamicPriorOptions {
   /** Strength (default 5e-4, the L2 baseline's default, so the two compare at equal lambda). */
   lambda?: number
@@ -33,6 +34,7 @@ export interface DynamicPriorOptions {
   eps?: number
 }
 
+/** DynamicPriorOptions after defaults and checks, as the regularizer reports them (generator and filter left out). */
 export interface ResolvedDynamicPriorOptions {
   lambda: number
   S: number
@@ -47,6 +49,10 @@ export interface ResolvedDynamicPriorOptions {
   eps: number
 }
 
+/**
+ * The defaults of DynamicPriorOptions (lambda 5e-4, S 10, sp 0.01, alpha 0.9, ...), in one place for docs and logs.
+ * @example DYNAMIC_PRIOR_DEFAULTS.sp // 0.01
+ */
 export const DYNAMIC_PRIOR_DEFAULTS = {
   lambda: 5e-4,
   S: 10,

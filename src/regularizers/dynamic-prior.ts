@@ -170,7 +170,7 @@ export class DynamicPriorRegularizer {
     return { generator: this.gen().state(), snapshots }
   }
 
-  /** Restore {@link state}: W_old and the generator continue exactly where they were. @example reg.setState(s) */
+  /** Restore {@link DynamicPriorRegularizer.state | state()}: W_old and the generator continue exactly where they were. @example reg.setState(s) */
   setState(state: DynamicPriorState): void {
     const entries = Object.entries(state?.snapshots ?? {})
     for (const [name, t] of entries) {

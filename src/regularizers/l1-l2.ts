@@ -6,6 +6,7 @@
 import { Tensor } from '../tensor/tensor.js'
 import { selectParams, type ParamFilter, type ParamSource } from './params.js'
 
+/** Options of L1 and L2. */
 export interface NormPenaltyOptions {
   /** Strength, >= 0 (defaults: 1e-5 for L1, 5e-4 for L2). */
   lambda?: number
@@ -33,6 +34,7 @@ abstract class NormPenalty {
     this.filter = options.filter
   }
 
+  /** The unscaled penalty of one tensor (lambda is applied once, to the sum). */
   protected abstract term(w: Tensor): Tensor
 
   /** lambda * the sum of the per-tensor terms, a scalar in the graph (0 when nothing is selected). */
@@ -55,6 +57,7 @@ export class L1 extends NormPenalty {
   constructor(options: NormPenaltyOptions = {}) {
     super('L1', 1e-5, options)
   }
+  /** sum |w|. */
   protected term(w: Tensor): Tensor {
     return w.abs().sum()
   }
@@ -68,6 +71,7 @@ export class L2 extends NormPenalty {
   constructor(options: NormPenaltyOptions = {}) {
     super('L2', 5e-4, options)
   }
+  /** sum w^2. */
   protected term(w: Tensor): Tensor {
     return w.square().sum()
   }

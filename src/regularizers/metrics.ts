@@ -74,7 +74,9 @@ export interface WeightStatsEntry {
   l2Norm: number
 }
 
+/** What weightStats returns: per-parameter and total density, mean |w| and L2 norm. */
 export interface WeightStats {
+  /** The density thresholds, in the order of each entry's `density`. */
   taus: number[]
   /** One entry per parameter, by dotted name, in model order. */
   layers: ({ name: string; shape: number[] } & WeightStatsEntry)[]
@@ -82,6 +84,7 @@ export interface WeightStats {
   total: WeightStatsEntry
 }
 
+/** Options of weightStats. */
 export interface WeightStatsOptions {
   /** Density thresholds (default [1e-3, 1e-2, 1e-1], as logged in the experiments). */
   taus?: number[]

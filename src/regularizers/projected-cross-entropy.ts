@@ -16,6 +16,7 @@ import { AleaStream } from './uniform-fill.js'
 import { selectTopK } from './selection.js'
 import { keptCount } from './dynamic-prior-options.js'
 
+/** Options of ProjectedCrossEntropy. */
 export interface ProjectedCrossEntropyOptions {
   /** Experiments per sample, an integer >= 1 (default 1). */
   S?: number

@@ -4,13 +4,18 @@ import { allocate, assertDType, dtypeOf, type DType, type TypedArray } from './d
 import { assertValidShape, formatShape, numel, type Shape } from './shape.js'
 import { defaultGenerator, type Generator } from './generator.js'
 
+/** Nested arrays of numbers (or booleans, stored as 0/1) that `tensor()` accepts. */
 export type NestedNumbers = number | boolean | NestedNumbers[]
 
+/** Options shared by the tensor constructors. */
 export interface CreateOptions {
+  /** Element type (default 'float32'). */
   dtype?: DType
+  /** Make the new tensor a leaf that backward() computes a grad for. */
   requiresGrad?: boolean
 }
 
+/** Options of the random constructors: a seeded generator on top of dtype and requiresGrad. */
 export interface RandomOptions extends CreateOptions {
   /** Defaults to the global generator (see manualSeed). */
   generator?: Generator
@@ -76,12 +81,12 @@ export function full(shape: Shape, value: number, options: CreateOptions = {}): 
   return finish(new Tensor(out, shape), options)
 }
 
-/** @example zeros([2, 3]) */
+/** A tensor filled with 0. @example zeros([2, 3]) */
 export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
   return full(shape, 0, options)
 }
 
-/** @example ones([4], { dtype: 'float64' }) */
+/** A tensor filled with 1. @example ones([4], { dtype: 'float64' }) */
 export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
   return full(shape, 1, options)
 }
@@ -117,7 +122,7 @@ export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
   return t
 }
 
-/** Uniform in [0, 1). @example rand([2, 2], { generator: new Generator(0) }) */
+/** A tensor of uniform samples in [0, 1). @example rand([2, 2], { generator: new Generator(0) }) */
 export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
   const g = options.generator ?? defaultGenerator()
   const t = zeros(shape, { dtype: options.dtype ?? 'float32' })
@@ -125,7 +130,7 @@ export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
   return finish(t, options)
 }
 
-/** Standard normal. @example randn([3], { generator: g }) */
+/** A tensor of standard normal samples, N(0, 1). @example randn([3], { generator: g }) */
 export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
   const g = options.generator ?? defaultGenerator()
   const t = zeros(shape, { dtype: options.dtype ?? 'float32' })
@@ -133,7 +138,7 @@ export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
   return finish(t, options)
 }
 
-/** Integers in [low, high), int32. @example randint(0, 10, [5]) */
+/** A tensor of uniform random integers in [low, high), int32. @example randint(0, 10, [5]) */
 export function randint(low: number, high: number, shape: Shape, options: Omit<RandomOptions, 'requiresGrad'> = {}): Tensor {
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new Error(`randint: need integers low < high, got low=${low} high=${high}`)

@@ -1,7 +1,9 @@
 // Element types. float32 is the default (training), float64 is for gradcheck and
 // reference numbers, int32 holds labels and indices (it can never require grad).
 
+/** The element type of a tensor; only float tensors can require grad. */
 export type DType = 'float32' | 'float64' | 'int32'
+/** The storage of a tensor, one array type per DType. */
 export type TypedArray = Float32Array | Float64Array | Int32Array
 
 const ctors = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const

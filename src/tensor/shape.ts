@@ -1,5 +1,6 @@
 // Shape arithmetic: sizes, row-major strides, NumPy/PyTorch broadcasting, dim checks.
 
+/** Sizes of the dims, outermost first, e.g. [batch, channels, height, width]. */
 export type Shape = readonly number[]
 
 export function numel(shape: Shape): number {

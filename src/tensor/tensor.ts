@@ -10,9 +10,16 @@ import type { Node } from '../autograd/node.js'
 import * as fn from '../autograd/functional.js'
 import { backward, type BackwardOptions } from '../autograd/graph.js'
 
+/** A plain number where a tensor is accepted. */
 export type Scalar = number
+/** A tensor, or a number that is lifted to a 0-d tensor of the other operand's dtype. */
 export type TensorLike = Tensor | number
 
+/**
+ * An n-d array: shape, dtype and one contiguous row-major typed array, plus the autograd fields.
+ * Most users create tensors with `tensor()`, `zeros()` or `randn()`; every op is also a method.
+ * @example const w = randn([3, 2]).requiresGrad_()
+ */
 export class Tensor {
   /** The elements, row-major; length = product of shape. */
   readonly data: TypedArray
@@ -38,9 +45,11 @@ export class Tensor {
     this.dtype = dtypeOf(data)
   }
 
+  /** Whether backward() should compute a grad for this tensor; only float tensors may require grad. */
   get requiresGrad(): boolean {
     return this._requiresGrad
   }
+  /** Throws for int32 tensors: an integer has no gradient. */
   set requiresGrad(value: boolean) {
     if (value && !isFloat(this.dtype)) throw new Error(`requiresGrad: only float tensors can require grad, this one is ${this.dtype}`)
     this._requiresGrad = value
@@ -107,74 +116,129 @@ export class Tensor {
   to(dtype: DType): Tensor {
     return fn.cast(this, dtype)
   }
+  /** A float32 copy (or this, when already float32). @example labels.float() */
   float(): Tensor {
     return fn.cast(this, 'float32')
   }
+  /** A float64 copy (or this); gradcheck runs in float64. @example x.double() */
   double(): Tensor {
     return fn.cast(this, 'float64')
   }
+  /** Truncate to int32; the result leaves the graph. @example probs.mul(10).int() */
   int(): Tensor {
     return fn.cast(this, 'int32')
   }
 
   // Elementwise
+  /** this + b with broadcasting. @example x.add(1) */
   add(b: TensorLike): Tensor { return fn.add(this, b) }
+  /** this - b with broadcasting. @example x.sub(y) */
   sub(b: TensorLike): Tensor { return fn.sub(this, b) }
+  /** this * b with broadcasting. @example x.mul(y) */
   mul(b: TensorLike): Tensor { return fn.mul(this, b) }
+  /** this / b with broadcasting (float only). @example x.div(2) */
   div(b: TensorLike): Tensor { return fn.div(this, b) }
+  /** this ^ b with broadcasting. @example x.pow(2) */
   pow(b: TensorLike): Tensor { return fn.pow(this, b) }
+  /** Elementwise maximum. @example x.maximum(0) */
   maximum(b: TensorLike): Tensor { return fn.maximum(this, b) }
+  /** Elementwise minimum. @example x.minimum(y) */
   minimum(b: TensorLike): Tensor { return fn.minimum(this, b) }
+  /** -x. @example x.neg() */
   neg(): Tensor { return fn.neg(this) }
+  /** e^x. @example x.exp() */
   exp(): Tensor { return fn.exp(this) }
+  /** Natural log. @example x.log() */
   log(): Tensor { return fn.log(this) }
+  /** Square root. @example x.sqrt() */
   sqrt(): Tensor { return fn.sqrt(this) }
+  /** |x|; its gradient at 0 is 0. @example x.abs() */
   abs(): Tensor { return fn.abs(this) }
+  /** max(x, 0). @example x.relu() */
   relu(): Tensor { return fn.relu(this) }
+  /** 1 / (1 + e^-x). @example x.sigmoid() */
   sigmoid(): Tensor { return fn.sigmoid(this) }
+  /** Hyperbolic tangent. @example x.tanh() */
   tanh(): Tensor { return fn.tanh(this) }
+  /** 1 / x. @example x.reciprocal() */
   reciprocal(): Tensor { return fn.reciprocal(this) }
+  /** x * x. @example x.square() */
   square(): Tensor { return fn.square(this) }
+  /** -1, 0 or 1 (no gradient). @example x.sign() */
   sign(): Tensor { return fn.sign(this) }
+  /** Clamp to [min, max]; either bound may be omitted. @example x.clamp(0, 1) */
   clamp(min?: number | null, max?: number | null): Tensor { return fn.clamp(this, min, max) }
+  /** 1 where this == b, else 0 (no gradient). @example pred.eq(labels) */
   eq(b: TensorLike): Tensor { return fn.eq(this, b) }
+  /** 1 where this > b, else 0 (no gradient). @example x.gt(0) */
   gt(b: TensorLike): Tensor { return fn.gt(this, b) }
+  /** 1 where this < b, else 0 (no gradient). @example x.lt(0) */
   lt(b: TensorLike): Tensor { return fn.lt(this, b) }
+  /** 1 where this >= b, else 0 (no gradient). @example x.ge(0) */
   ge(b: TensorLike): Tensor { return fn.ge(this, b) }
+  /** 1 where this <= b, else 0 (no gradient). @example x.le(0) */
   le(b: TensorLike): Tensor { return fn.le(this, b) }
 
   // Reductions
+  /** Sum over dims (all when omitted). @example x.sum(1, true) */
   sum(dim?: number | number[], keepdim = false): Tensor { return fn.sum(this, dim, keepdim) }
+  /** Mean over dims (all when omitted). @example x.mean() */
   mean(dim?: number | number[], keepdim = false): Tensor { return fn.mean(this, dim, keepdim) }
+  /** Variance over dims, with Bessel's correction (correction=1) by default. @example x.var(0) */
   var(dim?: number | number[], keepdim = false, correction = 1): Tensor { return fn.variance(this, dim, keepdim, correction) }
+  /** The maximum (a 0-d tensor) or, with dim, {values, indices} along dim. @example x.max(1).values */
   max(): Tensor
   max(dim: number, keepdim?: boolean): fn.ValuesIndices
   max(dim?: number, keepdim = false): Tensor | fn.ValuesIndices { return dim === undefined ? fn.max(this) : fn.max(this, dim, keepdim) }
+  /** The minimum (a 0-d tensor) or, with dim, {values, indices} along dim. @example x.min(0).indices */
   min(): Tensor
   min(dim: number, keepdim?: boolean): fn.ValuesIndices
   min(dim?: number, keepdim = false): Tensor | fn.ValuesIndices { return dim === undefined ? fn.min(this) : fn.min(this, dim, keepdim) }
+  /**
+   * Index of the largest value along dim (of the flattened tensor when omitted); int32. @example logits.argmax(1)
+   */
   argmax(dim?: number, keepdim = false): Tensor { return fn.argmax(this, dim, keepdim) }
+  /** log(sum(exp(x))) along dim, shifted by the max so exp never overflows. @example x.logsumexp(1) */
   logsumexp(dim: number, keepdim = false): Tensor { return fn.logsumexp(this, dim, keepdim) }
+  /** exp(x) / sum(exp(x)) along dim. @example logits.softmax(1) */
   softmax(dim: number): Tensor { return fn.softmax(this, dim) }
+  /** x - logsumexp(x) along dim; more accurate than log(softmax(x)). @example logits.logSoftmax(1) */
   logSoftmax(dim: number): Tensor { return fn.logSoftmax(this, dim) }
+  /** Matrix product (batched and broadcast over leading dims). @example x.matmul(w) */
   matmul(b: Tensor): Tensor { return fn.matmul(this, b) }
 
   // Shape
+  /**
+   * The same data with a new shape (free: storage is contiguous); one dim may be -1. @example x.reshape(2, -1)
+   */
   reshape(...shape: number[] | [number[]]): Tensor { return fn.reshape(this, flatArgs(shape)) }
+  /** Alias of reshape, for PyTorch readers. @example x.view(-1) */
   view(...shape: number[] | [number[]]): Tensor { return fn.reshape(this, flatArgs(shape)) }
+  /** Merge dims startDim..endDim into one. @example x.flatten(1) */
   flatten(startDim = 0, endDim = -1): Tensor { return fn.flatten(this, startDim, endDim) }
+  /** Swap two dims (copies). @example x.transpose(0, 1) */
   transpose(dim0: number, dim1: number): Tensor { return fn.transpose(this, dim0, dim1) }
   /** The matrix transpose of a 2-D tensor. @example w.T */
   get T(): Tensor { return fn.transpose(this, 0, 1) }
+  /** Reorder the dims (copies). @example x.permute(0, 2, 3, 1) */
   permute(...dims: number[] | [number[]]): Tensor { return fn.permute(this, flatArgs(dims)) }
+  /** Insert a dim of size 1. @example x.unsqueeze(0) */
   unsqueeze(dim: number): Tensor { return fn.unsqueeze(this, dim) }
+  /** Drop dims of size 1 (only dim, when given). @example x.squeeze(1) */
   squeeze(dim?: number): Tensor { return fn.squeeze(this, dim) }
+  /** Broadcast size-1 dims to a bigger shape (copies); backward sums them back. @example b.expand(4, 3) */
   expand(...shape: number[] | [number[]]): Tensor { return fn.expand(this, flatArgs(shape)) }
+  /** The slice [start, start + length) along dim. @example x.narrow(1, 0, 2) */
   narrow(dim: number, start: number, length: number): Tensor { return fn.narrow(this, dim, start, length) }
+  /** Pick whole slices along dim by an int32 index vector. @example emb.indexSelect(0, ids) */
   indexSelect(dim: number, index: Tensor): Tensor { return fn.indexSelect(this, dim, index) }
+  /**
+   * out[i][j] = x[i][index[i][j]] along dim (index is int32, same rank). @example logp.gather(1, labels.unsqueeze(1))
+   */
   gather(dim: number, index: Tensor): Tensor { return fn.gather(this, dim, index) }
 }
 
+/** Nested arrays of numbers, as `toArray()` returns them. */
 export type NestedArray = number | NestedArray[]
 
 function flatArgs(args: number[] | [number[]]): number[] {

@@ -18,7 +18,7 @@ export class Sigmoid extends Module {
   }
 }
 
-/** @example new Tanh().forward(x) */
+/** Hyperbolic tangent as a layer. @example new Tanh().forward(x) */
 export class Tanh extends Module {
   override forward(x: Tensor): Tensor {
     return x.tanh()
@@ -48,6 +48,7 @@ export class Identity extends Module {
   }
 }
 
+/** Options of Dropout. */
 export interface DropoutOptions {
   /** The generator the masks come from (default: the global one). */
   generator?: Generator

@@ -11,6 +11,7 @@ import { noGrad } from '../../autograd/no-grad.js'
 import { Module, expectNdim } from '../module.js'
 import type { LayerOptions } from './linear.js'
 
+/** Options of BatchNorm1d/BatchNorm2d, named and defaulted as in torch.nn. */
 export interface BatchNormOptions extends Pick<LayerOptions, 'dtype'> {
   /** Added to the variance for stability (default 1e-5). */
   eps?: number

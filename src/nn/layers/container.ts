@@ -29,9 +29,11 @@ export class Sequential extends Module implements Iterable<Module> {
   at(i: number): Module {
     return this.items[indexOf('Sequential.at', i, this.items.length)]!
   }
+  /** Number of modules. @example seq.length */
   get length(): number {
     return this.items.length
   }
+  /** The modules in order, so `for (const m of seq)` works. @example [...seq] */
   [Symbol.iterator](): Iterator<Module> {
     return this.items[Symbol.iterator]()
   }
@@ -64,9 +66,11 @@ export class ModuleList extends Module implements Iterable<Module> {
   at(i: number): Module {
     return this.items[indexOf('ModuleList.at', i, this.items.length)]!
   }
+  /** Number of modules. @example seq.length */
   get length(): number {
     return this.items.length
   }
+  /** The modules in order, so `for (const m of seq)` works. @example [...seq] */
   [Symbol.iterator](): Iterator<Module> {
     return this.items[Symbol.iterator]()
   }

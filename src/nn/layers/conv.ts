@@ -7,11 +7,15 @@ import { defaultLayerInit } from '../init.js'
 import { Module, expectNdim } from '../module.js'
 import type { LayerOptions } from './linear.js'
 
+/** A size for both spatial dims: one number, or [height, width]. */
 export type Size2 = number | [number, number]
 
+/** Options of the Conv2d layer. */
 export interface Conv2dOptions extends LayerOptions {
   stride?: Size2
+  /** Zero padding on each side. */
   padding?: Size2
+  /** Learn an additive bias per output channel (default true). */
   bias?: boolean
 }
 

@@ -16,7 +16,9 @@ export interface LayerOptions {
   dtype?: DType
 }
 
+/** Options of Linear. */
 export interface LinearOptions extends LayerOptions {
+  /** Learn an additive bias (default true). */
   bias?: boolean
 }
 

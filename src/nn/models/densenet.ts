@@ -54,13 +54,20 @@ export class Transition extends Module {
   }
 }
 
+/** The shape of a DenseNet: bottleneck blocks per stage, growth rate k, and transition compression. */
 export interface DenseNetConfig {
+  /** Dense bottleneck blocks in each of the four stages, e.g. [6, 12, 24, 16] for DenseNet-121. */
   nblocks: [number, number, number, number]
+  /** Channels each block adds (k in Huang et al. 2017). */
   growth: number
+  /** Fraction of channels a transition keeps (theta, 0.5 in DenseNet-BC). */
   reduction: number
 }
 
-/** @example new DenseNet({ nblocks: [6, 12, 24, 16], growth: 32, reduction: 0.5 }) */
+/**
+ * DenseNet-BC (Huang et al. 2017) for 32x32 inputs: each block's output is concatenated to its input.
+ * @example new DenseNet({ nblocks: [6, 12, 24, 16], growth: 32, reduction: 0.5 })
+ */
 export class DenseNet extends Module {
   readonly conv1: Conv2d
   readonly stages: [Sequential, Transition | null][] = []

@@ -19,6 +19,7 @@ export type { ModelOptions } from './options.js'
 /** Every zoo factory by name. @example models.resnet18({ numClasses: 10 }) */
 export const models = { mlp, cnn2, vgg11, resnet18, senet18, densenet121 } as const
 
+/** The names createModel accepts. */
 export type ModelName = keyof typeof models
 
 /**

@@ -2,6 +2,7 @@
 import type { DType } from '../../tensor/dtype.js'
 import type { Generator } from '../../tensor/generator.js'
 
+/** Options shared by the model-zoo factories. */
 export interface ModelOptions {
   /** Output classes (default 10). */
   numClasses?: number

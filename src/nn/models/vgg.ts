@@ -11,6 +11,10 @@ import { AvgPool2d, MaxPool2d } from '../layers/pooling.js'
 import { Module } from '../module.js'
 import { layerOptions, type ModelOptions } from './options.js'
 
+/**
+ * VGG-11's layer list (configuration 'A' of Simonyan & Zisserman): conv widths, 'M' = 2x2 max-pool.
+ * @example new VGG(VGG11_CFG)
+ */
 export const VGG11_CFG: (number | 'M')[] = [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M']
 
 /** VGG with batch norm from a cfg list. @example new VGG(VGG11_CFG, { numClasses: 100 }) */

@@ -3,6 +3,7 @@
 // (reference loops, WebAssembly SIMD on worker threads, GPU.js) without touching the ops.
 // Every kernel writes its whole output array (it never accumulates into it).
 
+/** The arrays the kernels compute on: float32, or float64 for gradcheck. */
 export type FloatArray = Float32Array | Float64Array
 
 /** Shapes of one batched matrix product `C[b] = op(A[b]) @ op(B[b])`, `op` = optional transpose. */
@@ -66,8 +67,10 @@ export interface BackendInfo {
   details?: Record<string, unknown>
 }
 
+/** The raw kernels a backend implements on typed arrays; no autograd inside (the ops call these). */
 export interface Backend {
   readonly name: string
+  /** Name, description and hardware, for logs and getBackendInfo(). */
   info(): BackendInfo
   /** C = op(A) @ op(B), batched; `out` has batch*m*n entries. */
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void
@@ -86,6 +89,7 @@ export interface Backend {
   maxPool2dBackward(gradOut: FloatArray, argmax: Int32Array, gradX: FloatArray, g: Pool2dGeometry): void
   /** Average pooling; padded zeros count in the divisor (PyTorch's count_include_pad=true). */
   avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry): void
+  /** gradX of avgPool2d: each gradOut element spread evenly over its window (same divisor as forward). */
   avgPool2dBackward(gradOut: FloatArray, gradX: FloatArray, g: Pool2dGeometry): void
   /** Free kernels, workers, textures. The backend must not be used afterwards. */
   dispose(): void

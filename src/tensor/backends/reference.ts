@@ -3,6 +3,10 @@
 // runs in float64 for gradcheck. It accumulates in the array's own precision.
 import type { Backend, BackendInfo, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry } from './backend.js'
 
+/**
+ * The specification backend: every kernel as the plainest loop, float32 and float64; the others are tested against it.
+ * @example setBackend('reference')
+ */
 export class ReferenceBackend implements Backend {
   readonly name = 'reference'
 

@@ -4,7 +4,8 @@
 import type { Backend, BackendInfo } from './backend.js'
 import { ReferenceBackend } from './reference.js'
 
-type Factory = () => Backend
+/** Makes a backend instance; called once, on the backend's first use. */
+export type Factory = () => Backend
 
 const factories = new Map<string, Factory>()
 const instances = new Map<string, Backend>()
@@ -12,7 +13,10 @@ let current: Backend | null = null
 let defaultName = 'reference'
 let chooseReason = 'default backend'
 
-/** Make a backend selectable by name. Later registrations under the same name replace earlier ones. */
+/**
+ * Make a backend selectable by name. Later registrations under the same name replace earlier ones.
+ * @example registerBackend('mine', () => new ReferenceBackend())
+ */
 export function registerBackend(name: string, factory: Factory): void {
   factories.set(name, factory)
   const old = instances.get(name)
@@ -73,7 +77,10 @@ export function getBackendInfo(): BackendInfo & { reason: string } {
   return { ...b.info(), reason: chooseReason }
 }
 
-/** Dispose every instantiated backend (workers, kernels, textures). The next kernel call makes a new one. */
+/**
+ * Dispose every instantiated backend (workers, kernels, textures). The next kernel call makes a new one.
+ * @example afterAll(() => disposeBackends())
+ */
 export function disposeBackends(): void {
   for (const b of instances.values()) b.dispose()
   instances.clear()

@@ -15,6 +15,7 @@ import {
   type GpujsMode, type GpujsRunMode, type RendererInfo,
 } from './modes.js'
 
+/** Options of GpujsBackend. */
 export interface GpujsBackendOptions {
   /** GPU.js mode; default PRIORGRAD_GPUJS_MODE, else 'auto' (GL when a context exists, else WebAssembly). */
   mode?: GpujsMode
