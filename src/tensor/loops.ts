@@ -6,9 +6,8 @@ import { broadcastShapes, broadcastStrides, numel } from './shape.js'
 
 /** out[i] = f(x[i]) */
 export function mapUnary(x: Tensor, f: (v: number) => number, dtype: DType = x.dtype): Tensor {
-  const src = x.data
-  const out = allocate(dtype, src.length)
-  for (let i = 0; i < src.length; i++) out[i] = f(src[i]!)
+  const out = allocate(dtype, x.data.length)
+  specialize(unaryLoop, f, x.data, out)(f, x.data, out)
   return new Tensor(out, x.shape)
 }
 
@@ -19,26 +18,54 @@ export function mapBinary(op: string, a: Tensor, b: Tensor, f: (x: number, y: nu
   const ad = a.data
   const bd = b.data
   if (ad.length === out.length && bd.length === out.length) {
-    for (let i = 0; i < out.length; i++) out[i] = f(ad[i]!, bd[i]!)
-  } else if (bd.length === 1 && ad.length === out.length) {
-    const y = bd[0]!
-    for (let i = 0; i < out.length; i++) out[i] = f(ad[i]!, y)
-  } else if (ad.length === 1 && bd.length === out.length) {
-    const x = ad[0]!
-    for (let i = 0; i < out.length; i++) out[i] = f(x, bd[i]!)
-  } else if (ad.length === out.length && isSuffix(b.shape, shape)) {
-    // b repeats along the leading dims (a bias row): two plain loops.
-    const nb = bd.length
-    for (let o = 0; o < out.length; o += nb) for (let i = 0; i < nb; i++) out[o + i] = f(ad[o + i]!, bd[i]!)
-  } else if (bd.length === out.length && isSuffix(a.shape, shape)) {
-    const na = ad.length
-    for (let o = 0; o < out.length; o += na) for (let i = 0; i < na; i++) out[o + i] = f(ad[i]!, bd[o + i]!)
+    specialize(binaryLoop, f, ad, bd, out)(f, ad, bd, out)
+  } else if (ad.length === out.length && (bd.length === 1 || isSuffix(b.shape, shape))) {
+    // b is one value, or a row repeated along the leading dims (a bias).
+    specialize(rowRightLoop, f, ad, bd, out)(f, ad, bd, out)
+  } else if (bd.length === out.length && (ad.length === 1 || isSuffix(a.shape, shape))) {
+    specialize(rowLeftLoop, f, ad, bd, out)(f, ad, bd, out)
   } else {
     broadcastLoop(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)], (i, [ia, ib]) => {
       out[i] = f(ad[ia!]!, bd[ib!]!)
     })
   }
   return new Tensor(out, shape)
+}
+
+// The loops themselves, each written once.
+function unaryLoop(f: (v: number) => number, x: TypedArray, out: TypedArray): void {
+  for (let i = 0; i < x.length; i++) out[i] = f(x[i]!)
+}
+
+function binaryLoop(f: (x: number, y: number) => number, a: TypedArray, b: TypedArray, out: TypedArray): void {
+  for (let i = 0; i < out.length; i++) out[i] = f(a[i]!, b[i]!)
+}
+
+function rowRightLoop(f: (x: number, y: number) => number, a: TypedArray, b: TypedArray, out: TypedArray): void {
+  const row = b.length
+  for (let o = 0; o < out.length; o += row) for (let i = 0; i < row; i++) out[o + i] = f(a[o + i]!, b[i]!)
+}
+
+function rowLeftLoop(f: (x: number, y: number) => number, a: TypedArray, b: TypedArray, out: TypedArray): void {
+  const row = a.length
+  for (let o = 0; o < out.length; o += row) for (let i = 0; i < row; i++) out[o + i] = f(a[i]!, b[o + i]!)
+}
+
+// NOTE: one shared loop that sees every element function and all three array types runs
+// megamorphic: each element pays an unspecialised call and a generic typed-array access
+// (10-30 ns here, measured). A private copy of the loop per (function source, array types)
+// stays monomorphic, so V8 inlines f and the typed loads. Copies are compiled once from the
+// loop's own source and cached; there are a few dozen of them.
+const copies = new Map<string, unknown>()
+
+function specialize<L extends (...args: never[]) => void>(loop: L, f: (...xs: number[]) => number, ...arrays: TypedArray[]): L {
+  const key = `${loop.name}|${arrays.map((x) => x.constructor.name).join(',')}|${f.toString()}`
+  let copy = copies.get(key) as L | undefined
+  if (!copy) {
+    copy = new Function(`return (${loop.toString()})`)() as L
+    copies.set(key, copy)
+  }
+  return copy
 }
 
 // True when `shape`, without its leading 1s, equals the trailing dims of `outShape`.
