@@ -13,6 +13,7 @@ import type { Backend, Conv2dGeometry } from '../src/tensor/backends/backend.js'
 import { ReferenceBackend } from '../src/tensor/backends/reference.js'
 import { WasmBackend } from '../src/tensor/backends/wasm/index.js'
 import { Generator } from '../src/tensor/generator.js'
+import { timeSlow, type Timing } from './timing.js'
 
 export interface KernelBenchOptions {
   /** SGEMM sizes; default [128, 256, 512, 1024] */
@@ -36,47 +37,6 @@ export interface KernelBenchRow {
   /** GFLOP/s at the median for SGEMM rows */
   gflops: number | null
   note?: string
-}
-
-interface Timing {
-  medianMs: number
-  minMs: number
-  maxMs: number
-  reps: number
-}
-
-function time(fn: () => void, budgetS: number, maxReps = 300): Timing {
-  fn()
-  fn()
-  const ts: number[] = []
-  const start = performance.now()
-  while (ts.length < maxReps && (ts.length < 3 || performance.now() - start < budgetS * 1000)) {
-    const t0 = performance.now()
-    fn()
-    ts.push(performance.now() - t0)
-  }
-  ts.sort((a, b) => a - b)
-  return { medianMs: ts[ts.length >> 1]!, minMs: ts[0]!, maxMs: ts[ts.length - 1]!, reps: ts.length }
-}
-
-// Single probe first: one rep that is too slow is reported alone, not repeated into a timeout.
-function timeSlow(fn: () => void, budgetS: number, maxRepS: number): Timing {
-  const t0 = performance.now()
-  fn()
-  const first = performance.now() - t0
-  if (first > maxRepS * 1000) return { medianMs: first, minMs: first, maxMs: first, reps: 1 }
-  if (first > budgetS * 1000) {
-    const ts = [first]
-    // seconds per rep: 3 reps when one rep fits the budget's order of magnitude, else just one
-    while (ts.length < 3 && first < 10_000) {
-      const t1 = performance.now()
-      fn()
-      ts.push(performance.now() - t1)
-    }
-    ts.sort((a, b) => a - b)
-    return { medianMs: ts[ts.length >> 1]!, minMs: ts[0]!, maxMs: ts[ts.length - 1]!, reps: ts.length }
-  }
-  return time(fn, budgetS)
 }
 
 const CONVS: { name: string; g: Conv2dGeometry }[] = [

@@ -30,13 +30,14 @@ export function time(fn: () => void, budgetS: number, maxReps = 300): Timing {
 
 /**
  * For work that may take seconds per call: one probe first; a probe slower than maxRepS is
- * reported (as a string) instead of repeated; slow calls get at most 3 repetitions.
+ * reported alone (one repetition) instead of repeated into a timeout; slow calls get at most
+ * 3 repetitions.
  */
-export function timeSlow(fn: () => void, budgetS: number, maxRepS: number): Timing | string {
+export function timeSlow(fn: () => void, budgetS: number, maxRepS: number): Timing {
   const t0 = performance.now()
   fn()
   const first = performance.now() - t0
-  if (first > maxRepS * 1000) return `skipped: one repetition took ${(first / 1000).toFixed(1)} s (limit ${maxRepS} s)`
+  if (first > maxRepS * 1000) return summarize([first])
   if (first <= budgetS * 1000) return time(fn, budgetS)
   const ts = [first]
   while (ts.length < 3 && first < 10_000) {

@@ -28,8 +28,8 @@ const CASES: StepCase[] = [
 
 const caseName = (c: StepCase): string => `${c.model} b=${c.batch}`
 
-function stepRow(peer: string, c: StepCase, t: Timing | string): StepRow {
-  return typeof t === 'string' ? { peer, case: caseName(c), timing: null, note: t } : { peer, case: caseName(c), timing: t }
+function stepRow(peer: string, c: StepCase, t: Timing): StepRow {
+  return { peer, case: caseName(c), timing: t, ...(t.reps === 1 ? { note: 'one repetition (too slow to repeat)' } : {}) }
 }
 
 /** A priorgrad training step on a fixed random batch; returns the step function and the model. */

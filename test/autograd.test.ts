@@ -168,6 +168,8 @@ describe('Tensor basics', () => {
 
   it('NaN is allowed in tensor data', () => {
     expect(Number.isNaN(tensor([NaN, 1]).data[0])).toBe(true)
+    // and ops propagate it, never hide it (relu(NaN) is NaN, as in PyTorch)
+    expect(Number.isNaN(tensor([NaN, 1]).relu().data[0])).toBe(true)
   })
 
   it('argmax and max(dim) give indices; comparisons give masks', () => {

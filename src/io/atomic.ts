@@ -26,8 +26,8 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   }
 }
 
-/** fsync a directory so a rename inside it survives a power loss. */
-function fsyncDirectory(dir: string): void {
+/** fsync a directory so a rename inside it survives a power loss. @example fsyncDirectory('runs/a') */
+export function fsyncDirectory(dir: string): void {
   let fd: number | undefined
   try {
     fd = fs.openSync(dir, 'r')

@@ -16,7 +16,7 @@ import { Tensor } from '../tensor/tensor.js'
 import { formatShape, shapesEqual } from '../tensor/shape.js'
 import { Generator, type GeneratorState } from '../tensor/generator.js'
 import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors, type DecodedEntry, type TensorEntry } from '../io/safetensors.js'
-import { writeFileAtomic } from '../io/atomic.js'
+import { fsyncDirectory, writeFileAtomic } from '../io/atomic.js'
 import type { OptimizerStateDict } from '../optim/optimizer.js'
 
 /** What a checkpoint needs from a model (Module has these). */
@@ -148,7 +148,7 @@ function swapInto(staging: string, target: string): void {
     if (fs.existsSync(prev) && !fs.existsSync(target)) fs.renameSync(prev, target)
     throw err
   }
-  fsyncDir(path.dirname(target))
+  fsyncDirectory(path.dirname(target))
   // Best effort: the new checkpoint is committed, and a leftover .prev is removed by the next save.
   try {
     if (fs.existsSync(prev)) {
@@ -157,18 +157,6 @@ function swapInto(staging: string, target: string): void {
     }
   } catch {
     // ignored on purpose (see above)
-  }
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined
-  try {
-    fd = fs.openSync(dir, 'r')
-    fs.fsyncSync(fd)
-  } catch {
-    // NOTE: some platforms cannot fsync a directory; the renames are still atomic.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd)
   }
 }
 
