@@ -24,6 +24,7 @@ import { conv2dForward, conv2dGradInput, conv2dGradWeight } from './conv.js'
 import { WasmEngine } from './engine.js'
 import * as pool from './pool.js'
 
+/** Options of {@link WasmBackend}: thread count and the size below which a GEMM stays on one thread. @example new WasmBackend({ threads: 1 }) */
 export interface WasmBackendOptions {
   /** threads including the caller; default: env PRIORGRAD_THREADS, else os.availableParallelism() */
   threads?: number
