@@ -3,7 +3,8 @@
 // steps, the regularizer's cost as a fraction of a step, GPU.js modes, memory, and a
 // summary of issue 5's targets. `npm run bench -- --quick` shortens every section.
 import { benchKernels, printKernelTable } from './kernels.js'
-import { benchTrainSteps, cnn2Memory, printStepRows, priorgradStep } from './train-steps.js'
+import { benchTrainSteps, printStepRows, priorgradStep } from './train-steps.js'
+import { measureCnn2Memory } from './memory.js'
 import { benchRegularizer } from './regularizer.js'
 import { benchGpujs } from './gpujs.js'
 import { time } from './timing.js'
@@ -21,7 +22,7 @@ const steps = skip.has('steps') ? [] : await benchTrainSteps({ budgetSeconds: qu
 if (steps.length) printStepRows(steps)
 
 if (!skip.has('regularizer')) {
-  console.log('\nDynamic-prior penalty, one evaluation (S=10, sp=0.01), as a fraction of one training step at batch 32')
+  console.log('')
   const reg = benchRegularizer({ quick, print: true })
   const stepMs = (model: 'cnn2' | 'resnet18'): number => {
     const found = steps.find((r) => r.peer === 'priorgrad' && r.case === `${model} b=32`)?.timing?.medianMs
@@ -38,7 +39,7 @@ if (!skip.has('regularizer')) {
 if (!skip.has('gpujs')) await benchGpujs({ print: true, browser: !quick })
 
 const memorySteps = quick ? 200 : 1000
-const mem = skip.has('memory') ? null : cnn2Memory(memorySteps)
+const mem = skip.has('memory') ? null : measureCnn2Memory(memorySteps)
 if (mem) console.log(`\ncnn2 b=32, ${memorySteps} steps: resident MB every 50 steps ${mem.samplesMb.map((m) => m.toFixed(0)).join(' ')}; peak ${mem.peakMb.toFixed(0)} MB (target < 500, flat)`)
 
 // Issue 5's targets, from the numbers above.
