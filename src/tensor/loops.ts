@@ -19,10 +19,14 @@ export function mapBinary(op: string, a: Tensor, b: Tensor, f: (x: number, y: nu
   const bd = b.data
   if (ad.length === out.length && bd.length === out.length) {
     specialize(binaryLoop, f, ad, bd, out)(f, ad, bd, out)
-  } else if (ad.length === out.length && (bd.length === 1 || isSuffix(b.shape, shape))) {
-    // b is one value, or a row repeated along the leading dims (a bias).
+  } else if (ad.length === out.length && bd.length === 1) {
+    specialize(scalarRightLoop, f, ad, bd, out)(f, ad, bd[0]!, out)
+  } else if (bd.length === out.length && ad.length === 1) {
+    specialize(scalarLeftLoop, f, ad, bd, out)(f, ad[0]!, bd, out)
+  } else if (ad.length === out.length && isSuffix(b.shape, shape)) {
+    // b is a row repeated along the leading dims (a bias).
     specialize(rowRightLoop, f, ad, bd, out)(f, ad, bd, out)
-  } else if (bd.length === out.length && (ad.length === 1 || isSuffix(a.shape, shape))) {
+  } else if (bd.length === out.length && isSuffix(a.shape, shape)) {
     specialize(rowLeftLoop, f, ad, bd, out)(f, ad, bd, out)
   } else {
     broadcastLoop(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)], (i, [ia, ib]) => {
@@ -39,6 +43,14 @@ function unaryLoop(f: (v: number) => number, x: TypedArray, out: TypedArray): vo
 
 function binaryLoop(f: (x: number, y: number) => number, a: TypedArray, b: TypedArray, out: TypedArray): void {
   for (let i = 0; i < out.length; i++) out[i] = f(a[i]!, b[i]!)
+}
+
+function scalarRightLoop(f: (x: number, y: number) => number, a: TypedArray, b: number, out: TypedArray): void {
+  for (let i = 0; i < out.length; i++) out[i] = f(a[i]!, b)
+}
+
+function scalarLeftLoop(f: (x: number, y: number) => number, a: number, b: TypedArray, out: TypedArray): void {
+  for (let i = 0; i < out.length; i++) out[i] = f(a, b[i]!)
 }
 
 function rowRightLoop(f: (x: number, y: number) => number, a: TypedArray, b: TypedArray, out: TypedArray): void {
