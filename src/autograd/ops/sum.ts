@@ -49,11 +49,20 @@ function reduceRuns(data: TypedArray, shape: readonly number[], dims: number[]):
     const size = numel(cur.slice(d0, d1 + 1))
     const inner = numel(cur.slice(d1 + 1))
     const out = allocate(dtypeOf(src), outer * inner)
-    for (let o = 0; o < outer; o++) {
-      const ob = o * inner
-      for (let k = 0; k < size; k++) {
-        const ib = (o * size + k) * inner
-        for (let i = 0; i < inner; i++) out[ob + i]! += src[ib + i]!
+    if (inner === 1) {
+      // Reducing the last dims: each output is one contiguous run, summed in a local.
+      for (let o = 0; o < outer; o++) {
+        let acc = 0
+        for (let k = o * size, end = k + size; k < end; k++) acc += src[k]!
+        out[o] = acc
+      }
+    } else {
+      for (let o = 0; o < outer; o++) {
+        const ob = o * inner
+        for (let k = 0; k < size; k++) {
+          const ib = (o * size + k) * inner
+          for (let i = 0; i < inner; i++) out[ob + i]! += src[ib + i]!
+        }
       }
     }
     cur = cur.map((n, i) => (i >= d0 && i <= d1 ? 1 : n))
