@@ -11,7 +11,6 @@ import { loadCheckpoint, saveCheckpoint, type CheckpointModel } from '../nn/chec
 import { DynamicPriorRegularizer } from '../regularizers/dynamic-prior.js'
 import { selectParams } from '../regularizers/params.js'
 import { Tensor } from '../tensor/tensor.js'
-import { allocate } from '../tensor/dtype.js'
 import type { Experiment } from './build.js'
 
 /** Running sums of the current row window and epoch (float64 sums survive JSON exactly). */
@@ -103,7 +102,8 @@ function withSnapshots(ex: Experiment): CheckpointModel {
       if (!reg) return sd
       const saved = reg.state().snapshots
       for (const [name, w] of selectParams(ex.model)) {
-        sd.set(SNAPSHOT_PREFIX + name, saved[name] ?? new Tensor(allocate(w.dtype, w.numel()), [...w.shape]))
+        // Before the first evaluation W_old is W itself (the spec's first call), so save W.
+        sd.set(SNAPSHOT_PREFIX + name, saved[name] ?? new Tensor(w.data.slice(), [...w.shape]))
       }
       return sd
     },
