@@ -7,8 +7,8 @@ import type { Size2 } from './conv.js'
 
 const show = (v: Size2): string => (Array.isArray(v) ? `[${v.join(', ')}]` : String(v))
 
-/** Max over kernelSize windows. @example new MaxPool2d(2) // halves height and width */
-export class MaxPool2d extends Module {
+// MaxPool2d and AvgPool2d differ only in the function they apply to each window.
+abstract class Pool2d extends Module {
   constructor(
     readonly kernelSize: Size2,
     readonly stride: Size2 = kernelSize,
@@ -16,29 +16,26 @@ export class MaxPool2d extends Module {
   ) {
     super()
   }
+  /** The function applied to each window (F.maxPool2d or F.avgPool2d). */
+  protected abstract pool: typeof maxPool2d
   override forward(x: Tensor): Tensor {
-    return maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding })
+    return this.pool(x, this.kernelSize, { stride: this.stride, padding: this.padding })
   }
   override extraRepr(): string {
     return `kernelSize=${show(this.kernelSize)}, stride=${show(this.stride)}, padding=${show(this.padding)}`
   }
 }
 
+/** Max over kernelSize windows. @example new MaxPool2d(2) // halves height and width */
+export class MaxPool2d extends Pool2d {
+  /** F.maxPool2d */
+  protected pool = maxPool2d
+}
+
 /** Mean over kernelSize windows (zero padding counts in the divisor). @example new AvgPool2d(2) */
-export class AvgPool2d extends Module {
-  constructor(
-    readonly kernelSize: Size2,
-    readonly stride: Size2 = kernelSize,
-    readonly padding: Size2 = 0,
-  ) {
-    super()
-  }
-  override forward(x: Tensor): Tensor {
-    return avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding })
-  }
-  override extraRepr(): string {
-    return `kernelSize=${show(this.kernelSize)}, stride=${show(this.stride)}, padding=${show(this.padding)}`
-  }
+export class AvgPool2d extends Pool2d {
+  /** F.avgPool2d */
+  protected pool = avgPool2d
 }
 
 /** Mean over adaptive windows so the output is exactly outputSize. @example new AdaptiveAvgPool2d(1) // global average pool */
