@@ -14,7 +14,7 @@ import { disposeBackends, getBackendInfo, setBackend } from '../src/tensor/backe
 import { ReferenceBackend } from '../src/tensor/backends/reference.js'
 import type { Backend } from '../src/tensor/backends/backend.js'
 import { Generator } from '../src/tensor/generator.js'
-import { PARITY_CASES, compare, convGeom, mm, randF32, runParitySuite, type ParityResult } from './gl/parity-cases.js'
+import { PARITY_CASES, compare, convGeom, mm, poolGeom, randF32, runParitySuite, type ParityResult } from './gl/parity-cases.js'
 import { browserSkipReason, runBrowserParity } from './browser/browser-parity.js'
 
 const expectParity = (r: ParityResult): void => {
@@ -61,6 +61,39 @@ describe.each(inProcessModes)('gpujs backend, GPU.js %s mode (in process)', (mod
     b.matmul(a, bb, out, mm(1, 1, 2, 1))
     expect(out[0]).toBe((1 + 1e-12) * 3 + 8) // float32 would round 1e-12 away
     expect(b.stats()).toMatchObject({ compiles: 0, runs: 0, referenceRuns: { float64: 1 } })
+    void b.disposeAsync()
+  })
+
+  it('runs calls too large for one kernel in batch slices, matching the reference, without a fallback', () => {
+    // One image's arrays fit maxElements, the whole batch's do not: conv, its gradients, avg
+    // pooling and a batched matmul must run sliced on GPU.js (no warning, no reference run).
+    const b = new GpujsBackend({ mode, maxElements: 600 })
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const ref = new ReferenceBackend()
+    const rng = new Generator(3)
+    const g = convGeom(5, 2, 7, 6, 3, 3, 3, 1, 1) // x 84 per image, out 126 per image
+    const x = randF32(5 * 84, rng), w = randF32(54, rng), bias = randF32(3, rng), go = randF32(5 * 126, rng)
+    const f64 = (a: Float32Array): Float64Array => Float64Array.from(a)
+    const check = (name: string, run: (be: Backend, cast: (a: Float32Array) => Float32Array | Float64Array) => Float32Array | Float64Array): void => {
+      expectParity(compare(name, run(b, (a) => a), run(ref, f64)))
+    }
+    check('conv2d sliced', (be, c) => { const o = c(new Float32Array(5 * 126)); be.conv2d(c(x), c(w), c(bias), o, g); return o })
+    check('conv2dGradInput sliced', (be, c) => { const o = c(new Float32Array(5 * 84)); be.conv2dGradInput(c(go), c(w), o, g); return o })
+    check('conv2dGradWeight sliced (partial sums added)', (be, c) => { const o = c(new Float32Array(54)); be.conv2dGradWeight(c(go), c(x), o, g); return o })
+    const p = poolGeom(5, 2, 8, 8, 2, 2, 0)
+    const px = randF32(5 * 128, rng)
+    check('avgPool2d sliced', (be, c) => { const o = c(new Float32Array(5 * 32)); be.avgPool2d(c(px), o, p); return o })
+    const argmaxOf = (be: Backend): Int32Array => { const a = new Int32Array(5 * 32); be.maxPool2d(px, new Float32Array(5 * 32), a, p); return a }
+    expect(Array.from(argmaxOf(b))).toEqual(Array.from(argmaxOf(ref)))
+    const pg = randF32(5 * 32, rng)
+    check('maxPool2dBackward sliced', (be, c) => { const o = c(new Float32Array(5 * 128)); be.maxPool2dBackward(c(pg), argmaxOf(ref), o, p); return o })
+    const s = mm(4, 9, 5, 20) // out 180 per item, 720 in all
+    const ma = randF32(4 * 45, rng), mb = randF32(4 * 100, rng)
+    check('batched matmul sliced', (be, c) => { const o = c(new Float32Array(4 * 180)); be.matmul(c(ma), c(mb), o, s); return o })
+    expect(warn).not.toHaveBeenCalled()
+    expect(b.stats().referenceRuns).toEqual({})
+    expect(b.stats().slicedCalls).toBe(7)
+    warn.mockRestore()
     void b.disposeAsync()
   })
 

@@ -2,7 +2,8 @@
 // Backend interface as the reference loops. One kernel is compiled per (op, shape) and cached
 // in this backend (never on tensors); results are read back into the caller's `out` array.
 // It is float32 only: Float64Array arguments run on the reference kernels (never downcast),
-// and so do shapes past the device's limits (with a one-time warning naming kernel and limit).
+// and so do shapes past the device's limits (with a one-time warning naming kernel and limit)
+// when even one batch item is too large; otherwise a large call runs in batch slices.
 import { GPU } from 'gpu.js'
 import type { Backend, BackendInfo, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry } from '../backend.js'
 import { ReferenceBackend } from '../reference.js'
@@ -33,6 +34,8 @@ export interface GpujsStats {
   runs: number
   /** calls that ran on the reference kernels, by reason ('float64', 'limit', 'nan') */
   referenceRuns: Record<string, number>
+  /** calls too large for one kernel run that ran in batch slices */
+  slicedCalls: number
 }
 
 // The run shortcut GPU.js returns: callable, with the kernel that really runs on `.kernel`.
@@ -62,7 +65,7 @@ export class GpujsBackend implements Backend {
   private readonly kernelFallbacks: string[] = []
   private readonly renderer: RendererInfo | null
   private readonly maxTextureSize: number | null
-  private readonly stats_: GpujsStats = { compiles: 0, runs: 0, referenceRuns: {} }
+  private readonly stats_: GpujsStats = { compiles: 0, runs: 0, referenceRuns: {}, slicedCalls: 0 }
   private destroyed: Promise<void> | null = null
   private readonly maxElements: number
 
@@ -131,25 +134,54 @@ export class GpujsBackend implements Backend {
     if (this.useReference([a, b, out])) return this.reference.matmul(a, b, out, s)
     // The 2-D output is a [n, batch*m] texture on GL: use it only within MAX_TEXTURE_SIZE.
     const side = this.maxTextureSize ?? Infinity
-    const twoD = s.n > 1 && s.batch * s.m > 1 && s.n <= side && s.batch * s.m <= side
-    this.run(matmulSpec(s, twoD), [a, b], out, () => this.reference.matmul(a, b, out, s))
+    const { m, k, n } = s
+    this.runInSlices(s.batch, (start, batch) => {
+      const sl: MatmulShape = { ...s, batch }
+      const twoD = n > 1 && batch * m > 1 && n <= side && batch * m <= side
+      return { spec: matmulSpec(sl, twoD), args: [slice(a, start, batch, m * k), slice(b, start, batch, k * n)], out: slice(out, start, batch, m * n) }
+    }, () => this.reference.matmul(a, b, out, s))
   }
 
   conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry): void {
     const arrays = bias ? [x, w, bias, out] : [x, w, out]
     if (this.useReference(arrays)) return this.reference.conv2d(x, w, bias, out, g)
-    const args = bias ? [x, w, bias] : [x, w]
-    this.run(conv2dSpec(g, bias !== null), args, out, () => this.reference.conv2d(x, w, bias, out, g))
+    const inImg = g.inChannels * g.inHeight * g.inWidth
+    const outImg = g.outChannels * g.outHeight * g.outWidth
+    this.runInSlices(g.batch, (start, batch) => ({
+      spec: conv2dSpec({ ...g, batch }, bias !== null),
+      args: [slice(x, start, batch, inImg), w, ...(bias ? [bias] : [])],
+      out: slice(out, start, batch, outImg),
+    }), () => this.reference.conv2d(x, w, bias, out, g))
   }
 
   conv2dGradInput(gradOut: FloatArray, w: FloatArray, gradX: FloatArray, g: Conv2dGeometry): void {
     if (this.useReference([gradOut, w, gradX])) return this.reference.conv2dGradInput(gradOut, w, gradX, g)
-    this.run(conv2dGradInputSpec(g), [gradOut, w], gradX, () => this.reference.conv2dGradInput(gradOut, w, gradX, g))
+    const inImg = g.inChannels * g.inHeight * g.inWidth
+    const outImg = g.outChannels * g.outHeight * g.outWidth
+    this.runInSlices(g.batch, (start, batch) => ({
+      spec: conv2dGradInputSpec({ ...g, batch }),
+      args: [slice(gradOut, start, batch, outImg), w],
+      out: slice(gradX, start, batch, inImg),
+    }), () => this.reference.conv2dGradInput(gradOut, w, gradX, g))
   }
 
   conv2dGradWeight(gradOut: FloatArray, x: FloatArray, gradW: FloatArray, g: Conv2dGeometry): void {
     if (this.useReference([gradOut, x, gradW])) return this.reference.conv2dGradWeight(gradOut, x, gradW, g)
-    this.run(conv2dGradWeightSpec(g), [gradOut, x], gradW, () => this.reference.conv2dGradWeight(gradOut, x, gradW, g))
+    // The weight gradient sums over the batch: slices add their partial sums into gradW.
+    const inImg = g.inChannels * g.inHeight * g.inWidth
+    const outImg = g.outChannels * g.outHeight * g.outWidth
+    const partial = new Float32Array(gradW.length)
+    let first = true
+    this.runInSlices(g.batch, (start, batch) => ({
+      spec: conv2dGradWeightSpec({ ...g, batch }),
+      args: [slice(gradOut, start, batch, outImg), slice(x, start, batch, inImg)],
+      out: partial,
+      after: () => {
+        if (first) gradW.set(partial)
+        else for (let i = 0; i < gradW.length; i++) gradW[i]! += partial[i]!
+        first = false
+      },
+    }), () => this.reference.conv2dGradWeight(gradOut, x, gradW, g))
   }
 
   maxPool2d(x: FloatArray, out: FloatArray, argmax: Int32Array, g: Pool2dGeometry): void {
@@ -159,7 +191,11 @@ export class GpujsBackend implements Backend {
       return this.reference.maxPool2d(x, out, argmax, g)
     }
     const idx = new Float32Array(out.length)
-    const ran = this.run(maxPool2dSpec(g), [x], idx, () => this.reference.maxPool2d(x, out, argmax, g))
+    const inImg = g.channels * g.inHeight * g.inWidth
+    const outImg = g.channels * g.outHeight * g.outWidth
+    const ran = this.runInSlices(g.batch, (start, batch) => ({
+      spec: maxPool2dSpec({ ...g, batch }), args: [slice(x, start, batch, inImg)], out: slice(idx, start, batch, outImg),
+    }), () => this.reference.maxPool2d(x, out, argmax, g))
     if (!ran) return
     const plane = g.outHeight * g.outWidth
     const inPlane = g.inHeight * g.inWidth
@@ -175,18 +211,32 @@ export class GpujsBackend implements Backend {
       return this.reference.maxPool2dBackward(gradOut, argmax, gradX, g)
     }
     // Exact as float32: argmax < inHeight*inWidth, far below 2^24.
-    const args = [gradOut, Float32Array.from(argmax)]
-    this.run(maxPool2dBackwardSpec(g), args, gradX, () => this.reference.maxPool2dBackward(gradOut, argmax, gradX, g))
+    const where = Float32Array.from(argmax)
+    const inImg = g.channels * g.inHeight * g.inWidth
+    const outImg = g.channels * g.outHeight * g.outWidth
+    this.runInSlices(g.batch, (start, batch) => ({
+      spec: maxPool2dBackwardSpec({ ...g, batch }),
+      args: [slice(gradOut, start, batch, outImg), slice(where, start, batch, outImg)],
+      out: slice(gradX, start, batch, inImg),
+    }), () => this.reference.maxPool2dBackward(gradOut, argmax, gradX, g))
   }
 
   avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry): void {
     if (this.useReference([x, out])) return this.reference.avgPool2d(x, out, g)
-    this.run(avgPool2dSpec(g), [x], out, () => this.reference.avgPool2d(x, out, g))
+    const inImg = g.channels * g.inHeight * g.inWidth
+    const outImg = g.channels * g.outHeight * g.outWidth
+    this.runInSlices(g.batch, (start, batch) => ({
+      spec: avgPool2dSpec({ ...g, batch }), args: [slice(x, start, batch, inImg)], out: slice(out, start, batch, outImg),
+    }), () => this.reference.avgPool2d(x, out, g))
   }
 
   avgPool2dBackward(gradOut: FloatArray, gradX: FloatArray, g: Pool2dGeometry): void {
     if (this.useReference([gradOut, gradX])) return this.reference.avgPool2dBackward(gradOut, gradX, g)
-    this.run(avgPool2dBackwardSpec(g), [gradOut], gradX, () => this.reference.avgPool2dBackward(gradOut, gradX, g))
+    const inImg = g.channels * g.inHeight * g.inWidth
+    const outImg = g.channels * g.outHeight * g.outWidth
+    this.runInSlices(g.batch, (start, batch) => ({
+      spec: avgPool2dBackwardSpec({ ...g, batch }), args: [slice(gradOut, start, batch, outImg)], out: slice(gradX, start, batch, inImg),
+    }), () => this.reference.avgPool2dBackward(gradOut, gradX, g))
   }
 
   /** Destroys every kernel, texture and the GPU.js instance (GL context, worker pool). */
@@ -245,6 +295,32 @@ export class GpujsBackend implements Backend {
     return null
   }
 
+  // Runs a call whose data is `batch` independent items laid out back to back (NCHW images,
+  // batched matrices). When the whole call exceeds the device's limits but fewer items fit,
+  // it runs in slices of as many items as fit (subarrays, no copies): the tiling of large
+  // outputs. Only when a single item is too large does it fall back to the reference kernel.
+  private runInSlices(batch: number, sliceOf: (start: number, count: number) => Slice, fallback: () => void): boolean {
+    const fits = (count: number): boolean => {
+      const sl = sliceOf(0, count)
+      return this.limitExceeded(sl.spec, sl.args.map((a) => a.length)) === null
+    }
+    let count = batch
+    while (count > 1 && !fits(count)) count = Math.ceil(count / 2)
+    if (count === batch || !fits(count)) {
+      const whole = sliceOf(0, batch)
+      const ran = this.run(whole.spec, whole.args, whole.out, fallback)
+      if (ran) whole.after?.()
+      return ran
+    }
+    this.stats_.slicedCalls++
+    for (let start = 0; start < batch; start += count) {
+      const sl = sliceOf(start, Math.min(count, batch - start))
+      this.run(sl.spec, sl.args, sl.out, fallback)
+      sl.after?.()
+    }
+    return true
+  }
+
   // Runs `spec` on GPU.js into `out`; returns false when it ran `fallback` (the reference) instead.
   private run(spec: KernelSpec, args: FloatArray[], out: FloatArray, fallback: () => void): boolean {
     if (!this.gpu) throw new Error(`gpujs backend: ${spec.op} called after dispose()`)
@@ -294,4 +370,17 @@ export class GpujsBackend implements Backend {
     const precision = kernel.kernel.precision
     if (isGlMode(ran) && precision !== 'single') this.kernelFallbacks.push(`${spec.op} runs at precision '${precision}', not 'single'`)
   }
+}
+
+/** One slice of a batched call: its kernel, inputs, output, and what to do with the output after. */
+interface Slice {
+  spec: KernelSpec
+  args: FloatArray[]
+  out: FloatArray
+  after?: () => void
+}
+
+/** Items start..start+count of an array holding items of `itemLength` elements back to back. */
+function slice(a: FloatArray, start: number, count: number, itemLength: number): FloatArray {
+  return a.length === count * itemLength && start === 0 ? a : a.subarray(start * itemLength, (start + count) * itemLength)
 }
