@@ -154,4 +154,18 @@ describe('progress display', () => {
     expect(text.split('\n').filter(Boolean).map((l) => l.match(/iter (\d+)/)![1])).toEqual(['10', '20'])
     expect(text).not.toContain('\r')
   })
+  it('a sweep shows several runs on one display: the rate restarts with each run', async () => {
+    const { createProgress } = await import('../src/experiments/progress.js')
+    let text = ''
+    let t = 0
+    const p = createProgress({ stream: { write: (s: string) => (text += s), isTTY: false }, every: 10, now: () => t })
+    p.update(info(10))
+    t = 1000
+    p.update(info(20)) // run 1: 320 img/s
+    t = 600_000 // ten minutes later the next run starts at iteration 10 again
+    p.update(info(10))
+    t = 601_000
+    p.update(info(20))
+    expect(text.trim().split('\n').pop()).toContain('320 img/s')
+  })
 })

@@ -43,12 +43,15 @@ export function createProgress(options: ProgressOptions = {}): Progress {
   let mode = options.mode ?? 'auto'
   if (mode === 'auto') mode = stream.isTTY === true ? 'bar' : 'lines'
   let first: { t: number; iteration: number } | null = null
+  let lastIteration = -Infinity
   let lastDraw = -Infinity
   let shown = '' // the status line currently on screen (bar mode)
 
   const format = (info: ProgressInfo, bar: boolean): string => {
     const t = now()
-    first ??= { t, iteration: info.iteration }
+    // A sweep shows several runs on one display: an iteration count that goes back starts a new run.
+    if (first === null || info.iteration < lastIteration) first = { t, iteration: info.iteration }
+    lastIteration = info.iteration
     const done = info.iteration - first.iteration
     const secs = (t - first.t) / 1000
     const rate = done > 0 && secs > 0 ? (done * info.batchSize) / secs : NaN
