@@ -145,8 +145,7 @@ export class GpujsBackend implements Backend {
   conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry): void {
     const arrays = bias ? [x, w, bias, out] : [x, w, out]
     if (this.useReference(arrays)) return this.reference.conv2d(x, w, bias, out, g)
-    const inImg = g.inChannels * g.inHeight * g.inWidth
-    const outImg = g.outChannels * g.outHeight * g.outWidth
+    const { inImg, outImg } = itemSizes(g)
     this.runInSlices(g.batch, (start, batch) => ({
       spec: conv2dSpec({ ...g, batch }, bias !== null),
       args: [slice(x, start, batch, inImg), w, ...(bias ? [bias] : [])],
@@ -156,8 +155,7 @@ export class GpujsBackend implements Backend {
 
   conv2dGradInput(gradOut: FloatArray, w: FloatArray, gradX: FloatArray, g: Conv2dGeometry): void {
     if (this.useReference([gradOut, w, gradX])) return this.reference.conv2dGradInput(gradOut, w, gradX, g)
-    const inImg = g.inChannels * g.inHeight * g.inWidth
-    const outImg = g.outChannels * g.outHeight * g.outWidth
+    const { inImg, outImg } = itemSizes(g)
     this.runInSlices(g.batch, (start, batch) => ({
       spec: conv2dGradInputSpec({ ...g, batch }),
       args: [slice(gradOut, start, batch, outImg), w],
@@ -168,8 +166,7 @@ export class GpujsBackend implements Backend {
   conv2dGradWeight(gradOut: FloatArray, x: FloatArray, gradW: FloatArray, g: Conv2dGeometry): void {
     if (this.useReference([gradOut, x, gradW])) return this.reference.conv2dGradWeight(gradOut, x, gradW, g)
     // The weight gradient sums over the batch: slices add their partial sums into gradW.
-    const inImg = g.inChannels * g.inHeight * g.inWidth
-    const outImg = g.outChannels * g.outHeight * g.outWidth
+    const { inImg, outImg } = itemSizes(g)
     const partial = new Float32Array(gradW.length)
     let first = true
     this.runInSlices(g.batch, (start, batch) => ({
@@ -191,8 +188,7 @@ export class GpujsBackend implements Backend {
       return this.reference.maxPool2d(x, out, argmax, g)
     }
     const idx = new Float32Array(out.length)
-    const inImg = g.channels * g.inHeight * g.inWidth
-    const outImg = g.channels * g.outHeight * g.outWidth
+    const { inImg, outImg } = itemSizes(g)
     const ran = this.runInSlices(g.batch, (start, batch) => ({
       spec: maxPool2dSpec({ ...g, batch }), args: [slice(x, start, batch, inImg)], out: slice(idx, start, batch, outImg),
     }), () => this.reference.maxPool2d(x, out, argmax, g))
@@ -212,8 +208,7 @@ export class GpujsBackend implements Backend {
     }
     // Exact as float32: argmax < inHeight*inWidth, far below 2^24.
     const where = Float32Array.from(argmax)
-    const inImg = g.channels * g.inHeight * g.inWidth
-    const outImg = g.channels * g.outHeight * g.outWidth
+    const { inImg, outImg } = itemSizes(g)
     this.runInSlices(g.batch, (start, batch) => ({
       spec: maxPool2dBackwardSpec({ ...g, batch }),
       args: [slice(gradOut, start, batch, outImg), slice(where, start, batch, outImg)],
@@ -223,8 +218,7 @@ export class GpujsBackend implements Backend {
 
   avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry): void {
     if (this.useReference([x, out])) return this.reference.avgPool2d(x, out, g)
-    const inImg = g.channels * g.inHeight * g.inWidth
-    const outImg = g.channels * g.outHeight * g.outWidth
+    const { inImg, outImg } = itemSizes(g)
     this.runInSlices(g.batch, (start, batch) => ({
       spec: avgPool2dSpec({ ...g, batch }), args: [slice(x, start, batch, inImg)], out: slice(out, start, batch, outImg),
     }), () => this.reference.avgPool2d(x, out, g))
@@ -232,8 +226,7 @@ export class GpujsBackend implements Backend {
 
   avgPool2dBackward(gradOut: FloatArray, gradX: FloatArray, g: Pool2dGeometry): void {
     if (this.useReference([gradOut, gradX])) return this.reference.avgPool2dBackward(gradOut, gradX, g)
-    const inImg = g.channels * g.inHeight * g.inWidth
-    const outImg = g.channels * g.outHeight * g.outWidth
+    const { inImg, outImg } = itemSizes(g)
     this.runInSlices(g.batch, (start, batch) => ({
       spec: avgPool2dBackwardSpec({ ...g, batch }), args: [slice(gradOut, start, batch, outImg)], out: slice(gradX, start, batch, inImg),
     }), () => this.reference.avgPool2dBackward(gradOut, gradX, g))
@@ -383,4 +376,10 @@ interface Slice {
 /** Items start..start+count of an array holding items of `itemLength` elements back to back. */
 function slice(a: FloatArray, start: number, count: number, itemLength: number): FloatArray {
   return a.length === count * itemLength && start === 0 ? a : a.subarray(start * itemLength, (start + count) * itemLength)
+}
+
+/** Elements of one batch item (an image with all its channels) in the input and the output. */
+function itemSizes(g: Conv2dGeometry | Pool2dGeometry): { inImg: number; outImg: number } {
+  const [cin, cout] = 'channels' in g ? [g.channels, g.channels] : [g.inChannels, g.outChannels]
+  return { inImg: cin * g.inHeight * g.inWidth, outImg: cout * g.outHeight * g.outWidth }
 }
