@@ -7,9 +7,8 @@
 //
 //   npx tsx bench/regularizer.ts [--quick]     (--quick: cnn2 only)
 import { pathToFileURL } from 'node:url'
-import { Tensor } from '../src/tensor/tensor.js'
-import { Generator } from '../src/tensor/generator.js'
-import { DynamicPriorRegularizer } from '../src/regularizers/dynamic-prior.js'
+// the public entry registers the default (wasm) backend, whose engine runs the sampling kernels
+import { DynamicPriorRegularizer, Generator, Tensor } from '../src/index.js'
 import type { NamedParam } from '../src/regularizers/params.js'
 
 export interface RegularizerBenchRow {

@@ -3,9 +3,9 @@
 // It prints the temperatures p, the distribution P', the masks, the counts c, lambda_eff, the
 // penalty and its gradient, and recomputes the masks independently from the same draws.
 // Run: npx tsx examples/regularizer-toy.ts
-import { DynamicPriorRegularizer, Generator, tensor } from 'priorgrad'
+import { DynamicPriorRegularizer, Generator, regularizers, tensor } from 'priorgrad'
 
-const seed = 1
+const seed = 4
 const [lambda, S, sp, alpha] = [0.1, 2, 1 / 3, 0.9]
 const w = tensor([0.8, -1.5, 0.2, 1.0, -0.4, 2.0], { dtype: 'float64', requiresGrad: true })
 const N = w.numel()
@@ -22,10 +22,13 @@ const lambdaEff = reg.lastSample().groups[0]!.lambdaEff
 console.log(`w = ${fmt(w.data, 1)}   N = ${N}, sp = 1/3 -> k = ${k} kept per experiment, S = ${S}, lambda = ${lambda}, seed ${seed}`)
 
 // The same computation by hand: on the first call W_old = W, so P' = softmax(p * |w|) whatever alpha is.
-const replay = new Generator(seed)
+// The evaluation draws two 32-bit keys from the generator; temperature j of experiment s is a hash
+// of the counter s*N + j under those keys (24 random bits in [0, 1)).
+const keys = regularizers.drawKeys(new Generator(seed))
+console.log(`keys k1 = ${keys.k1}, k2 = ${keys.k2}`)
 let agree = true
 for (let s = 0; s < S; s++) {
-  const p = Array.from({ length: N }, () => replay.uniform())
+  const p = Array.from({ length: N }, (_, j) => regularizers.temperature(s * N + j, keys.k1, keys.k2))
   const score = p.map((pj, j) => pj * Math.abs(w.data[j]!))
   const z = score.reduce((acc, v) => acc + Math.exp(v), 0)
   const P = score.map((v) => Math.exp(v) / z)

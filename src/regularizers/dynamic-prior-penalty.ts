@@ -4,10 +4,12 @@
 //   l2 (Eq. 6):                           R = lambda_eff * sum_s sqrt(sum_j I_sj w_j^2 + eps)
 //       dR/dw_j = lambda_eff * sum_s I_sj w_j / sqrt(sum_i I_si w_i^2 + eps)
 //   lambda_eff = lambda / max_j c_j ('max-count', Sec. 2.3) or lambda ('none').
-// Built from Tensor ops only, with the counts and kept indices as constants.
+// Built from Tensor ops (the squared one is the single op weightedSquareSum), with the counts and
+// kept indices as constants.
 import { Tensor } from '../tensor/tensor.js'
 import { allocate } from '../tensor/dtype.js'
 import { formatShape, shapesEqual } from '../tensor/shape.js'
+import { weightedSquareSum } from '../nn/functional.js'
 
 /** The masks of one evaluation for one group (one tensor, or all of them with scope 'model'). */
 export interface GroupSample {
@@ -58,8 +60,8 @@ function squaredPenalty(tensors: Tensor[], g: GroupSample): Tensor {
     // NOTE: the graph gets its own copy of the counts (in W's dtype), not the reused scratch
     // buffer: a graph kept past the next evaluation must still differentiate what it computed.
     const c = allocate(w.dtype, n)
-    for (let i = 0; i < n; i++) c[i] = g.counts[off + i]!
-    const term = w.square().mul(new Tensor(c, w.shape)).sum()
+    c.set(g.counts.subarray(off, off + n))
+    const term = weightedSquareSum(w, new Tensor(c, w.shape))
     total = total ? total.add(term) : term
     off += n
   }

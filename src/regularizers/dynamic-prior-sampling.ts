@@ -1,33 +1,50 @@
 // The S sampling experiments of one evaluation (Algorithm 1, lines 2-5), on raw arrays:
-//   p ~ U(0,1) per entry (or one p_s per experiment), drawn in entry order, experiment after experiment
+//   p ~ U(0,1) per entry (or one p_s per experiment)
 //   P'_j = alpha * softmax_j(p ⊙ f(W)) + (1 - alpha) * softmax_j(p ⊙ f(W_old))     (Eq. 4, 5)
 //   I_s = the k entries with the largest P' (or [P' > T]);  c_j = sum_s I_sj
 // W may be several tensors (scope 'model'): the segments are one vector, one distribution.
-// Cost: O(N) per experiment (one uniform, at most two exps, a quickselect), O(S*N) per call;
-// the caller allocates the buffers once and reuses them.
-// NOTE: softmax is shifted by its max (exp never overflows, the largest term is exactly 1, so the
-// sum Z >= 1). Where alpha is 0 or 1, or W_old is W, the unused softmax is skipped: the skipped
-// products are exact zeros (0 * x + y === y), so the result is bit-identical to the full formula.
+//
+// How it is made fast (one evaluation on cnn2's 421k weights at S = 10 is 8.4 million exps):
+// - the temperatures are a counter-based hash of (two keys drawn from the seeded Generator per
+//   group and evaluation, s*n + j), so they can be drawn four lanes and two threads at a time;
+// - scores, exps and P' are float32 (what a PyTorch softmax computes); the normalisers Z are
+//   float64 sums in a fixed order;
+// - softmax is shifted by M = max(0, max_j f_j) instead of each experiment's maximum: p < 1, so
+//   p f_j <= M, exp never overflows, and one pass computes exps and Z together. (Scores more than 87
+//   below M are clamped to exp(-87) ~ 1.6e-38; that needs weights above 87 in magnitude.)
+// - with the WASM backend the two passes run as SIMD kernels on all threads, and pass 2 returns
+//   only the candidates P' >= L, where L comes from a sample of ~2,000 entries (./selection.ts);
+//   otherwise ./prior-math.ts computes the same bits in plain JS.
+// Where alpha is 0 or 1, or W_old is W (first call), only one softmax is computed.
 import type { FloatArray } from '../tensor/backends/backend.js'
+import { PRIOR_CHUNK, SMALL_SPAN } from '../tensor/backends/wasm/prior-kernels.js'
+import type { WasmEngine } from '../tensor/backends/wasm/engine.js'
+import { getBackend } from '../tensor/backends/registry.js'
+import { WasmBackend } from '../tensor/backends/wasm/wasm-backend.js'
+import type { Task } from '../tensor/backends/wasm/threads.js'
 import type { Generator } from '../tensor/generator.js'
-import { AleaStream } from './uniform-fill.js'
-import { selectAbove, selectTopK } from './selection.js'
+import { chunkTotal, expPass, floatBelow, mixPass, type SamplingKeys } from './prior-math.js'
+import { HISTOGRAM_BINS, kthLargest, selectAbove, selectTopKF32 } from './selection.js'
+
+const fr = Math.fround
+const SAMPLE = 2048
 
 /** Working memory of the sampling, shared by all groups (sized for the largest one). */
 export interface WorkBuffers {
-  /** p ⊙ f(W), then exp(...), then P' */
-  a: Float64Array
-  /** p ⊙ f(W_old), then its exp */
-  b: Float64Array
-  /** the temperatures p of one experiment */
-  p: Float64Array
-  /** f(W) and f(W_old), computed once per evaluation */
-  fa: Float64Array
-  fb: Float64Array
-  /** quickselect's working copy */
-  scratch: Float64Array
-  /** indices of the entries that may be in the top k (see selectTopK) */
+  /** the chunk sums of pass 1 */
+  sums: Float64Array
+  /** candidate values P' (or, without WASM, all of them) and their indices */
+  values: Float32Array
   candidates: Int32Array
+  /** the sample and quickselect's working copy */
+  scratch: Float64Array
+  /** the radix selection's histogram */
+  histogram: Uint32Array
+  /** without WASM only (allocated on first use): the scores f(W), f(W_old) and their exps */
+  fa: Float32Array
+  fb: Float32Array
+  ea: Float32Array
+  eb: Float32Array
 }
 
 /** What one group keeps from its last evaluation; `kept` holds experiment s at [starts[s], starts[s+1]). */
@@ -48,10 +65,17 @@ export interface SamplingConfig {
   temperature: 'per-entry' | 'per-experiment'
 }
 
-/** Working memory for groups of up to n entries. */
+const round4 = (n: number): number => Math.ceil(n / 4) * 4
+const chunksOf = (n: number): number => Math.ceil(n / PRIOR_CHUNK)
+
+/** Working memory for groups of up to n entries (the JS-only arrays ea, eb stay empty until used). */
 export function allocateWork(n: number): WorkBuffers {
-  const f64 = (): Float64Array => new Float64Array(n)
-  return { a: f64(), b: f64(), p: f64(), fa: f64(), fb: f64(), scratch: f64(), candidates: new Int32Array(n) }
+  const none = new Float32Array(0)
+  return {
+    sums: new Float64Array(2 * chunksOf(n)), values: new Float32Array(n), candidates: new Int32Array(n),
+    scratch: new Float64Array(2 * SAMPLE), histogram: new Uint32Array(HISTOGRAM_BINS),
+    fa: none, fb: none, ea: none, eb: none,
+  }
 }
 
 /** The per-group memory of a group of n entries. */
@@ -60,10 +84,53 @@ export function allocateGroupBuffers(n: number, cfg: SamplingConfig): GroupBuffe
   return { counts: new Float64Array(n), kept: new Int32Array(keptCapacity), starts: new Int32Array(cfg.S + 1) }
 }
 
+/** The WASM engine when the active backend is 'wasm' (the sampling then runs as its kernels), else null (plain JS, same bits). */
+export function samplingEngine(): WasmEngine | null {
+  const b = getBackend()
+  return b instanceof WasmBackend ? b.wasmEngine : null
+}
+
+/** Two 32-bit keys from the seeded generator: all the randomness of one group's evaluation. */
+export function drawKeys(gen: Generator): SamplingKeys {
+  return { k1: Math.floor(gen.uniform() * 2 ** 32) | 1, k2: Math.floor(gen.uniform() * 2 ** 32) | 0 }
+}
+
+// The score f(w) = |w| (magnitude) or -w (literal), as float32 bit masks: f = (w & and) ^ xor
+const MAGNITUDE = { and: 0x7fffffff, xor: 0 }
+const LITERAL = { and: -1, xor: 1 << 31 }
+
+// The softmax shift M = max(0, max_j f_j) (so p f_j - M <= 0 for p in [0, 1)) and span = M - min(0, min_j f_j),
+// the widest range of the exponents, from lo = min(0, min w) and hi = max(0, max w) in float32.
+function shiftOf(lo: number, hi: number, magnitude: boolean): { m: number; span: number } {
+  const m = (magnitude ? Math.max(hi, -lo) : -lo) + 0 // + 0 turns -0 into 0
+  return { m, span: magnitude ? m : hi - lo }
+}
+
+// the segments of W one after another into dst (float32), then zeros up to a multiple of 4
+function concat(src: FloatArray[], dst: Float32Array, n: number): void {
+  let off = 0
+  for (const w of src) {
+    dst.set(w, off)
+    off += w.length
+  }
+  dst.fill(0, n, round4(n))
+}
+
+/** Pass 1 (exps and chunk sums) and pass 2 (P' and the entries above a bound) of one experiment. */
+interface Passes {
+  /** exps of experiment counter base c0, then the normalisers Z (one or two) */
+  exp(c0: number, step: number): number[]
+  /** candidates P' >= L (float32 bound) with P' = A e1 + B e2, into work.values / work.candidates in index order; returns their number */
+  select(A: number, B: number, L: number): number
+  /** P' of entry j (for the sample) */
+  mix(A: number, B: number, j: number): number
+}
+
 /**
  * Run the S experiments on W (`cur`, one array per segment, n entries in all) and W_old (`old`,
  * same lengths), filling `out.counts`, `out.kept` and `out.starts`. Returns true when `out.kept`
  * was regrown (threshold rule only). `oldIsCur` says W_old holds the same values as W (first call).
+ * With an engine the passes run as WASM kernels; the result is the same bits either way.
  */
 export function sampleExperiments(
   cur: FloatArray[],
@@ -74,89 +141,167 @@ export function sampleExperiments(
   work: WorkBuffers,
   out: GroupBuffers,
   oldIsCur: boolean,
+  engine: WasmEngine | null = null,
 ): boolean {
-  const { a, b } = work
-  const { counts, starts } = out
+  if (cfg.S * n >= 2 ** 32) {
+    throw new Error(`DynamicPriorRegularizer: S * n = ${cfg.S} * ${n} reaches 2^32, past the range of the temperature counter; use fewer experiments or scope 'per-tensor'`)
+  }
   const { alpha } = cfg
-  const perEntry = cfg.temperature === 'per-entry'
-  const magnitude = cfg.score === 'magnitude'
   const needA = alpha > 0 || oldIsCur
   const needB = alpha < 1 && !oldIsCur
+  const magnitude = cfg.score === 'magnitude'
+  const two = needA && needB
+  // the first array is W unless only W_old is used (alpha = 0)
+  const w1 = needA ? cur : old
+  const keys = drawKeys(gen)
+  const passes = (engine ? wasmPasses : jsPasses)(engine!, work, n, w1, two ? old : null, keys, magnitude)
+  const { counts, starts } = out
   let grown = false
-  counts.fill(0)
   starts[0] = 0
-  // f(W) and f(W_old) do not change between experiments: compute them once.
-  const { p, fa, fb } = work
-  const f = (src: FloatArray[], dst: Float64Array): void => {
-    let off = 0
-    for (const w of src) {
-      for (let i = 0; i < w.length; i++) dst[off + i] = magnitude ? Math.abs(w[i]!) : -w[i]!
-      off += w.length
-    }
-  }
-  if (needA) f(cur, fa)
-  if (needB) f(old, fb)
-  const stream = AleaStream.open(gen)
+  const step = cfg.temperature === 'per-entry' ? 1 : 0
   for (let s = 0; s < cfg.S; s++) {
-    // 1.-2. temperatures p (drawn in entry order), the scores p ⊙ f(W) in a and p ⊙ f(W_old) in b, with their maxima
-    if (perEntry) stream.fill(p, 0, n)
-    else p.fill(stream.next(), 0, n)
-    let ma = -Infinity
-    let mb = -Infinity
-    if (needA) {
-      for (let j = 0; j < n; j++) {
-        const x = p[j]! * fa[j]!
-        a[j] = x
-        if (x > ma) ma = x
-      }
-    }
-    if (needB) {
-      for (let j = 0; j < n; j++) {
-        const y = p[j]! * fb[j]!
-        b[j] = y
-        if (y > mb) mb = y
-      }
-    }
-    // 3. stable softmaxes and their mixture P' (into a)
-    const za = needA ? expShifted(a, n, ma) : 0
-    const zb = needB ? expShifted(b, n, mb) : 0
-    if (!needB) {
-      if (alpha === 1) for (let j = 0; j < n; j++) a[j] = a[j]! / za
-      else for (let j = 0; j < n; j++) {
-        const q = a[j]! / za
-        a[j] = alpha * q + (1 - alpha) * q
-      }
-    } else if (!needA) {
-      for (let j = 0; j < n; j++) a[j] = b[j]! / zb
-    } else {
-      for (let j = 0; j < n; j++) a[j] = alpha * (a[j]! / za) + (1 - alpha) * (b[j]! / zb)
-    }
-    // 4. the mask of this experiment, and the counts
+    const z = passes.exp((s * n) | 0, step)
+    const [A, B] = two ? [fr(alpha / z[0]!), fr((1 - alpha) / z[1]!)] : [fr(1 / z[0]!), 0]
+    const from = starts[s]!
     let kept: number
     if (cfg.k !== undefined) {
-      kept = selectTopK(a, n, cfg.k, work.scratch, out.kept, starts[s]!, work.candidates)
+      const c = selectCandidates(passes, n, cfg.k, A, B, work)
+      kept = selectTopKF32(work.values, c, cfg.k, out.kept, from, work.histogram)
     } else {
-      const r = selectAbove(a, n, cfg.threshold!, out.kept, starts[s]!)
+      const c = passes.select(A, B, floatBelow(cfg.threshold!))
+      const r = selectAbove(work.values, c, cfg.threshold!, out.kept, from)
       if (r.out !== out.kept) grown = true
       out.kept = r.out
       kept = r.count
     }
-    const from = starts[s]!
-    starts[s + 1] = from + kept
+    // the selection wrote positions in the candidate list: map them to entries
     const idx = out.kept
-    for (let q = from; q < from + kept; q++) counts[idx[q]!]!++
+    for (let q = from; q < from + kept; q++) idx[q] = work.candidates[idx[q]!]!
+    starts[s + 1] = from + kept
   }
-  stream.close()
+  // NOTE: counted at the end, right after the fill: counts (8 bytes per entry) is then still in
+  // cache; incremented after each experiment it was not (the passes stream ~10 MB in between).
+  counts.fill(0)
+  for (let q = 0; q < starts[cfg.S]!; q++) counts[out.kept[q]!]!++
   return grown
 }
 
-/** x_j <- exp(x_j - max) in place; returns the sum. */
-function expShifted(x: Float64Array, n: number, max: number): number {
-  let z = 0
-  for (let j = 0; j < n; j++) {
-    const e = Math.exp(x[j]! - max)
-    x[j] = e
-    z += e
+// The candidates for the k largest: every entry with P' >= L, where L is the value of rank ~(expected
+// rank of the k-th largest + 3 standard deviations + 8) in an evenly spaced sample, so the candidates
+// include the k largest; if there are fewer than k (rare), all entries. The sample only decides how
+// much work the exact selection does, never its result.
+function selectCandidates(passes: Passes, n: number, k: number, A: number, B: number, work: WorkBuffers): number {
+  let L = -Infinity
+  if (n >= 4 * SAMPLE && k <= n / 4) {
+    const sample = work.scratch.subarray(0, SAMPLE)
+    for (let i = 0; i < SAMPLE; i++) sample[i] = passes.mix(A, B, Math.floor((i * n) / SAMPLE))
+    const r = (k * SAMPLE) / n
+    const rank = Math.min(SAMPLE, Math.ceil(r + 3 * Math.sqrt(r) + 8))
+    L = kthLargest(sample, SAMPLE, rank, work.scratch.subarray(SAMPLE))
   }
-  return z
+  const c = passes.select(A, B, L)
+  return c >= k ? c : passes.select(A, B, -Infinity)
+}
+
+function jsPasses(_: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[], w2: FloatArray[] | null, keys: SamplingKeys, magnitude: boolean): Passes {
+  if (work.ea.length < round4(n)) {
+    for (const k of ['fa', 'fb', 'ea', 'eb'] as const) work[k] = new Float32Array(round4(n))
+  }
+  const { fa, fb, ea, eb, values, candidates, sums } = work
+  const { and, xor } = magnitude ? MAGNITUDE : LITERAL
+  // f = score(w) in float32, and the shift M of exp(p f - M)
+  const score = (w: FloatArray[], f: Float32Array): { m: number; span: number } => {
+    concat(w, f, n)
+    let lo = 0
+    let hi = 0
+    for (let j = 0; j < n; j++) {
+      lo = Math.min(lo, f[j]!)
+      hi = Math.max(hi, f[j]!)
+    }
+    const bits = new Int32Array(f.buffer, f.byteOffset, n)
+    for (let j = 0; j < n; j++) bits[j] = (bits[j]! & and) ^ xor
+    return shiftOf(lo, hi, magnitude)
+  }
+  const m1 = score(w1, fa).m
+  const m2 = w2 ? score(w2, fb).m : 0
+  const arrays = w2 ? 2 : 1
+  const e2 = w2 ? eb : ea
+  return {
+    exp(c0, step) {
+      expPass(fa, ea, n, c0, step, keys, m1, sums, arrays, 0)
+      if (w2) expPass(fb, eb, n, c0, step, keys, m2, sums, arrays, 1)
+      return w2 ? [chunkTotal(sums, n, 2, 0), chunkTotal(sums, n, 2, 1)] : [chunkTotal(sums, n, 1, 0)]
+    },
+    select(A, B, L) {
+      mixPass(ea, e2, n, A, B, values)
+      let c = 0
+      for (let j = 0; j < n; j++) {
+        if (values[j]! >= L) {
+          values[c] = values[j]!
+          candidates[c++] = j
+        }
+      }
+      return c
+    },
+    mix: (A, B, j) => fr(fr(A * ea[j]!) + fr(B * e2[j]!)),
+  }
+}
+
+function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[], w2: FloatArray[] | null, keys: SamplingKeys, magnitude: boolean): Passes {
+  const two = w2 !== null
+  const n4 = round4(n)
+  const chunks = chunksOf(n)
+  const arrays = two ? 2 : 1
+  // W, W_old, e1, e2, candidate indices and values, chunk sums (float64), candidate counts, range
+  const [f1, f2, e1, e2, oi, ov, sp, cp, rp] = e.reserve([n4, two ? n4 : 0, n4, two ? n4 : 0, n4, n4, 2 * arrays * chunks, chunks, 4]) as number[]
+  // reserve() is the only call that can grow the memory: this view stays valid for the evaluation
+  const view = e.f32
+  concat(w1, view.subarray(f1! / 4, f1! / 4 + n4), n)
+  if (w2) concat(w2, view.subarray(f2! / 4, f2! / 4 + n4), n)
+  const shift = (at: number): { m: number; span: number } => {
+    e.run([{ fn: 'priorRange', args: [at, n4, rp!] }])
+    return shiftOf(view[rp! / 4]!, view[rp! / 4 + 1]!, magnitude)
+  }
+  const s1 = shift(f1!)
+  const s2 = two ? shift(f2!) : { m: 0, span: 0 }
+  const small = Math.max(s1.span, s2.span) < SMALL_SPAN
+  const { and, xor } = magnitude ? MAGNITUDE : LITERAL
+  const bitsOf = (x: number): number => new Int32Array(Float32Array.of(x).buffer)[0]!
+  // whole chunks per task: ~2 per thread when the work pays for a fork/join
+  const parallel = e.threads > 1 && n >= 1 << 16 ? Math.min(chunks, 2 * e.threads) : 1
+  const perTask = Math.ceil(chunks / parallel) * PRIOR_CHUNK
+  const tasks = (fn: string, args: (j0: number, j1: number) => number[]): Task[] => {
+    const ts: Task[] = []
+    for (let j0 = 0; j0 < n; j0 += perTask) ts.push({ fn, args: args(j0, Math.min(n, j0 + perTask)) })
+    return ts
+  }
+  const eb2 = two ? e2! : e1!
+  return {
+    exp(c0, step) {
+      const args = (j0: number, j1: number): number[] => two
+        ? [f1!, f2!, e1!, e2!, sp!, j0, j1, c0, step, keys.k1, keys.k2, and, xor, bitsOf(s1.m), bitsOf(s2.m)]
+        : [f1!, e1!, sp!, j0, j1, c0, step, keys.k1, keys.k2, and, xor, bitsOf(s1.m)]
+      e.run(tasks(`priorExp${two ? 2 : 1}${small ? 's' : ''}`, args))
+      const sums = new Float64Array(view.buffer, sp!, arrays * chunks)
+      return two ? [chunkTotal(sums, n, 2, 0), chunkTotal(sums, n, 2, 1)] : [chunkTotal(sums, n, 1, 0)]
+    },
+    select(A, B, L) {
+      e.run(tasks('priorSelect', (j0, j1) => [e1!, eb2, cp!, oi!, ov!, j0, j1, bitsOf(A), bitsOf(B), bitsOf(L)]))
+      const counts = new Int32Array(view.buffer, cp!, chunks)
+      const idx = new Int32Array(view.buffer, oi!, n)
+      const val = view.subarray(ov! / 4, ov! / 4 + n)
+      let c = 0
+      for (let q = 0; q < chunks; q++) {
+        const from = q * PRIOR_CHUNK
+        const cnt = counts[q]!
+        work.candidates.set(idx.subarray(from, from + cnt), c)
+        work.values.set(val.subarray(from, from + cnt), c)
+        c += cnt
+      }
+      return c
+    },
+    mix(A, B, j) {
+      return fr(fr(A * view[e1! / 4 + j]!) + fr(B * view[eb2 / 4 + j]!))
+    },
+  }
 }

@@ -9,7 +9,7 @@
 //   i8x16.shuffle 0 1 2 3 16 17 18 19 ... (16 byte-lane indices into the two operands)
 // Branch targets are written by label name and resolved to relative depths here.
 
-export type ValType = 'i32' | 'f32' | 'v128'
+export type ValType = 'i32' | 'f32' | 'f64' | 'v128'
 
 export interface WasmFunc {
   name: string
@@ -20,7 +20,7 @@ export interface WasmFunc {
   export?: boolean
 }
 
-const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b }
+const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b }
 
 // Plain one-byte opcodes without immediates.
 const SIMPLE: Record<string, number> = {
@@ -28,9 +28,10 @@ const SIMPLE: Record<string, number> = {
   'i32.eqz': 0x45, 'i32.eq': 0x46, 'i32.ne': 0x47, 'i32.lt_s': 0x48, 'i32.lt_u': 0x49,
   'i32.gt_s': 0x4a, 'i32.gt_u': 0x4b, 'i32.le_s': 0x4c, 'i32.le_u': 0x4d, 'i32.ge_s': 0x4e, 'i32.ge_u': 0x4f,
   'i32.add': 0x6a, 'i32.sub': 0x6b, 'i32.mul': 0x6c, 'i32.div_s': 0x6d, 'i32.div_u': 0x6e,
-  'i32.rem_u': 0x70, 'i32.and': 0x71, 'i32.or': 0x72, 'i32.shl': 0x74, 'i32.shr_s': 0x75, 'i32.shr_u': 0x76,
+  'i32.rem_u': 0x70, 'i32.and': 0x71, 'i32.or': 0x72, 'i32.xor': 0x73, 'i32.shl': 0x74, 'i32.shr_s': 0x75, 'i32.shr_u': 0x76,
   'f32.eq': 0x5b, 'f32.ne': 0x5c, 'f32.lt': 0x5d, 'f32.gt': 0x5e,
-  'f32.add': 0x92, 'f32.sub': 0x93, 'f32.mul': 0x94, 'f32.max': 0x97,
+  'f32.add': 0x92, 'f32.sub': 0x93, 'f32.mul': 0x94, 'f32.min': 0x96, 'f32.max': 0x97, 'f64.add': 0xa0,
+  'f32.reinterpret_i32': 0xbe,
 }
 
 // Loads and stores: opcode and natural alignment (log2 bytes); the SIMD ones carry the 0xfd prefix.
@@ -39,6 +40,7 @@ const MEMORY: Record<string, { op: number[]; align: number }> = {
   'f32.load': { op: [0x2a], align: 2 },
   'i32.store': { op: [0x36], align: 2 },
   'f32.store': { op: [0x38], align: 2 },
+  'f64.store': { op: [0x39], align: 3 },
   'v128.load': { op: [0xfd, 0x00], align: 4 },
   'v128.load32_splat': { op: [0xfd, 0x09], align: 2 },
   'v128.store': { op: [0xfd, 0x0b], align: 4 },
@@ -46,9 +48,18 @@ const MEMORY: Record<string, { op: number[]; align: number }> = {
 
 // SIMD arithmetic: 0xfd prefix + LEB128 sub-opcode.
 const SIMD: Record<string, number> = {
-  'i32x4.splat': 0x11, 'i32x4.add': 0xae, 'f32x4.eq': 0x41, 'f32x4.ne': 0x42, 'f32x4.gt': 0x44,
-  'v128.and': 0x4e, 'v128.or': 0x50, 'v128.bitselect': 0x52,
-  'f32x4.splat': 0x13, 'f32x4.add': 0xe4, 'f32x4.sub': 0xe5, 'f32x4.mul': 0xe6, 'f32x4.max': 0xe9,
+  'i32x4.splat': 0x11, 'i32x4.add': 0xae, 'f32x4.eq': 0x41, 'f32x4.ne': 0x42, 'f32x4.gt': 0x44, 'f32x4.ge': 0x46,
+  'v128.and': 0x4e, 'v128.or': 0x50, 'v128.xor': 0x51, 'v128.bitselect': 0x52,
+  'f32x4.splat': 0x13, 'f32x4.add': 0xe4, 'f32x4.sub': 0xe5, 'f32x4.mul': 0xe6, 'f32x4.min': 0xe8, 'f32x4.max': 0xe9,
+  'i32x4.lt_s': 0x39, 'i32x4.bitmask': 0xa4, 'i32x4.shl': 0xab, 'i32x4.shr_u': 0xad, 'i32x4.mul': 0xb5,
+  'f32x4.nearest': 0x6a, 'i32x4.trunc_sat_f32x4_s': 0xf8, 'f32x4.convert_i32x4_s': 0xfa,
+  'f64x2.promote_low_f32x4': 0x5f, 'f64x2.add': 0xf0,
+}
+
+// SIMD lane accessors: sub-opcode followed by a one-byte lane index.
+const LANE: Record<string, { op: number; lanes: number }> = {
+  'f32x4.extract_lane': { op: 0x1f, lanes: 4 },
+  'f64x2.extract_lane': { op: 0x21, lanes: 2 },
 }
 
 function uleb(n: number): number[] {
@@ -121,6 +132,11 @@ function encodeBody(f: WasmFunc, funcIndex: Map<string, number>): number[] {
     } else if (op === 'f32.const') {
       const bytes = new Uint8Array(new Float32Array([Number(args[0])]).buffer)
       code.push(0x43, ...bytes)
+    } else if (op in LANE) {
+      const { op: sub, lanes } = LANE[op]!
+      const lane = Number(args[0])
+      if (!(Number.isInteger(lane) && lane >= 0 && lane < lanes)) fail(line, `${op} needs a lane index in 0..${lanes - 1}`)
+      code.push(0xfd, ...uleb(sub), lane)
     } else if (op === 'i8x16.shuffle') {
       if (args.length !== 16 || args.some((a) => !(Number(a) >= 0 && Number(a) < 32))) fail(line, 'i8x16.shuffle needs 16 lane indices in 0..31')
       code.push(0xfd, ...uleb(0x0d), ...args.map(Number))

@@ -58,6 +58,11 @@ export class WasmBackend implements Backend {
     return this.engine
   }
 
+  /** The engine (memory, module, threads), for modules that run their own kernels on it, e.g. the dynamic prior's sampling. @example (getBackend() as WasmBackend).wasmEngine */
+  get wasmEngine(): WasmEngine {
+    return this.e
+  }
+
   info(): BackendInfo {
     const e = this.e
     const t = e.tiling

@@ -1,0 +1,105 @@
+// The arithmetic of one sampling experiment in plain JS, written to give exactly the bits of the
+// WebAssembly kernels in src/tensor/backends/wasm/prior-kernels.ts (float32 arithmetic emulated
+// with Math.fround: for +, -, * of float32 values, rounding the exact-or-float64 result once more
+// to float32 gives the correctly rounded float32 result). It is the readable definition, the
+// path used when the WASM backend is not active, and the oracle of the kernel's tests.
+//
+//   p_j  = (lowbias32(k2 + k1 (c0 + step*j)) >>> 8) * 2^-24    the temperature (uniform in [0, 1))
+//   e_j  = exp(fround(p_j * f_j) - M)                     M >= every p_j f_j, so e_j <= 1
+//   Z    = sum_j e_j         float32 lanes per block of 256, float64 per chunk, chunks in order
+//   P'_j = fround(A e_j) + fround(B e'_j)                 A = alpha/Z, B = (1-alpha)/Z'  (Eq. 5)
+import { EXPF, LOWBIAS32, PRIOR_BLOCK, PRIOR_CHUNK } from '../tensor/backends/wasm/prior-kernels.js'
+
+const fr = Math.fround
+const bits = new Int32Array(1)
+const asFloat = new Float32Array(bits.buffer)
+
+/** Wellons' lowbias32 integer hash (a bijection on 32 bits). @example lowbias32(1) */
+export function lowbias32(x: number): number {
+  const L = LOWBIAS32
+  x ^= x >>> L.shift1
+  x = Math.imul(x, L.mul1)
+  x ^= x >>> L.shift2
+  x = Math.imul(x, L.mul2)
+  x ^= x >>> L.shift3
+  return x | 0
+}
+
+/** The temperature for counter c under keys (k1 odd, k2): 24 random bits in [0, 1). @example temperature(0, 1, 2) */
+export function temperature(c: number, k1: number, k2: number): number {
+  const h = lowbias32((k2 + Math.imul(k1, c)) | 0)
+  return (h >>> 8) * 2 ** -24
+}
+
+// WASM's f32x4.nearest: round half to even
+function nearestEven(x: number): number {
+  const r = Math.round(x)
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r
+}
+
+/** exp(t) for float32 t <= 0 exactly as the kernel computes it (Cephes expf, see EXPF). @example expf(-1) // 0.36787945... */
+export function expf(t: number): number {
+  t = Math.max(t, EXPF.min)
+  const k = nearestEven(fr(t * fr(EXPF.log2e)))
+  let r = fr(t - fr(k * fr(EXPF.ln2hi)))
+  r = fr(r - fr(k * fr(EXPF.ln2lo)))
+  const [p0, ...rest] = EXPF.poly
+  let q = fr(p0!)
+  for (const c of rest) q = fr(fr(q * r) + fr(c))
+  const y = fr(fr(fr(q * fr(r * r)) + r) + 1)
+  bits[0] = (k + 127) << 23
+  return fr(y * asFloat[0]!)
+}
+
+/** A pair of 32-bit keys for one evaluation of one group, drawn from the seeded generator (k1 odd). */
+export interface SamplingKeys {
+  k1: number
+  k2: number
+}
+
+/**
+ * Pass 1 in JS: e[j] = exp(fround(p_j f[j]) - m) for j in [0, n), and into `sums` (one slot per
+ * chunk, at sums[arrays*q + slot]) the chunk sums in the kernel's order. `f`, `e` are float32.
+ * @example expPass(f, e, n, 0, 1, keys, m, sums, 1, 0)
+ */
+export function expPass(f: Float32Array, e: Float32Array, n: number, c0: number, step: number, keys: SamplingKeys, m: number,
+  sums: Float64Array, arrays: number, slot: number): void {
+  const lane = [0, 0, 0, 0]
+  const block = [0, 0, 0, 0]
+  for (let cs = 0; cs < n; cs += PRIOR_CHUNK) {
+    lane.fill(0)
+    const cend = Math.min(n, cs + PRIOR_CHUNK)
+    for (let bs = cs; bs < cend; bs += PRIOR_BLOCK) {
+      block.fill(0)
+      for (let j = bs; j < Math.min(cend, bs + PRIOR_BLOCK); j++) {
+        const p = temperature((c0 + step * j) | 0, keys.k1, keys.k2)
+        const x = expf(fr(fr(p * f[j]!) - m))
+        e[j] = x
+        block[j & 3] = fr(block[j & 3]! + x)
+      }
+      for (let l = 0; l < 4; l++) lane[l]! += block[l]!
+    }
+    sums[arrays * (cs / PRIOR_CHUNK) + slot] = lane[0]! + lane[1]! + (lane[2]! + lane[3]!)
+  }
+}
+
+/** Z = the chunk sums of one slot added in chunk order. @example const z = chunkTotal(sums, n, 2, 0) */
+export function chunkTotal(sums: Float64Array, n: number, arrays: number, slot: number): number {
+  let z = 0
+  for (let q = 0; q * PRIOR_CHUNK < n; q++) z += sums[arrays * q + slot]!
+  return z
+}
+
+/** P'[j] = fround(A ea[j]) + fround(B eb[j]) in float32 (pass 2's score, before the comparison). @example mixPass(ea, eb, n, A, B, out) */
+export function mixPass(ea: Float32Array, eb: Float32Array, n: number, A: number, B: number, out: Float32Array): void {
+  for (let j = 0; j < n; j++) out[j] = fr(fr(A * ea[j]!) + fr(B * eb[j]!))
+}
+
+/** The largest float32 <= x (so that `P >= result` keeps every float32 P > x). @example floatBelow(0.1) */
+export function floatBelow(x: number): number {
+  const f = fr(x)
+  if (f <= x || !Number.isFinite(f)) return f === Infinity && x !== Infinity ? 3.4028234663852886e38 : f
+  asFloat[0] = f
+  bits[0] += f > 0 ? -1 : 1
+  return f === 0 ? -(2 ** -149) : asFloat[0]!
+}

@@ -1,0 +1,262 @@
+// The hot loops of the dynamic-prior regularizer's sampling (Algorithm 1, lines 2-5) as flat
+// WebAssembly text: four entries per instruction (f32x4 / i32x4), split over threads by chunk.
+//
+//   priorExp1 / priorExp2   temperatures p_j, e_j = exp(p_j f_j - M) for one (or both) of
+//                           f(W), f(W_old), and the softmax normalisers as per-chunk sums
+//   priorSelect             P'_j = A e_j + B e'_j (Eq. 5 with A = alpha/Z, B = (1-alpha)/Z'),
+//                           and the (index, P'_j) of every entry with P'_j >= L, per chunk
+//
+// The same computation in plain JS, instruction for instruction, is src/regularizers/prior-math.ts;
+// the two give bit-identical results (tested), so this file can be read as its fast twin.
+// NOTE on determinism: every chunk sums its entries in lanes j mod 4 in index order and writes
+// ((lane0 + lane1) + (lane2 + lane3)) as float64; the caller adds the chunk sums in chunk order.
+// Which thread takes which chunk therefore changes nothing, and the result is the same for any
+// thread count.
+import type { WasmFunc } from './assembler.js'
+
+/** Entries per chunk: the unit of the per-chunk sums and of the candidate lists (a multiple of 4). */
+export const PRIOR_CHUNK = 8192
+
+/**
+ * The temperatures come from a counter-based generator: Wellons' "lowbias32" integer hash of the
+ * Weyl sequence k2 + c*k1 (k1 odd; both keys drawn from the seeded Generator per group and
+ * evaluation), as in SplitMix. p_j depends only on (keys, counter), so four lanes and two threads
+ * can draw in parallel.
+ */
+export const LOWBIAS32 = { shift1: 16, mul1: 0x7feb352d, shift2: 15, mul2: 0x846ca68b, shift3: 16 } as const
+
+/**
+ * exp(t) for t <= 0 in float32 (Cephes expf): t = k ln2 + r with |r| <= ln2/2 (ln2 split in two
+ * parts so k*ln2 is exact enough), exp(r) by a degree-7 polynomial, times 2^k built in the exponent
+ * bits. Relative error ~1 ulp. t is clamped at -87 so 2^k stays a normal float.
+ * When every t lies in [-SMALL_SPAN, 0], k is always 0, r = t and 2^k = 1 exactly, so the kernel
+ * skips the reduction: same bits, 10 fewer instructions of 24.
+ */
+export const EXPF = {
+  min: -87,
+  log2e: 1.4426950408889634,
+  ln2hi: 0.693359375,
+  ln2lo: -2.12194440e-4,
+  poly: [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1],
+} as const
+export const SMALL_SPAN = 0.34
+
+/** Entries per block: e is summed in float32 lanes per block, the block sums in float64. */
+export const PRIOR_BLOCK = 256
+
+const lines = (xs: string[]): string => xs.join('\n')
+const v = (n: string): [string, 'v128'] => [n, 'v128']
+const i32 = (n: string): [string, 'i32'] => [n, 'i32']
+const f32bits = new Int32Array(1)
+const f32view = new Float32Array(f32bits.buffer)
+// a float32 constant in all four lanes (one instruction)
+const f32c = (x: number): string => {
+  f32view[0] = x
+  return i32c(f32bits[0]!)
+}
+const i32c = (x: number): string => `v128.const i32x4 ${x | 0} ${x | 0} ${x | 0} ${x | 0}`
+
+// $h <- lowbias32($h), lane-wise
+const lowbias = (h: string): string[] => {
+  const xorShift = (s: number): string[] => [`local.get ${h}`, `local.get ${h}`, `i32.const ${s}`, 'i32x4.shr_u', 'v128.xor', `local.set ${h}`]
+  const mul = (m: number): string[] => [`local.get ${h}`, i32c(m), 'i32x4.mul', `local.set ${h}`]
+  const L = LOWBIAS32
+  return [...xorShift(L.shift1), ...mul(L.mul1), ...xorShift(L.shift2), ...mul(L.mul2), ...xorShift(L.shift3)]
+}
+
+// $t <- exp($t) for $t <= 0 (see EXPF); uses $k, $r. `small`: every t is in [-SMALL_SPAN, 0].
+const expf = (t: string, small: boolean): string[] => {
+  const [p0, ...rest] = EXPF.poly
+  return [
+    ...(small ? [`local.get ${t}`, 'local.set $r'] : [
+      `local.get ${t}`, f32c(EXPF.min), 'f32x4.max', `local.tee ${t}`,
+      f32c(EXPF.log2e), 'f32x4.mul', 'f32x4.nearest', 'local.set $k',
+      `local.get ${t}`, 'local.get $k', f32c(EXPF.ln2hi), 'f32x4.mul', 'f32x4.sub',
+      'local.get $k', f32c(EXPF.ln2lo), 'f32x4.mul', 'f32x4.sub', 'local.set $r',
+    ]),
+    f32c(p0!),
+    ...rest.flatMap((c) => ['local.get $r', 'f32x4.mul', f32c(c), 'f32x4.add']),
+    // y = (q * r^2 + r) + 1
+    'local.get $r', 'local.get $r', 'f32x4.mul', 'f32x4.mul', 'local.get $r', 'f32x4.add', f32c(1), 'f32x4.add',
+    // * 2^k: (k + 127) << 23 as float bits
+    ...(small ? [] : ['local.get $k', 'i32x4.trunc_sat_f32x4_s', i32c(127), 'i32x4.add', 'i32.const 23', 'i32x4.shl', 'f32x4.mul']),
+    `local.set ${t}`,
+  ]
+}
+
+// $mask <- lanes j+l < $cend (for the last, partial vector of a chunk)
+const tailMask = [
+  'local.get $j', 'i32x4.splat', 'v128.const i32x4 0 1 2 3', 'i32x4.add', 'local.get $cend', 'i32x4.splat', 'i32x4.lt_s', 'local.set $mask',
+]
+
+interface Hooks {
+  /** at the start and end of each chunk (cs = its first entry) */
+  chunkInit: string[]
+  chunkFinish: string[]
+  /** at the end of each block of PRIOR_BLOCK entries */
+  blockFinish: string[]
+  /** the 4 entries at $j; `masked`: the last, partial vector ($mask set) */
+  body: (masked: boolean) => string[]
+}
+
+// Loop over the chunks of [j0, j1) and the blocks of each chunk; in each block the full vectors,
+// then the partial one (only at j1, when j1 is not a multiple of 4).
+const chunked = (h: Hooks): string[] => {
+  const minInto = (x: string, limit: string): string[] => [`local.get ${x}`, `local.get ${limit}`, `local.get ${x}`, `local.get ${limit}`, 'i32.lt_s', 'select', `local.set ${x}`]
+  return [
+    'local.get $j0', 'local.set $j',
+    'block $done', 'loop $chunks',
+    'local.get $j', 'local.get $j1', 'i32.ge_s', 'br_if $done',
+    'local.get $j', 'local.set $cs',
+    'local.get $j', `i32.const ${PRIOR_CHUNK}`, 'i32.add', 'local.set $cend', ...minInto('$cend', '$j1'),
+    ...h.chunkInit,
+    'block $bdone', 'loop $blocks',
+    'local.get $j', 'local.get $cend', 'i32.ge_s', 'br_if $bdone',
+    'local.get $j', `i32.const ${PRIOR_BLOCK}`, 'i32.add', 'local.set $bend', ...minInto('$bend', '$cend'),
+    'block $vdone', 'loop $vectors',
+    'local.get $j', 'i32.const 4', 'i32.add', 'local.get $bend', 'i32.gt_s', 'br_if $vdone',
+    ...h.body(false),
+    'local.get $j', 'i32.const 4', 'i32.add', 'local.set $j',
+    'br $vectors', 'end', 'end',
+    'local.get $j', 'local.get $bend', 'i32.lt_s', 'if', ...tailMask, ...h.body(true), 'end',
+    ...h.blockFinish,
+    'local.get $bend', 'local.set $j',
+    'br $blocks', 'end', 'end',
+    ...h.chunkFinish,
+    'br $chunks', 'end', 'end',
+  ]
+}
+
+const chunkLocals = [...['j', 'cs', 'cend', 'bend'].map(i32), v('mask')]
+
+/**
+ * priorExp{1,2}[s](lane, wa, [wb,] ea, [eb,] sums, j0, j1, c0, step, k1, k2, andMask, xorMask, ma, [mb,])
+ * for entries [j0, j1) (j0 a multiple of PRIOR_CHUNK): counter c = c0 + step*j, h = lowbias32(k2 + c*k1),
+ * p = (h >>> 8) * 2^-24, the score f = (w & andMask) ^ xorMask as bits (|w| or -w), e = exp(p*f - m) stored at e, and per chunk q the sum of e (float32 lanes
+ * per block, float64 over blocks, see PRIOR_BLOCK) at sums + 8*(arrays*q + a). ma, mb are float32
+ * bit patterns. Entries past j1 in the last vector are stored as 0. Suffix s: the SMALL_SPAN variant.
+ */
+function priorExpKernel(arrays: 1 | 2, small: boolean): WasmFunc {
+  const ab = arrays === 2 ? ['a', 'b'] : ['a']
+  const body = (masked: boolean): string[] => [
+    // h = k2 + k1*(c0 + step*j) + k1*step*(0, 1, 2, 3), hashed to 24-bit uniforms p
+    'local.get $k2', 'local.get $k1', 'local.get $c0', 'local.get $step', 'local.get $j', 'i32.mul', 'i32.add', 'i32.mul', 'i32.add',
+    'i32x4.splat', 'local.get $vstep', 'i32x4.add', 'local.set $h', ...lowbias('$h'),
+    'local.get $h', 'i32.const 8', 'i32x4.shr_u', 'f32x4.convert_i32x4_s', f32c(2 ** -24), 'f32x4.mul', 'local.set $p',
+    ...ab.flatMap((x) => [
+      'local.get $p', `local.get $w${x}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add', 'v128.load',
+      'local.get $andMask', 'i32x4.splat', 'v128.and', 'local.get $xorMask', 'i32x4.splat', 'v128.xor', 'f32x4.mul',
+      `local.get $m${x}`, 'f32.reinterpret_i32', 'f32x4.splat', 'f32x4.sub', 'local.set $t',
+      ...expf('$t', small),
+      ...(masked ? ['local.get $t', 'local.get $mask', 'v128.and', 'local.set $t'] : []),
+      `local.get $e${x}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add', 'local.get $t', 'v128.store',
+      `local.get $s${x}`, 'local.get $t', 'f32x4.add', `local.set $s${x}`,
+    ]),
+  ]
+  const zero = (x: string): string[] => [f32c(0), `local.set ${x}`]
+  // lo += lanes 0,1 of the block sums as float64; hi += lanes 2,3
+  const blockFinish = ab.flatMap((x) => [
+    `local.get $lo${x}`, `local.get $s${x}`, 'f64x2.promote_low_f32x4', 'f64x2.add', `local.set $lo${x}`,
+    `local.get $hi${x}`, `local.get $s${x}`, `local.get $s${x}`, 'i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15',
+    'f64x2.promote_low_f32x4', 'f64x2.add', `local.set $hi${x}`, ...zero(`$s${x}`),
+  ])
+  // sums + 8*(arrays*(cs / CHUNK) + a) <- (lo0 + lo1) + (hi0 + hi1)
+  const chunkFinish = ab.flatMap((x, a) => [
+    'local.get $sums', 'local.get $cs', `i32.const ${PRIOR_CHUNK}`, 'i32.div_u', `i32.const ${arrays}`, 'i32.mul', `i32.const ${a}`, 'i32.add', 'i32.const 8', 'i32.mul', 'i32.add',
+    `local.get $lo${x}`, 'f64x2.extract_lane 0', `local.get $lo${x}`, 'f64x2.extract_lane 1', 'f64.add',
+    `local.get $hi${x}`, 'f64x2.extract_lane 0', `local.get $hi${x}`, 'f64x2.extract_lane 1', 'f64.add',
+    'f64.add', 'f64.store',
+  ])
+  return {
+    name: `priorExp${arrays}${small ? 's' : ''}`,
+    export: true,
+    params: [i32('lane'), ...ab.map((x) => i32(`w${x}`)), ...ab.map((x) => i32(`e${x}`)), i32('sums'), i32('j0'), i32('j1'),
+      i32('c0'), i32('step'), i32('k1'), i32('k2'), i32('andMask'), i32('xorMask'), ...ab.map((x) => i32(`m${x}`))],
+    locals: [...chunkLocals, ...['vstep', 'h', 'p', 't', 'k', 'r'].map(v), ...ab.flatMap((x) => [v(`lo${x}`), v(`hi${x}`), v(`s${x}`)])],
+    body: lines([
+      // vstep = k1 * step * (0, 1, 2, 3)
+      'local.get $k1', 'local.get $step', 'i32.mul', 'i32x4.splat', 'v128.const i32x4 0 1 2 3', 'i32x4.mul', 'local.set $vstep',
+      ...chunked({
+        chunkInit: ab.flatMap((x) => [...zero(`$lo${x}`), ...zero(`$hi${x}`), ...zero(`$s${x}`)]),
+        chunkFinish, blockFinish, body,
+      }),
+    ]),
+  }
+}
+
+/**
+ * priorSelect(lane, ea, eb, counts, outIdx, outVal, j0, j1, A, B, L) for entries [j0, j1):
+ * P = A*ea + B*eb (float32; A, B, L as bit patterns); the entries with P >= L are written in index
+ * order as (j, P) to outIdx/outVal from slot cs of their chunk [cs, cs + CHUNK), and their number to
+ * counts + 4*(cs / CHUNK).
+ */
+function priorSelectKernel(): WasmFunc {
+  const emit = (l: number): string[] => [
+    'local.get $bits', `i32.const ${1 << l}`, 'i32.and', 'if',
+    'local.get $outIdx', 'local.get $w', 'i32.const 4', 'i32.mul', 'i32.add', 'local.get $j', `i32.const ${l}`, 'i32.add', 'i32.store',
+    'local.get $outVal', 'local.get $w', 'i32.const 4', 'i32.mul', 'i32.add', 'local.get $pv', `f32x4.extract_lane ${l}`, 'f32.store',
+    'local.get $w', 'i32.const 1', 'i32.add', 'local.set $w',
+    'end',
+  ]
+  const at = (arr: string): string[] => [`local.get ${arr}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add']
+  const body = (masked: boolean): string[] => [
+    ...at('$ea'), 'v128.load', 'local.get $va', 'f32x4.mul', ...at('$eb'), 'v128.load', 'local.get $vb', 'f32x4.mul', 'f32x4.add', 'local.tee $pv',
+    'local.get $vl', 'f32x4.ge', ...(masked ? ['local.get $mask', 'v128.and'] : []), 'i32x4.bitmask', 'local.tee $bits',
+    'if', ...[0, 1, 2, 3].flatMap(emit), 'end',
+  ]
+  return {
+    name: 'priorSelect',
+    export: true,
+    params: ['lane', 'ea', 'eb', 'counts', 'outIdx', 'outVal', 'j0', 'j1', 'A', 'B', 'L'].map(i32),
+    locals: [...chunkLocals, i32('w'), i32('bits'), ...['va', 'vb', 'vl', 'pv'].map(v)],
+    body: lines([
+      ...(['A', 'B', 'L'] as const).flatMap((x) => [`local.get $${x}`, 'f32.reinterpret_i32', 'f32x4.splat', `local.set $v${x.toLowerCase()}`]),
+      ...chunked({
+        chunkInit: ['local.get $cs', 'local.set $w'],
+        blockFinish: [],
+        chunkFinish: [
+          'local.get $counts', 'local.get $cs', `i32.const ${PRIOR_CHUNK}`, 'i32.div_u', 'i32.const 4', 'i32.mul', 'i32.add',
+          'local.get $w', 'local.get $cs', 'i32.sub', 'i32.store',
+        ],
+        body,
+      }),
+    ]),
+  }
+}
+
+/**
+ * priorRange(lane, w, n4, out): out[0] = min(0, min w), out[1] = max(0, max w) over n4 floats (a
+ * multiple of 4; pad with zeros), with WASM's min/max (min(0, -0) = -0).
+ */
+function priorRangeKernel(): WasmFunc {
+  return {
+    name: 'priorRange',
+    export: true,
+    params: ['lane', 'w', 'n4', 'out'].map(i32),
+    locals: [i32('j'), v('lo'), v('hi'), v('x')],
+    body: lines([
+      f32c(0), 'local.tee $lo', 'local.set $hi',
+      'block $done', 'loop $next',
+      'local.get $j', 'local.get $n4', 'i32.ge_s', 'br_if $done',
+      'local.get $w', 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add', 'v128.load', 'local.tee $x',
+      'local.get $lo', 'f32x4.min', 'local.set $lo', 'local.get $x', 'local.get $hi', 'f32x4.max', 'local.set $hi',
+      'local.get $j', 'i32.const 4', 'i32.add', 'local.set $j',
+      'br $next', 'end', 'end',
+      // reduce the lanes in the order min(min(l0, l1), min(l2, l3))
+      ...(['lo', 'hi'] as const).flatMap((x, i) => [
+        'local.get $out',
+        `local.get $${x}`, 'f32x4.extract_lane 0', `local.get $${x}`, 'f32x4.extract_lane 1', i === 0 ? 'f32.min' : 'f32.max',
+        `local.get $${x}`, 'f32x4.extract_lane 2', `local.get $${x}`, 'f32x4.extract_lane 3', i === 0 ? 'f32.min' : 'f32.max',
+        i === 0 ? 'f32.min' : 'f32.max', `f32.store offset=${4 * i}`,
+      ]),
+    ]),
+  }
+}
+
+/** The regularizer's kernels, assembled into the engine's module next to GEMM and conv. */
+export function priorKernels(): WasmFunc[] {
+  return [priorExpKernel(1, false), priorExpKernel(2, false), priorExpKernel(1, true), priorExpKernel(2, true), priorSelectKernel(), priorRangeKernel()]
+}
+
+/** Names of the exported kernels (for the thread pool's export table). */
+export const PRIOR_EXPORTS = ['priorExp1', 'priorExp2', 'priorExp1s', 'priorExp2s', 'priorSelect', 'priorRange']

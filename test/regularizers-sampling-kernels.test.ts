@@ -1,0 +1,135 @@
+// The dynamic prior's sampling: the WebAssembly kernels against their plain-JS definition
+// (src/regularizers/prior-math.ts), bit for bit, on every path the kernels have (one or two
+// softmaxes, the small-span exp, literal scores, per-experiment temperatures, the threshold rule,
+// vector tails, several chunks, two threads, the candidate fallback); the float32 exp against
+// Math.exp; the temperature stream's statistics; the radix top-k against the quickselect one.
+import { afterAll, describe, expect, it } from 'vitest'
+import { Generator } from '../src/index.js'
+import { WasmEngine } from '../src/tensor/backends/wasm/engine.js'
+import { PRIOR_CHUNK } from '../src/tensor/backends/wasm/prior-kernels.js'
+import { allocateGroupBuffers, allocateWork, sampleExperiments, type SamplingConfig } from '../src/regularizers/dynamic-prior-sampling.js'
+import { expf, temperature } from '../src/regularizers/prior-math.js'
+import { HISTOGRAM_BINS, selectTopK, selectTopKF32 } from '../src/regularizers/selection.js'
+
+const engines = [new WasmEngine({ threads: 1, parallelFlops: 1e9 }), new WasmEngine({ threads: 2, parallelFlops: 1e9 })]
+afterAll(() => engines.forEach((e) => e.dispose()))
+
+interface Case {
+  title: string
+  n: number
+  cfg: Partial<SamplingConfig> & { sp?: number }
+  scale?: number
+  oldIsCur?: boolean
+  /** weights: generated from the seed unless given */
+  weights?: (n: number) => Float32Array
+}
+
+function run(c: Case, engine: WasmEngine | null): { kept: number[]; counts: Float64Array } {
+  const g = new Generator(`w${c.n}`)
+  const scale = c.scale ?? 0.1
+  const w = c.weights ? c.weights(c.n) : Float32Array.from({ length: c.n }, () => scale * g.normal())
+  const old = c.oldIsCur ? w : w.map((x) => x + 0.01 * scale * g.normal())
+  const S = c.cfg.S ?? 3
+  const threshold = c.cfg.threshold
+  const cfg: SamplingConfig = {
+    S, threshold, alpha: 0.9, score: 'magnitude', temperature: 'per-entry', ...c.cfg,
+    k: threshold === undefined ? Math.max(1, Math.round((c.cfg.sp ?? 0.01) * c.n)) : undefined,
+  }
+  const out = allocateGroupBuffers(c.n, cfg)
+  sampleExperiments([w.subarray(0, c.n >> 1), w.subarray(c.n >> 1)], [old.subarray(0, c.n >> 1), old.subarray(c.n >> 1)], c.n, cfg,
+    new Generator(3), allocateWork(c.n), out, c.oldIsCur ?? false, engine)
+  return { kept: Array.from(out.kept.subarray(0, out.starts[S]!)), counts: out.counts }
+}
+
+const big = 8 * PRIOR_CHUNK + 4 * 7 + 3 // several chunks, a tail vector, >= 2^16 entries: split over threads
+const cases: Case[] = [
+  { title: 'two softmaxes (alpha 0.9), small span', n: 1003, cfg: {} },
+  { title: 'two softmaxes, weights up to ~4 (full exp with range reduction)', n: 1003, cfg: { sp: 0.05 }, scale: 1 },
+  { title: 'first call (W_old = W): one softmax', n: 517, cfg: { sp: 0.1 }, oldIsCur: true },
+  { title: 'alpha = 1 (W only)', n: 600, cfg: { alpha: 1, sp: 0.3 } },
+  { title: 'alpha = 0 (W_old only)', n: 601, cfg: { alpha: 0, sp: 0.02 }, scale: 2 },
+  { title: "score 'literal' (-w)", n: 999, cfg: { score: 'literal', sp: 0.05 }, scale: 0.5 },
+  { title: "temperature 'per-experiment'", n: 998, cfg: { temperature: 'per-experiment', sp: 0.1 } },
+  { title: 'threshold rule', n: 2001, cfg: { threshold: 1.02 / 2001, S: 4 } },
+  { title: `${big} entries, sp 0.01, S 5 (chunks, tail, threads)`, n: big, cfg: { S: 5 }, scale: 0.05 },
+  { title: `${big} entries, sp 0.1, large weights`, n: big, cfg: { sp: 0.1 }, scale: 3 },
+  { title: `${big} entries, threshold rule`, n: big, cfg: { threshold: 1.01 / big }, scale: 0.5 },
+  {
+    // the sampled positions hold the largest weights, so the sample overestimates the k-th
+    // largest P': fewer than k candidates, and the selection falls back to all entries
+    title: 'candidate fallback (sample points hold the top entries)', n: 16384, cfg: { sp: 0.2, alpha: 1 },
+    weights: (n) => Float32Array.from({ length: n }, (_, j) => (j % 8 === 0 ? 5 + (j % 7) * 0.01 : 0.01 * ((j * 7919) % 13))),
+  },
+]
+
+describe('dynamic prior sampling: WASM kernels = plain JS, bit for bit', () => {
+  for (const c of cases) {
+    it(c.title, () => {
+      const js = run(c, null)
+      for (const e of engines) {
+        const wasm = run(c, e)
+        expect(wasm.kept).toEqual(js.kept)
+        expect(Array.from(wasm.counts)).toEqual(Array.from(js.counts))
+      }
+      expect(js.kept.length).toBeGreaterThan(0)
+    })
+  }
+})
+
+describe('dynamic prior sampling: the arithmetic', () => {
+  it('expf is within 2 float32 ulps of Math.exp on [-87, 0]', () => {
+    let worst = 0
+    for (let i = 0; i <= 200_000; i++) {
+      const t = Math.fround(-87 * (i / 200_000) ** 2)
+      const exact = Math.exp(t)
+      worst = Math.max(worst, Math.abs(expf(t) - exact) / exact)
+    }
+    expect(worst).toBeLessThan(2 * 2 ** -23)
+  })
+
+  it('temperatures are uniform on [0, 1) with 24 bits, uncorrelated across counters and keys', () => {
+    const N = 1 << 18
+    const bins = new Array<number>(64).fill(0)
+    let mean = 0
+    let lag = 0
+    let cross = 0
+    let prev = 0.5
+    for (let c = 0; c < N; c++) {
+      const p = temperature(c, 0x2545f491, 7)
+      const q = temperature(c, 0x2545f493, 7) // the neighbouring key
+      bins[Math.floor(p * 64)]!++
+      mean += p
+      lag += (p - 0.5) * (prev - 0.5)
+      cross += (p - 0.5) * (q - 0.5)
+      prev = p
+    }
+    for (let c = 0; c < 100; c++) expect(temperature(c, 3, 5) * 2 ** 24 % 1).toBe(0)
+    // chi-square with 63 degrees of freedom: mean 63, sd ~11.2; 120 is ~5 sd
+    const chi = bins.reduce((a, b) => a + (b - N / 64) ** 2 / (N / 64), 0)
+    expect(chi).toBeLessThan(120)
+    expect(Math.abs(mean / N - 0.5)).toBeLessThan(5 * Math.sqrt(1 / 12 / N))
+    // correlations (times 12 = divided by the variance): sd 1/sqrt(N) ~ 0.002
+    expect(Math.abs((12 * lag) / N)).toBeLessThan(0.01)
+    expect(Math.abs((12 * cross) / N)).toBeLessThan(0.01)
+  })
+
+  it('selectTopKF32 (radix) keeps the same positions as selectTopK (quickselect), ties to the lower position', () => {
+    const g = new Generator(11)
+    for (const [n, k, levels] of [[1000, 10, 0], [1000, 500, 0], [4096, 1, 0], [5000, 123, 7], [300, 300, 3], [7, 3, 1]] as const) {
+      const v = Float32Array.from({ length: n }, () => (levels ? Math.floor(g.uniform() * levels) / 8 : g.uniform() * 1e-3))
+      const a = new Int32Array(k)
+      const b = new Int32Array(k)
+      selectTopKF32(v, n, k, a, 0, new Uint32Array(HISTOGRAM_BINS))
+      selectTopK(Float64Array.from(v), n, k, new Float64Array(n), b, 0)
+      expect(Array.from(a)).toEqual(Array.from(b))
+    }
+    expect(() => selectTopKF32(Float32Array.of(1, -2), 2, 1, new Int32Array(1), 0, new Uint32Array(HISTOGRAM_BINS))).toThrow(/finite and non-negative/)
+  })
+
+  it('rejects S * N past the 32-bit temperature counter', () => {
+    const cfg: SamplingConfig = { S: 2 ** 20, k: 1, threshold: undefined, alpha: 1, score: 'magnitude', temperature: 'per-entry' }
+    const w = new Float32Array(4096)
+    expect(() => sampleExperiments([w], [w], 4096, cfg, new Generator(0), allocateWork(4096), allocateGroupBuffers(4096, { ...cfg, S: 1 }), true))
+      .toThrow(/S \* n = 1048576 \* 4096 reaches 2\^32/)
+  })
+})
