@@ -116,6 +116,10 @@ const cases: Record<string, Case[]> = {
     { title: 'adaptiveAvgPool2d to 1', fn: (x) => F.adaptiveAvgPool2d(x, 1), inputs: [[2, 3, 5, 5]] },
     { title: 'adaptiveAvgPool2d to [3,2] (overlapping windows)', fn: (x) => F.adaptiveAvgPool2d(x, [3, 2]), inputs: [[1, 2, 7, 5]] },
   ],
+  weightedSquareSum: [
+    { title: 'weightedSquareSum [3,4] with weights [3,4] (both differentiated)', fn: (x, c) => F.weightedSquareSum(x, c), inputs: [[3, 4], [3, 4]] },
+    { title: 'weightedSquareSum [5] with constant weights', fn: (x) => F.weightedSquareSum(x, new Tensor(Float64Array.of(0, 1, 2, 3, 10), [5])), inputs: [[5]] },
+  ],
 }
 
 // Composed functions have no backward of their own, but their gradients are checked too.

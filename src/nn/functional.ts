@@ -27,6 +27,19 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
 }
 
 /**
+ * sum_j weights_j * x_j^2 as one recorded op (a scalar): a weighted L2 penalty, e.g. the dynamic
+ * prior's sum_j c_j w_j^2. `weights` has x's shape and dtype.
+ * @example weightedSquareSum(w, counts) // = w.square().mul(counts).sum()
+ */
+export function weightedSquareSum(x: Tensor, weights: Tensor): Tensor {
+  assertFloat('weightedSquareSum', x, weights)
+  if (formatShape(x.shape) !== formatShape(weights.shape) || x.dtype !== weights.dtype) {
+    throw new Error(`weightedSquareSum: weights must match x (${formatShape(x.shape)} ${x.dtype}), got ${formatShape(weights.shape)} ${weights.dtype}`)
+  }
+  return apply(ops.weightedSquareSum, [x, weights], {})
+}
+
+/**
  * Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout),
  * only when training. The mask comes from the given generator (seeded).
  * @example dropout(x, 0.5, true, gen)
