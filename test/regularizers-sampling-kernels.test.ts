@@ -8,7 +8,8 @@ import { Generator } from '../src/index.js'
 import { WasmEngine } from '../src/tensor/backends/wasm/engine.js'
 import { PRIOR_CHUNK } from '../src/tensor/backends/wasm/prior-kernels.js'
 import { allocateGroupBuffers, allocateWork, sampleExperiments, type SamplingConfig } from '../src/regularizers/dynamic-prior-sampling.js'
-import { expf, temperature } from '../src/regularizers/prior-math.js'
+import { expf, expSmall, temperature } from '../src/regularizers/prior-math.js'
+import { SMALL_SPAN } from '../src/tensor/backends/wasm/prior-kernels.js'
 import { HISTOGRAM_BINS, selectTopK, selectTopKF32 } from '../src/regularizers/selection.js'
 
 const engines = [new WasmEngine({ threads: 1, parallelFlops: 1e9 }), new WasmEngine({ threads: 2, parallelFlops: 1e9 })]
@@ -19,6 +20,8 @@ interface Case {
   n: number
   cfg: Partial<SamplingConfig> & { sp?: number }
   scale?: number
+  /** W_old = W + drift * noise (default 0.01 * scale) */
+  drift?: number
   oldIsCur?: boolean
   /** weights: generated from the seed unless given */
   weights?: (n: number) => Float32Array
@@ -28,7 +31,7 @@ function run(c: Case, engine: WasmEngine | null): { kept: number[]; counts: Floa
   const g = new Generator(`w${c.n}`)
   const scale = c.scale ?? 0.1
   const w = c.weights ? c.weights(c.n) : Float32Array.from({ length: c.n }, () => scale * g.normal())
-  const old = c.oldIsCur ? w : w.map((x) => x + 0.01 * scale * g.normal())
+  const old = c.oldIsCur ? w : w.map((x) => x + (c.drift ?? 0.01 * scale) * g.normal())
   const S = c.cfg.S ?? 3
   const threshold = c.cfg.threshold
   const cfg: SamplingConfig = {
@@ -43,7 +46,8 @@ function run(c: Case, engine: WasmEngine | null): { kept: number[]; counts: Floa
 
 const big = 8 * PRIOR_CHUNK + 4 * 7 + 3 // several chunks, a tail vector, >= 2^16 entries: split over threads
 const cases: Case[] = [
-  { title: 'two softmaxes (alpha 0.9), small span', n: 1003, cfg: {} },
+  { title: 'two softmaxes (alpha 0.9), small span (the short exp polynomial)', n: 1003, cfg: {} },
+  { title: 'two softmaxes, W_old far from W', n: 1003, cfg: {}, scale: 0.05, drift: 0.02 },
   { title: 'two softmaxes, weights up to ~4 (full exp with range reduction)', n: 1003, cfg: { sp: 0.05 }, scale: 1 },
   { title: 'first call (W_old = W): one softmax', n: 517, cfg: { sp: 0.1 }, oldIsCur: true },
   { title: 'alpha = 1 (W only)', n: 600, cfg: { alpha: 1, sp: 0.3 } },
@@ -85,6 +89,15 @@ describe('dynamic prior sampling: the arithmetic', () => {
       worst = Math.max(worst, Math.abs(expf(t) - exact) / exact)
     }
     expect(worst).toBeLessThan(2 * 2 ** -23)
+  })
+
+  it('the small-span polynomial is within ~1 ulp of Math.exp on [-SMALL_SPAN, 0]', () => {
+    let worst = 0
+    for (let i = 0; i <= 100_000; i++) {
+      const t = Math.fround(-SMALL_SPAN * (i / 100_000))
+      worst = Math.max(worst, Math.abs(expSmall(t) - Math.exp(t)) / Math.exp(t))
+    }
+    expect(worst).toBeLessThan(1.1 * 2 ** -23)
   })
 
   it('temperatures are uniform on [0, 1) with 24 bits, uncorrelated across counters and keys', () => {

@@ -24,11 +24,9 @@ export interface GroupSample {
   lambdaEff: number
 }
 
-/** lambda_eff and max_j c_j. With no entry kept at all (threshold rule) lambda is used: the penalty is 0 anyway. */
-export function effectiveLambda(lambda: number, normalize: 'max-count' | 'none', counts: Float64Array): { lambdaEff: number; maxCount: number } {
-  let maxCount = 0
-  for (let j = 0; j < counts.length; j++) if (counts[j]! > maxCount) maxCount = counts[j]!
-  return { lambdaEff: normalize === 'max-count' && maxCount > 0 ? lambda / maxCount : lambda, maxCount }
+/** lambda_eff from max_j c_j. With no entry kept at all (threshold rule) lambda is used: the penalty is 0 anyway. */
+export function effectiveLambda(lambda: number, normalize: 'max-count' | 'none', maxCount: number): number {
+  return normalize === 'max-count' && maxCount > 0 ? lambda / maxCount : lambda
 }
 
 /** Check that `tensors` are the group's tensors (count and shapes), naming the first misfit. */

@@ -17,7 +17,7 @@
 //   otherwise ./prior-math.ts computes the same bits in plain JS.
 // Where alpha is 0 or 1, or W_old is W (first call), only one softmax is computed.
 import type { FloatArray } from '../tensor/backends/backend.js'
-import { PRIOR_CHUNK, SMALL_SPAN } from '../tensor/backends/wasm/prior-kernels.js'
+import { PRIOR_CHUNK, SMALL_SPAN, priorExpName, type PriorExpVariant } from '../tensor/backends/wasm/prior-kernels.js'
 import type { WasmEngine } from '../tensor/backends/wasm/engine.js'
 import { getBackend } from '../tensor/backends/registry.js'
 import { WasmBackend } from '../tensor/backends/wasm/wasm-backend.js'
@@ -90,6 +90,13 @@ export function samplingEngine(): WasmEngine | null {
   return b instanceof WasmBackend ? b.wasmEngine : null
 }
 
+/** max_j c_j, read over the kept entries only (every other count is 0). @example maxCount(buffers) */
+export function maxCount(b: GroupBuffers): number {
+  let m = 0
+  for (let q = 0; q < b.starts[b.starts.length - 1]!; q++) m = Math.max(m, b.counts[b.kept[q]!]!)
+  return m
+}
+
 /** Two 32-bit keys from the seeded generator: all the randomness of one group's evaluation. */
 export function drawKeys(gen: Generator): SamplingKeys {
   return { k1: Math.floor(gen.uniform() * 2 ** 32) | 1, k2: Math.floor(gen.uniform() * 2 ** 32) | 0 }
@@ -99,11 +106,20 @@ export function drawKeys(gen: Generator): SamplingKeys {
 const MAGNITUDE = { and: 0x7fffffff, xor: 0 }
 const LITERAL = { and: -1, xor: 1 << 31 }
 
-// The softmax shift M = max(0, max_j f_j) (so p f_j - M <= 0 for p in [0, 1)) and span = M - min(0, min_j f_j),
-// the widest range of the exponents, from lo = min(0, min w) and hi = max(0, max w) in float32.
-function shiftOf(lo: number, hi: number, magnitude: boolean): { m: number; span: number } {
-  const m = (magnitude ? Math.max(hi, -lo) : -lo) + 0 // + 0 turns -0 into 0
-  return { m, span: magnitude ? m : hi - lo }
+// The extremes of one evaluation: lo/hi of W (a) and W_old (b), each with 0 included, in float32,
+// as the priorRange kernel writes them.
+type Range = [loA: number, hiA: number, loB: number, hiB: number]
+
+// From the extremes: the softmax shifts M = max(0, max_j f_j) (so p f_j - M <= 0 for p in [0, 1)),
+// and whether every exponent p f - M lies within SMALL_SPAN of 0 (the short exp polynomial).
+function plan(r: Range, two: boolean, magnitude: boolean): { m1: number; m2: number; variant: PriorExpVariant } {
+  const shift = (lo: number, hi: number): { m: number; span: number } => {
+    const m = (magnitude ? Math.max(hi, -lo) : -lo) + 0 // + 0 turns -0 into 0
+    return { m, span: magnitude ? m : hi - lo }
+  }
+  const a = shift(r[0], r[1])
+  const b = two ? shift(r[2], r[3]) : { m: 0, span: 0 }
+  return { m1: a.m, m2: b.m, variant: { arrays: two ? 2 : 1, small: Math.max(a.span, b.span) < SMALL_SPAN } }
 }
 
 // the segments of W one after another into dst (float32), then zeros up to a multiple of 4
@@ -209,27 +225,24 @@ function jsPasses(_: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[],
   }
   const { fa, fb, ea, eb, values, candidates, sums } = work
   const { and, xor } = magnitude ? MAGNITUDE : LITERAL
-  // f = score(w) in float32, and the shift M of exp(p f - M)
-  const score = (w: FloatArray[], f: Float32Array): { m: number; span: number } => {
+  // W (and W_old) as float32, their extremes, then the scores f in place
+  const r: Range = [0, 0, 0, 0]
+  const load = (w: FloatArray[], f: Float32Array, at: number): void => {
     concat(w, f, n)
-    let lo = 0
-    let hi = 0
     for (let j = 0; j < n; j++) {
-      lo = Math.min(lo, f[j]!)
-      hi = Math.max(hi, f[j]!)
+      r[at] = Math.min(r[at]!, f[j]!)
+      r[at + 1] = Math.max(r[at + 1]!, f[j]!)
     }
     const bits = new Int32Array(f.buffer, f.byteOffset, n)
     for (let j = 0; j < n; j++) bits[j] = (bits[j]! & and) ^ xor
-    return shiftOf(lo, hi, magnitude)
   }
-  const m1 = score(w1, fa).m
-  const m2 = w2 ? score(w2, fb).m : 0
-  const arrays = w2 ? 2 : 1
+  load(w1, fa, 0)
+  if (w2) load(w2, fb, 2)
+  const { m1, m2, variant } = plan(r, w2 !== null, magnitude)
   const e2 = w2 ? eb : ea
   return {
     exp(c0, step) {
-      expPass(fa, ea, n, c0, step, keys, m1, sums, arrays, 0)
-      if (w2) expPass(fb, eb, n, c0, step, keys, m2, sums, arrays, 1)
+      expPass(fa, w2 ? fb : null, ea, w2 ? eb : null, n, c0, step, keys, m1, m2, variant, sums)
       return w2 ? [chunkTotal(sums, n, 2, 0), chunkTotal(sums, n, 2, 1)] : [chunkTotal(sums, n, 1, 0)]
     },
     select(A, B, L) {
@@ -258,14 +271,9 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
   const view = e.f32
   concat(w1, view.subarray(f1! / 4, f1! / 4 + n4), n)
   if (w2) concat(w2, view.subarray(f2! / 4, f2! / 4 + n4), n)
-  const shift = (at: number): { m: number; span: number } => {
-    e.run([{ fn: 'priorRange', args: [at, n4, rp!] }])
-    return shiftOf(view[rp! / 4]!, view[rp! / 4 + 1]!, magnitude)
-  }
-  const s1 = shift(f1!)
-  const s2 = two ? shift(f2!) : { m: 0, span: 0 }
-  const small = Math.max(s1.span, s2.span) < SMALL_SPAN
   const { and, xor } = magnitude ? MAGNITUDE : LITERAL
+  e.run([{ fn: 'priorRange', args: [f1!, two ? f2! : f1!, n4, rp!] }])
+  const { m1, m2, variant } = plan(Array.from(view.subarray(rp! / 4, rp! / 4 + 4)) as Range, two, magnitude)
   const bitsOf = (x: number): number => new Int32Array(Float32Array.of(x).buffer)[0]!
   // whole chunks per task: ~2 per thread when the work pays for a fork/join
   const parallel = e.threads > 1 && n >= 1 << 16 ? Math.min(chunks, 2 * e.threads) : 1
@@ -279,9 +287,9 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
   return {
     exp(c0, step) {
       const args = (j0: number, j1: number): number[] => two
-        ? [f1!, f2!, e1!, e2!, sp!, j0, j1, c0, step, keys.k1, keys.k2, and, xor, bitsOf(s1.m), bitsOf(s2.m)]
-        : [f1!, e1!, sp!, j0, j1, c0, step, keys.k1, keys.k2, and, xor, bitsOf(s1.m)]
-      e.run(tasks(`priorExp${two ? 2 : 1}${small ? 's' : ''}`, args))
+        ? [f1!, f2!, e1!, e2!, sp!, j0, j1, c0, step, keys.k1, keys.k2, and, xor, bitsOf(m1), bitsOf(m2)]
+        : [f1!, e1!, sp!, j0, j1, c0, step, keys.k1, keys.k2, and, xor, bitsOf(m1)]
+      e.run(tasks(priorExpName(variant), args))
       const sums = new Float64Array(view.buffer, sp!, arrays * chunks)
       return two ? [chunkTotal(sums, n, 2, 0), chunkTotal(sums, n, 2, 1)] : [chunkTotal(sums, n, 1, 0)]
     },

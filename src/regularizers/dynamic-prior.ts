@@ -12,10 +12,27 @@ import { defaultGenerator, type Generator, type GeneratorState } from '../tensor
 import type { FloatArray } from '../tensor/backends/backend.js'
 import { selectParams, type NamedParam, type ParamFilter, type ParamSource } from './params.js'
 import { keptCount, resolveDynamicPriorOptions, type DynamicPriorOptions, type ResolvedDynamicPriorOptions } from './dynamic-prior-options.js'
-import { allocateGroupBuffers, allocateWork, sampleExperiments, samplingEngine, type GroupBuffers, type SamplingConfig, type WorkBuffers } from './dynamic-prior-sampling.js'
+import { allocateGroupBuffers, allocateWork, maxCount, sampleExperiments, samplingEngine, type GroupBuffers, type SamplingConfig, type WorkBuffers } from './dynamic-prior-sampling.js'
 import { buildPenalty, checkGroupFits, effectiveLambda, type GroupSample } from './dynamic-prior-penalty.js'
 
 const NAME = 'DynamicPriorRegularizer'
+
+// x * 0 is 0 for finite x and NaN for NaN and +-Inf; four sums keep the adds independent
+function allFinite(d: ArrayLike<number>): boolean {
+  let a = 0
+  let b = 0
+  let c = 0
+  let e = 0
+  const n = d.length - (d.length % 4)
+  for (let i = 0; i < n; i += 4) {
+    a += d[i]! * 0
+    b += d[i + 1]! * 0
+    c += d[i + 2]! * 0
+    e += d[i + 3]! * 0
+  }
+  for (let i = n; i < d.length; i++) a += d[i]! * 0
+  return a + b + c + e === 0
+}
 const MODEL_KEY = '<model>'
 
 /** The masks of one evaluation, per group; pass to {@link DynamicPriorRegularizer.penaltyWithMasks}. */
@@ -86,7 +103,7 @@ export class DynamicPriorRegularizer {
         this.allocations++
       }
       if (sampleExperiments(cur, old, g.n, g.cfg, this.gen(), this.work, g.buf, fresh.every(Boolean), samplingEngine())) this.allocations++
-      const { lambdaEff } = effectiveLambda(this.options.lambda, this.options.normalize, g.buf.counts)
+      const lambdaEff = effectiveLambda(this.options.lambda, this.options.normalize, maxCount(g.buf))
       g.sample = { names: g.names, shapes: g.shapes, S: g.cfg.S, kept: g.buf.kept, starts: g.buf.starts, counts: g.buf.counts, lambdaEff }
       const term = buildPenalty(members.map(([, t]) => t), g.sample, this.options.norm, this.options.eps)
       total = total ? total.add(term) : term
@@ -208,10 +225,9 @@ export class DynamicPriorRegularizer {
     for (const [name, t] of params) {
       if (!isFloat(t.dtype)) throw new Error(`${NAME}: parameter '${name}' is ${t.dtype}; only float tensors can be regularized`)
       const d = t.data
-      for (let i = 0; i < d.length; i++) {
-        if (!Number.isFinite(d[i]!)) {
-          throw new Error(`${NAME}: parameter '${name}' has a non-finite value ${d[i]} at flat index ${i} (shape ${formatShape(t.shape)})`)
-        }
+      if (!allFinite(d)) {
+        const i = d.findIndex((x) => !Number.isFinite(x))
+        throw new Error(`${NAME}: parameter '${name}' has a non-finite value ${d[i]} at flat index ${i} (shape ${formatShape(t.shape)})`)
       }
       const known = this.knownShape(name)
       if (known && !shapesEqual(known, t.shape)) {

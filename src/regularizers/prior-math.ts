@@ -6,9 +6,10 @@
 //
 //   p_j  = (lowbias32(k2 + k1 (c0 + step*j)) >>> 8) * 2^-24    the temperature (uniform in [0, 1))
 //   e_j  = exp(fround(p_j * f_j) - M)                     M >= every p_j f_j, so e_j <= 1
+//          (expf, or expSmall when every exponent is within SMALL_SPAN of 0)
 //   Z    = sum_j e_j         float32 lanes per block of 256, float64 per chunk, chunks in order
 //   P'_j = fround(A e_j) + fround(B e'_j)                 A = alpha/Z, B = (1-alpha)/Z'  (Eq. 5)
-import { EXPF, LOWBIAS32, PRIOR_BLOCK, PRIOR_CHUNK } from '../tensor/backends/wasm/prior-kernels.js'
+import { EXPF, LOWBIAS32, PRIOR_BLOCK, PRIOR_CHUNK, SMALL_EXP, type PriorExpVariant } from '../tensor/backends/wasm/prior-kernels.js'
 
 const fr = Math.fround
 const bits = new Int32Array(1)
@@ -51,6 +52,13 @@ export function expf(t: number): number {
   return fr(y * asFloat[0]!)
 }
 
+/** exp(t) for t in [-SMALL_SPAN, 0] as the kernel computes it (SMALL_EXP by Horner). @example expSmall(-0.1) */
+export function expSmall(t: number): number {
+  let q = fr(SMALL_EXP[5])
+  for (let i = 4; i >= 0; i--) q = fr(fr(q * t) + fr(SMALL_EXP[i]!))
+  return q
+}
+
 /** A pair of 32-bit keys for one evaluation of one group, drawn from the seeded generator (k1 odd). */
 export interface SamplingKeys {
   k1: number
@@ -58,28 +66,38 @@ export interface SamplingKeys {
 }
 
 /**
- * Pass 1 in JS: e[j] = exp(fround(p_j f[j]) - m) for j in [0, n), and into `sums` (one slot per
- * chunk, at sums[arrays*q + slot]) the chunk sums in the kernel's order. `f`, `e` are float32.
- * @example expPass(f, e, n, 0, 1, keys, m, sums, 1, 0)
+ * Pass 1 in JS: for j in [0, n), ea[j] = exp(fround(p_j fa[j]) - m1) and, with fb, eb[j] the same
+ * with m2, and into `sums` (slot arrays*q + a for chunk q) the chunk sums in the kernel's order.
+ * All arrays float32.
+ * @example expPass(fa, null, ea, null, n, 0, 1, keys, m, 0, { arrays: 1, small: true }, sums)
  */
-export function expPass(f: Float32Array, e: Float32Array, n: number, c0: number, step: number, keys: SamplingKeys, m: number,
-  sums: Float64Array, arrays: number, slot: number): void {
-  const lane = [0, 0, 0, 0]
-  const block = [0, 0, 0, 0]
+export function expPass(fa: Float32Array, fb: Float32Array | null, ea: Float32Array, eb: Float32Array | null, n: number, c0: number, step: number,
+  keys: SamplingKeys, m1: number, m2: number, v: PriorExpVariant, sums: Float64Array): void {
+  const exp = v.small ? expSmall : expf
+  const lanes = [[0, 0, 0, 0], [0, 0, 0, 0]]
+  const blocks = [[0, 0, 0, 0], [0, 0, 0, 0]]
   for (let cs = 0; cs < n; cs += PRIOR_CHUNK) {
-    lane.fill(0)
+    for (const l of lanes) l.fill(0)
     const cend = Math.min(n, cs + PRIOR_CHUNK)
     for (let bs = cs; bs < cend; bs += PRIOR_BLOCK) {
-      block.fill(0)
+      for (const b of blocks) b.fill(0)
       for (let j = bs; j < Math.min(cend, bs + PRIOR_BLOCK); j++) {
         const p = temperature((c0 + step * j) | 0, keys.k1, keys.k2)
-        const x = expf(fr(fr(p * f[j]!) - m))
-        e[j] = x
-        block[j & 3] = fr(block[j & 3]! + x)
+        const a = exp(fr(fr(p * fa[j]!) - m1))
+        ea[j] = a
+        blocks[0]![j & 3] = fr(blocks[0]![j & 3]! + a)
+        if (fb && eb) {
+          const b = exp(fr(fr(p * fb[j]!) - m2))
+          eb[j] = b
+          blocks[1]![j & 3] = fr(blocks[1]![j & 3]! + b)
+        }
       }
-      for (let l = 0; l < 4; l++) lane[l]! += block[l]!
+      for (let a = 0; a < 2; a++) for (let l = 0; l < 4; l++) lanes[a]![l]! += blocks[a]![l]!
     }
-    sums[arrays * (cs / PRIOR_CHUNK) + slot] = lane[0]! + lane[1]! + (lane[2]! + lane[3]!)
+    for (let a = 0; a < v.arrays; a++) {
+      const l = lanes[a]!
+      sums[v.arrays * (cs / PRIOR_CHUNK) + a] = l[0]! + l[1]! + (l[2]! + l[3]!)
+    }
   }
 }
 

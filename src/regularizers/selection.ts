@@ -163,15 +163,16 @@ export const HISTOGRAM_BINS = 2048
  */
 export function selectTopKF32(values: Float32Array, n: number, k: number, out: Int32Array, outStart: number, histogram: Uint32Array): number {
   if (!(Number.isInteger(k) && k >= 1 && k <= n)) throw new Error(`selectTopKF32: k must be an integer in [1, ${n}], got ${k}`)
-  const keys = new Uint32Array(values.buffer, values.byteOffset, n)
-  let lo = 0xffffffff
+  // (non-negative floats have bit patterns below 2^31: an Int32Array view keeps them small integers)
+  const keys = new Int32Array(values.buffer, values.byteOffset, n)
+  let lo = 0x7fffffff
   let hi = 0
   for (let i = 0; i < n; i++) {
     const x = keys[i]!
     if (x < lo) lo = x
     if (x > hi) hi = x
   }
-  if (hi >= 0x7f800000) throw new Error(`selectTopKF32: values must be finite and non-negative (found bits 0x${hi.toString(16)})`)
+  if (hi >= 0x7f800000 || lo < 0) throw new Error(`selectTopKF32: values must be finite and non-negative (found bits 0x${(lo < 0 ? lo >>> 0 : hi).toString(16)})`)
   // invariant: the k-th largest key is in [lo, hi], and it is the need-th largest of the keys there
   let need = k
   while (hi > lo) {

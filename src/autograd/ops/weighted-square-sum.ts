@@ -13,8 +13,17 @@ export const weightedSquareSum: OpDef = {
   forward(ctx, [x, c]) {
     const xs = x!.data
     const cs = c!.data
-    let s = 0
-    for (let j = 0; j < xs.length; j++) s += cs[j]! * xs[j]! * xs[j]!
+    // four partial sums: independent adds, and a fixed order (so the same bits every run)
+    const part = [0, 0, 0, 0]
+    const n4 = xs.length - (xs.length % 4)
+    for (let j = 0; j < n4; j += 4) {
+      part[0]! += cs[j]! * xs[j]! * xs[j]!
+      part[1]! += cs[j + 1]! * xs[j + 1]! * xs[j + 1]!
+      part[2]! += cs[j + 2]! * xs[j + 2]! * xs[j + 2]!
+      part[3]! += cs[j + 3]! * xs[j + 3]! * xs[j + 3]!
+    }
+    for (let j = n4; j < xs.length; j++) part[0]! += cs[j]! * xs[j]! * xs[j]!
+    const s = part[0]! + part[1]! + (part[2]! + part[3]!)
     ctx.save(x!, c!)
     const out = allocate(x!.dtype, 1)
     out[0] = s

@@ -29,8 +29,6 @@ export const LOWBIAS32 = { shift1: 16, mul1: 0x7feb352d, shift2: 15, mul2: 0x846
  * exp(t) for t <= 0 in float32 (Cephes expf): t = k ln2 + r with |r| <= ln2/2 (ln2 split in two
  * parts so k*ln2 is exact enough), exp(r) by a degree-7 polynomial, times 2^k built in the exponent
  * bits. Relative error ~1 ulp. t is clamped at -87 so 2^k stays a normal float.
- * When every t lies in [-SMALL_SPAN, 0], k is always 0, r = t and 2^k = 1 exactly, so the kernel
- * skips the reduction: same bits, 10 fewer instructions of 24.
  */
 export const EXPF = {
   min: -87,
@@ -39,7 +37,14 @@ export const EXPF = {
   ln2lo: -2.12194440e-4,
   poly: [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1],
 } as const
+
+/**
+ * When every exponent lies in [-SMALL_SPAN, 0] (weights below 0.34 in magnitude, the usual case),
+ * exp(t) = c0 + t (c1 + t (c2 + ...)) with these float32 coefficients (a degree-5 Chebyshev fit on
+ * [-0.34, 0]; at most 1.03 ulp from exp in float32 Horner): 16 instructions per 4 exps instead of 30.
+ */
 export const SMALL_SPAN = 0.34
+export const SMALL_EXP = [1.0, 0.9999998211860657, 0.49999338388442993, 0.16658304631710052, 0.0411856546998024, 0.007037799805402756] as const
 
 /** Entries per block: e is summed in float32 lanes per block, the block sums in float64. */
 export const PRIOR_BLOCK = 256
@@ -64,22 +69,24 @@ const lowbias = (h: string): string[] => {
   return [...xorShift(L.shift1), ...mul(L.mul1), ...xorShift(L.shift2), ...mul(L.mul2), ...xorShift(L.shift3)]
 }
 
-// $t <- exp($t) for $t <= 0 (see EXPF); uses $k, $r. `small`: every t is in [-SMALL_SPAN, 0].
+// $t <- exp($t) for $t <= 0: EXPF (uses $k, $r), or SMALL_EXP when `small`
 const expf = (t: string, small: boolean): string[] => {
+  if (small) {
+    const [c5, ...lower] = [...SMALL_EXP].reverse()
+    return [f32c(c5!), ...lower.flatMap((c) => [`local.get ${t}`, 'f32x4.mul', f32c(c), 'f32x4.add']), `local.set ${t}`]
+  }
   const [p0, ...rest] = EXPF.poly
   return [
-    ...(small ? [`local.get ${t}`, 'local.set $r'] : [
-      `local.get ${t}`, f32c(EXPF.min), 'f32x4.max', `local.tee ${t}`,
-      f32c(EXPF.log2e), 'f32x4.mul', 'f32x4.nearest', 'local.set $k',
-      `local.get ${t}`, 'local.get $k', f32c(EXPF.ln2hi), 'f32x4.mul', 'f32x4.sub',
-      'local.get $k', f32c(EXPF.ln2lo), 'f32x4.mul', 'f32x4.sub', 'local.set $r',
-    ]),
+    `local.get ${t}`, f32c(EXPF.min), 'f32x4.max', `local.tee ${t}`,
+    f32c(EXPF.log2e), 'f32x4.mul', 'f32x4.nearest', 'local.set $k',
+    `local.get ${t}`, 'local.get $k', f32c(EXPF.ln2hi), 'f32x4.mul', 'f32x4.sub',
+    'local.get $k', f32c(EXPF.ln2lo), 'f32x4.mul', 'f32x4.sub', 'local.set $r',
     f32c(p0!),
     ...rest.flatMap((c) => ['local.get $r', 'f32x4.mul', f32c(c), 'f32x4.add']),
     // y = (q * r^2 + r) + 1
     'local.get $r', 'local.get $r', 'f32x4.mul', 'f32x4.mul', 'local.get $r', 'f32x4.add', f32c(1), 'f32x4.add',
     // * 2^k: (k + 127) << 23 as float bits
-    ...(small ? [] : ['local.get $k', 'i32x4.trunc_sat_f32x4_s', i32c(127), 'i32x4.add', 'i32.const 23', 'i32x4.shl', 'f32x4.mul']),
+    'local.get $k', 'i32x4.trunc_sat_f32x4_s', i32c(127), 'i32x4.add', 'i32.const 23', 'i32x4.shl', 'f32x4.mul',
     `local.set ${t}`,
   ]
 }
@@ -129,55 +136,75 @@ const chunked = (h: Hooks): string[] => {
 
 const chunkLocals = [...['j', 'cs', 'cend', 'bend'].map(i32), v('mask')]
 
+/** Which exp kernel: one or two softmaxes, with or without the small-span polynomial. */
+export interface PriorExpVariant {
+  arrays: 1 | 2
+  small: boolean
+}
+
+/** The export name of a variant: priorExp1, priorExp1s, priorExp2, priorExp2s. */
+export const priorExpName = (x: PriorExpVariant): string => `priorExp${x.arrays}${x.small ? 's' : ''}`
+
 /**
  * priorExp{1,2}[s](lane, wa, [wb,] ea, [eb,] sums, j0, j1, c0, step, k1, k2, andMask, xorMask, ma, [mb,])
  * for entries [j0, j1) (j0 a multiple of PRIOR_CHUNK): counter c = c0 + step*j, h = lowbias32(k2 + c*k1),
- * p = (h >>> 8) * 2^-24, the score f = (w & andMask) ^ xorMask as bits (|w| or -w), e = exp(p*f - m) stored at e, and per chunk q the sum of e (float32 lanes
- * per block, float64 over blocks, see PRIOR_BLOCK) at sums + 8*(arrays*q + a). ma, mb are float32
- * bit patterns. Entries past j1 in the last vector are stored as 0. Suffix s: the SMALL_SPAN variant.
+ * p = (h >>> 8) * 2^-24, the score f = (w & andMask) ^ xorMask as bits (|w| or -w),
+ * e = exp(p*f - m) stored at e, and per chunk q the
+ * sum of e (float32 lanes per block, float64 over blocks, see PRIOR_BLOCK) at sums + 8*(arrays*q + a).
+ * ma, mb are float32 bit patterns. Entries past j1 in the last vector are stored as 0.
  */
-function priorExpKernel(arrays: 1 | 2, small: boolean): WasmFunc {
-  const ab = arrays === 2 ? ['a', 'b'] : ['a']
+function priorExpKernel(x: PriorExpVariant): WasmFunc {
+  const ab = x.arrays === 2 ? ['a', 'b'] : ['a']
+  const at = (arr: string): string[] => [`local.get ${arr}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add']
+  const score = (w: string, f: string): string[] => [...at(w), 'v128.load', 'local.get $vand', 'v128.and', 'local.get $vxor', 'v128.xor', `local.set ${f}`]
+  // store e and add it to the block sums
+  const finish = (e: string, name: string): string[] => [
+    ...at(`$e${name}`), `local.get ${e}`, 'v128.store',
+    `local.get $s${name}`, `local.get ${e}`, 'f32x4.add', `local.set $s${name}`,
+  ]
+  const mask = (e: string, masked: boolean): string[] => (masked ? [`local.get ${e}`, 'local.get $mask', 'v128.and', `local.set ${e}`] : [])
   const body = (masked: boolean): string[] => [
     // h = k2 + k1*(c0 + step*j) + k1*step*(0, 1, 2, 3), hashed to 24-bit uniforms p
     'local.get $k2', 'local.get $k1', 'local.get $c0', 'local.get $step', 'local.get $j', 'i32.mul', 'i32.add', 'i32.mul', 'i32.add',
     'i32x4.splat', 'local.get $vstep', 'i32x4.add', 'local.set $h', ...lowbias('$h'),
     'local.get $h', 'i32.const 8', 'i32x4.shr_u', 'f32x4.convert_i32x4_s', f32c(2 ** -24), 'f32x4.mul', 'local.set $p',
-    ...ab.flatMap((x) => [
-      'local.get $p', `local.get $w${x}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add', 'v128.load',
-      'local.get $andMask', 'i32x4.splat', 'v128.and', 'local.get $xorMask', 'i32x4.splat', 'v128.xor', 'f32x4.mul',
-      `local.get $m${x}`, 'f32.reinterpret_i32', 'f32x4.splat', 'f32x4.sub', 'local.set $t',
-      ...expf('$t', small),
-      ...(masked ? ['local.get $t', 'local.get $mask', 'v128.and', 'local.set $t'] : []),
-      `local.get $e${x}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add', 'local.get $t', 'v128.store',
-      `local.get $s${x}`, 'local.get $t', 'f32x4.add', `local.set $s${x}`,
+    ...score('$wa', '$fa'),
+    'local.get $p', 'local.get $fa', 'f32x4.mul', 'local.get $vma', 'f32x4.sub', 'local.set $t', ...expf('$t', x.small), ...mask('$t', masked),
+    ...finish('$t', 'a'),
+    ...(x.arrays === 1 ? [] : [
+      ...score('$wb', '$fb'), 'local.get $p', 'local.get $fb', 'f32x4.mul', 'local.get $vmb', 'f32x4.sub', 'local.set $t', ...expf('$t', x.small), ...mask('$t', masked),
+      ...finish('$t', 'b'),
     ]),
   ]
-  const zero = (x: string): string[] => [f32c(0), `local.set ${x}`]
+  const zero = (r: string): string[] => [f32c(0), `local.set ${r}`]
   // lo += lanes 0,1 of the block sums as float64; hi += lanes 2,3
-  const blockFinish = ab.flatMap((x) => [
-    `local.get $lo${x}`, `local.get $s${x}`, 'f64x2.promote_low_f32x4', 'f64x2.add', `local.set $lo${x}`,
-    `local.get $hi${x}`, `local.get $s${x}`, `local.get $s${x}`, 'i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15',
-    'f64x2.promote_low_f32x4', 'f64x2.add', `local.set $hi${x}`, ...zero(`$s${x}`),
+  const blockFinish = ab.flatMap((n) => [
+    `local.get $lo${n}`, `local.get $s${n}`, 'f64x2.promote_low_f32x4', 'f64x2.add', `local.set $lo${n}`,
+    `local.get $hi${n}`, `local.get $s${n}`, `local.get $s${n}`, 'i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15',
+    'f64x2.promote_low_f32x4', 'f64x2.add', `local.set $hi${n}`, ...zero(`$s${n}`),
   ])
   // sums + 8*(arrays*(cs / CHUNK) + a) <- (lo0 + lo1) + (hi0 + hi1)
-  const chunkFinish = ab.flatMap((x, a) => [
-    'local.get $sums', 'local.get $cs', `i32.const ${PRIOR_CHUNK}`, 'i32.div_u', `i32.const ${arrays}`, 'i32.mul', `i32.const ${a}`, 'i32.add', 'i32.const 8', 'i32.mul', 'i32.add',
-    `local.get $lo${x}`, 'f64x2.extract_lane 0', `local.get $lo${x}`, 'f64x2.extract_lane 1', 'f64.add',
-    `local.get $hi${x}`, 'f64x2.extract_lane 0', `local.get $hi${x}`, 'f64x2.extract_lane 1', 'f64.add',
+  const chunkFinish = ab.flatMap((n, a) => [
+    'local.get $sums', 'local.get $cs', `i32.const ${PRIOR_CHUNK}`, 'i32.div_u', `i32.const ${x.arrays}`, 'i32.mul', `i32.const ${a}`, 'i32.add', 'i32.const 8', 'i32.mul', 'i32.add',
+    `local.get $lo${n}`, 'f64x2.extract_lane 0', `local.get $lo${n}`, 'f64x2.extract_lane 1', 'f64.add',
+    `local.get $hi${n}`, 'f64x2.extract_lane 0', `local.get $hi${n}`, 'f64x2.extract_lane 1', 'f64.add',
     'f64.add', 'f64.store',
   ])
+  const splat = (param: string, local: string, op: string): string[] => [`local.get ${param}`, ...(op === 'f32x4.splat' ? ['f32.reinterpret_i32'] : []), op, `local.set ${local}`]
   return {
-    name: `priorExp${arrays}${small ? 's' : ''}`,
+    name: priorExpName(x),
     export: true,
-    params: [i32('lane'), ...ab.map((x) => i32(`w${x}`)), ...ab.map((x) => i32(`e${x}`)), i32('sums'), i32('j0'), i32('j1'),
-      i32('c0'), i32('step'), i32('k1'), i32('k2'), i32('andMask'), i32('xorMask'), ...ab.map((x) => i32(`m${x}`))],
-    locals: [...chunkLocals, ...['vstep', 'h', 'p', 't', 'k', 'r'].map(v), ...ab.flatMap((x) => [v(`lo${x}`), v(`hi${x}`), v(`s${x}`)])],
+    params: [i32('lane'), ...ab.map((n) => i32(`w${n}`)), ...ab.map((n) => i32(`e${n}`)), i32('sums'), i32('j0'), i32('j1'),
+      i32('c0'), i32('step'), i32('k1'), i32('k2'), i32('andMask'), i32('xorMask'), ...ab.map((n) => i32(`m${n}`))],
+    locals: [...chunkLocals, ...['vstep', 'h', 'p', 't', 'k', 'r', 'fa', 'fb', 'vand', 'vxor', 'vma', 'vmb'].map(v),
+      ...ab.flatMap((n) => [v(`lo${n}`), v(`hi${n}`), v(`s${n}`)])],
     body: lines([
-      // vstep = k1 * step * (0, 1, 2, 3)
+      // vstep = k1 * step * (0, 1, 2, 3); the masks and shifts in all lanes, once
       'local.get $k1', 'local.get $step', 'i32.mul', 'i32x4.splat', 'v128.const i32x4 0 1 2 3', 'i32x4.mul', 'local.set $vstep',
+      ...splat('$andMask', '$vand', 'i32x4.splat'), ...splat('$xorMask', '$vxor', 'i32x4.splat'),
+      ...ab.flatMap((n) => splat(`$m${n}`, `$vm${n}`, 'f32x4.splat')),
       ...chunked({
-        chunkInit: ab.flatMap((x) => [...zero(`$lo${x}`), ...zero(`$hi${x}`), ...zero(`$s${x}`)]),
+        chunkInit: ab.flatMap((n) => [...zero(`$lo${n}`), ...zero(`$hi${n}`), ...zero(`$s${n}`)]),
         chunkFinish, blockFinish, body,
       }),
     ]),
@@ -225,38 +252,43 @@ function priorSelectKernel(): WasmFunc {
 }
 
 /**
- * priorRange(lane, w, n4, out): out[0] = min(0, min w), out[1] = max(0, max w) over n4 floats (a
- * multiple of 4; pad with zeros), with WASM's min/max (min(0, -0) = -0).
+ * priorRange(lane, wa, wb, n4, out) over n4 floats (a multiple of 4; pad with zeros):
+ * out[0..1] = min(0, min wa), max(0, max wa); out[2..3] the same for wb. WASM's min/max
+ * (min(0, -0) = -0; no NaN reaches here).
  */
 function priorRangeKernel(): WasmFunc {
+  const upd = (lo: string, hi: string, w: string): string[] => [
+    `local.get ${w}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add', 'v128.load', 'local.tee $x',
+    `local.get ${lo}`, 'f32x4.min', `local.set ${lo}`, 'local.get $x', `local.get ${hi}`, 'f32x4.max', `local.set ${hi}`,
+  ]
+  // lanes reduced as op(op(l0, l1), op(l2, l3))
+  const reduce = (r: string, op: string, at: number): string[] => [
+    'local.get $out', `local.get ${r}`, 'f32x4.extract_lane 0', `local.get ${r}`, 'f32x4.extract_lane 1', op,
+    `local.get ${r}`, 'f32x4.extract_lane 2', `local.get ${r}`, 'f32x4.extract_lane 3', op, op, `f32.store offset=${4 * at}`,
+  ]
   return {
     name: 'priorRange',
     export: true,
-    params: ['lane', 'w', 'n4', 'out'].map(i32),
-    locals: [i32('j'), v('lo'), v('hi'), v('x')],
+    params: ['lane', 'wa', 'wb', 'n4', 'out'].map(i32),
+    locals: [i32('j'), ...['la', 'ha', 'lb', 'hb', 'x'].map(v)],
     body: lines([
-      f32c(0), 'local.tee $lo', 'local.set $hi',
+      ...['$la', '$ha', '$lb', '$hb'].flatMap((r) => [f32c(0), `local.set ${r}`]),
       'block $done', 'loop $next',
       'local.get $j', 'local.get $n4', 'i32.ge_s', 'br_if $done',
-      'local.get $w', 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add', 'v128.load', 'local.tee $x',
-      'local.get $lo', 'f32x4.min', 'local.set $lo', 'local.get $x', 'local.get $hi', 'f32x4.max', 'local.set $hi',
+      ...upd('$la', '$ha', '$wa'), ...upd('$lb', '$hb', '$wb'),
       'local.get $j', 'i32.const 4', 'i32.add', 'local.set $j',
       'br $next', 'end', 'end',
-      // reduce the lanes in the order min(min(l0, l1), min(l2, l3))
-      ...(['lo', 'hi'] as const).flatMap((x, i) => [
-        'local.get $out',
-        `local.get $${x}`, 'f32x4.extract_lane 0', `local.get $${x}`, 'f32x4.extract_lane 1', i === 0 ? 'f32.min' : 'f32.max',
-        `local.get $${x}`, 'f32x4.extract_lane 2', `local.get $${x}`, 'f32x4.extract_lane 3', i === 0 ? 'f32.min' : 'f32.max',
-        i === 0 ? 'f32.min' : 'f32.max', `f32.store offset=${4 * i}`,
-      ]),
+      ...reduce('$la', 'f32.min', 0), ...reduce('$ha', 'f32.max', 1), ...reduce('$lb', 'f32.min', 2), ...reduce('$hb', 'f32.max', 3),
     ]),
   }
 }
 
 /** The regularizer's kernels, assembled into the engine's module next to GEMM and conv. */
 export function priorKernels(): WasmFunc[] {
-  return [priorExpKernel(1, false), priorExpKernel(2, false), priorExpKernel(1, true), priorExpKernel(2, true), priorSelectKernel(), priorRangeKernel()]
+  return [...EXP_VARIANTS.map(priorExpKernel), priorSelectKernel(), priorRangeKernel()]
 }
 
+const EXP_VARIANTS: PriorExpVariant[] = [false, true].flatMap((small) => [{ arrays: 1, small }, { arrays: 2, small }])
+
 /** Names of the exported kernels (for the thread pool's export table). */
-export const PRIOR_EXPORTS = ['priorExp1', 'priorExp2', 'priorExp1s', 'priorExp2s', 'priorSelect', 'priorRange']
+export const PRIOR_EXPORTS = [...EXP_VARIANTS.map(priorExpName), 'priorSelect', 'priorRange']
