@@ -104,6 +104,27 @@ describe('report', () => {
     expect(md).toContain('| mnist | cnn2 | CE | L2 λ=0.0005 | 0.5000 ± 0 | 0.9850 ± 0.0071 | 0.0500 ± 0.0000 | 1 | 2 | 1.6e-3, 0.99 | -0.0050 (-0.7 sd) |')
   })
 
+  it('lists the best lambda of each regularizer run at several lambdas next to its default lambda, ordered by lambda', async () => {
+    const fake = path.join(data.dir, 'lambdas')
+    const row = (acc: number, density: number) => ({ kind: 'epoch', epoch: 1, iteration: 10, trainLoss: 0.1, penalty: 0.01, testLoss: 0.05, testAccuracy: acc, testImages: 100, weightMagnitude: 0.01, l2Norm: 2, 'density_1e-3': density, 'density_1e-2': 0.2, 'density_1e-1': 0.01, seconds: 1 })
+    const runs: [string, number, number, number][] = [['l2', 5e-5, 0.97, 0.9], ['l2', 5e-4, 0.98, 0.8], ['l2', 5e-3, 0.985, 0.5], ['l1', 1e-5, 0.96, 0.7]]
+    for (const [reg, lambda, acc, density] of runs) {
+      const dir = path.join(fake, `${reg}-${lambda}`)
+      fs.mkdirSync(dir, { recursive: true })
+      const config = resolveConfig({ reg: reg as 'l1' | 'l2', lambda, seed: 0, out: dir })
+      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ config, seed: 0, version: '0', backend: { name: 'x' }, startedAt: '', command: ['priorgrad', 'train'], resumes: [] }))
+      fs.writeFileSync(path.join(dir, 'metrics.jsonl'), JSON.stringify(row(acc, density)) + '\n')
+    }
+    await cli('report', fake)
+    const md = fs.readFileSync(path.join(fake, 'report.md'), 'utf8')
+    const table = md.split('\n').filter((l) => l.startsWith('| mnist')).map((l) => l.split(' | ')[3])
+    expect(table).toEqual(['L1 λ=0.00001', 'L2 λ=0.00005', 'L2 λ=0.0005', 'L2 λ=0.005'])
+    expect(md).toContain('## Best lambda per regularizer')
+    // L1 ran at one lambda only: no row
+    expect(md).toContain('| L2 | 0.00005, 0.0005, 0.005 | 0.9800, 0.8000 | 0.005 | 0.9850, 0.5000 | 1 |')
+    expect(md).not.toMatch(/^\| L1 \|/m)
+  })
+
   it('fails clearly when a directory holds no runs', async () => {
     const empty = path.join(data.dir, 'empty')
     fs.mkdirSync(empty)
