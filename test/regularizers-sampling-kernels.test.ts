@@ -132,11 +132,11 @@ describe('dynamic prior sampling: the arithmetic', () => {
       const v = Float32Array.from({ length: n }, () => (levels ? Math.floor(g.uniform() * levels) / 8 : g.uniform() * 1e-3))
       const a = new Int32Array(k)
       const b = new Int32Array(k)
-      selectTopKF32(v, n, k, a, 0, new Uint32Array(HISTOGRAM_BINS))
+      selectTopKF32(v, n, k, a, 0, new Uint32Array(HISTOGRAM_BINS), new Int32Array(n))
       selectTopK(Float64Array.from(v), n, k, new Float64Array(n), b, 0)
       expect(Array.from(a)).toEqual(Array.from(b))
     }
-    expect(() => selectTopKF32(Float32Array.of(1, -2), 2, 1, new Int32Array(1), 0, new Uint32Array(HISTOGRAM_BINS))).toThrow(/finite and non-negative/)
+    expect(() => selectTopKF32(Float32Array.of(1, -2), 2, 1, new Int32Array(1), 0, new Uint32Array(HISTOGRAM_BINS), new Int32Array(2))).toThrow(/finite and non-negative/)
   })
 
   it('rejects S * N past the 32-bit temperature counter', () => {

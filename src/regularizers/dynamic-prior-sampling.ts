@@ -12,9 +12,10 @@
 // - softmax is shifted by M = max(0, max_j f_j) instead of each experiment's maximum: p < 1, so
 //   p f_j <= M, exp never overflows, and one pass computes exps and Z together. (Scores more than 87
 //   below M are clamped to exp(-87) ~ 1.6e-38; that needs weights above 87 in magnitude.)
-// - with the WASM backend the two passes run as SIMD kernels on all threads, and pass 2 returns
-//   only the candidates P' >= L, where L comes from a sample of ~2,000 entries (./selection.ts);
-//   otherwise ./prior-math.ts computes the same bits in plain JS.
+// - with the WASM backend the two passes run as SIMD kernels on all threads
+//   (../tensor/backends/wasm/prior-kernels.ts), and pass 2 returns only the candidates P' >= L,
+//   where L comes from a sample of 2,048 entries; a radix selection (./selection.ts) finds the k
+//   largest among them. Otherwise ./prior-math.ts computes the same bits in plain JS.
 // Where alpha is 0 or 1, or W_old is W (first call), only one softmax is computed.
 import type { FloatArray } from '../tensor/backends/backend.js'
 import { PRIOR_CHUNK, SMALL_SPAN, priorExpName, type PriorExpVariant } from '../tensor/backends/wasm/prior-kernels.js'
@@ -38,8 +39,9 @@ export interface WorkBuffers {
   candidates: Int32Array
   /** the sample and quickselect's working copy */
   scratch: Float64Array
-  /** the radix selection's histogram */
+  /** the radix selection's histogram and working keys */
   histogram: Uint32Array
+  radix: Int32Array
   /** without WASM only (allocated on first use): the scores f(W), f(W_old) and their exps */
   fa: Float32Array
   fb: Float32Array
@@ -49,8 +51,9 @@ export interface WorkBuffers {
 
 /** What one group keeps from its last evaluation; `kept` holds experiment s at [starts[s], starts[s+1]). */
 export interface GroupBuffers {
-  /** c_j, the number of experiments that kept entry j */
+  /** c_j, the number of experiments that kept entry j, and its maximum */
   counts: Float64Array
+  maxCount: number
   kept: Int32Array
   starts: Int32Array
 }
@@ -73,7 +76,7 @@ export function allocateWork(n: number): WorkBuffers {
   const none = new Float32Array(0)
   return {
     sums: new Float64Array(2 * chunksOf(n)), values: new Float32Array(n), candidates: new Int32Array(n),
-    scratch: new Float64Array(2 * SAMPLE), histogram: new Uint32Array(HISTOGRAM_BINS),
+    scratch: new Float64Array(2 * SAMPLE), histogram: new Uint32Array(HISTOGRAM_BINS), radix: new Int32Array(n),
     fa: none, fb: none, ea: none, eb: none,
   }
 }
@@ -81,20 +84,13 @@ export function allocateWork(n: number): WorkBuffers {
 /** The per-group memory of a group of n entries. */
 export function allocateGroupBuffers(n: number, cfg: SamplingConfig): GroupBuffers {
   const keptCapacity = cfg.k !== undefined ? cfg.S * cfg.k : Math.max(16, cfg.S * Math.ceil(0.01 * n))
-  return { counts: new Float64Array(n), kept: new Int32Array(keptCapacity), starts: new Int32Array(cfg.S + 1) }
+  return { counts: new Float64Array(n), maxCount: 0, kept: new Int32Array(keptCapacity), starts: new Int32Array(cfg.S + 1) }
 }
 
 /** The WASM engine when the active backend is 'wasm' (the sampling then runs as its kernels), else null (plain JS, same bits). */
 export function samplingEngine(): WasmEngine | null {
   const b = getBackend()
   return b instanceof WasmBackend ? b.wasmEngine : null
-}
-
-/** max_j c_j, read over the kept entries only (every other count is 0). @example maxCount(buffers) */
-export function maxCount(b: GroupBuffers): number {
-  let m = 0
-  for (let q = 0; q < b.starts[b.starts.length - 1]!; q++) m = Math.max(m, b.counts[b.kept[q]!]!)
-  return m
 }
 
 /** Two 32-bit keys from the seeded generator: all the randomness of one group's evaluation. */
@@ -182,7 +178,7 @@ export function sampleExperiments(
     let kept: number
     if (cfg.k !== undefined) {
       const c = selectCandidates(passes, n, cfg.k, A, B, work)
-      kept = selectTopKF32(work.values, c, cfg.k, out.kept, from, work.histogram)
+      kept = selectTopKF32(work.values, c, cfg.k, out.kept, from, work.histogram, work.radix)
     } else {
       const c = passes.select(A, B, floatBelow(cfg.threshold!))
       const r = selectAbove(work.values, c, cfg.threshold!, out.kept, from)
@@ -198,7 +194,12 @@ export function sampleExperiments(
   // NOTE: counted at the end, right after the fill: counts (8 bytes per entry) is then still in
   // cache; incremented after each experiment it was not (the passes stream ~10 MB in between).
   counts.fill(0)
-  for (let q = 0; q < starts[cfg.S]!; q++) counts[out.kept[q]!]!++
+  let max = 0
+  for (let q = 0; q < starts[cfg.S]!; q++) {
+    const j = out.kept[q]!
+    max = Math.max(max, ++counts[j]!)
+  }
+  out.maxCount = max
   return grown
 }
 

@@ -12,7 +12,7 @@ import { defaultGenerator, type Generator, type GeneratorState } from '../tensor
 import type { FloatArray } from '../tensor/backends/backend.js'
 import { selectParams, type NamedParam, type ParamFilter, type ParamSource } from './params.js'
 import { keptCount, resolveDynamicPriorOptions, type DynamicPriorOptions, type ResolvedDynamicPriorOptions } from './dynamic-prior-options.js'
-import { allocateGroupBuffers, allocateWork, maxCount, sampleExperiments, samplingEngine, type GroupBuffers, type SamplingConfig, type WorkBuffers } from './dynamic-prior-sampling.js'
+import { allocateGroupBuffers, allocateWork, sampleExperiments, samplingEngine, type GroupBuffers, type SamplingConfig, type WorkBuffers } from './dynamic-prior-sampling.js'
 import { buildPenalty, checkGroupFits, effectiveLambda, type GroupSample } from './dynamic-prior-penalty.js'
 
 const NAME = 'DynamicPriorRegularizer'
@@ -103,7 +103,7 @@ export class DynamicPriorRegularizer {
         this.allocations++
       }
       if (sampleExperiments(cur, old, g.n, g.cfg, this.gen(), this.work, g.buf, fresh.every(Boolean), samplingEngine())) this.allocations++
-      const lambdaEff = effectiveLambda(this.options.lambda, this.options.normalize, maxCount(g.buf))
+      const lambdaEff = effectiveLambda(this.options.lambda, this.options.normalize, g.buf.maxCount)
       g.sample = { names: g.names, shapes: g.shapes, S: g.cfg.S, kept: g.buf.kept, starts: g.buf.starts, counts: g.buf.counts, lambdaEff }
       const term = buildPenalty(members.map(([, t]) => t), g.sample, this.options.norm, this.options.eps)
       total = total ? total.add(term) : term

@@ -156,12 +156,13 @@ export const HISTOGRAM_BINS = 2048
 /**
  * {@link selectTopK} for non-negative float32 values (no -0, no NaN), by radix selection: the bit
  * patterns of such floats sort like the values, so histograms of the bits narrow the range of the
- * k-th largest by 11 bits per pass (2-3 passes over the values instead of a quickselect). Writes
- * the positions of the k largest to `out` from `outStart` in increasing order, ties to the lower
- * position; returns k. `histogram` needs HISTOGRAM_BINS slots.
- * @example selectTopKF32(Float32Array.of(1, 5, 5, 2), 4, 2, out, 0, new Uint32Array(HISTOGRAM_BINS)) // out = [1, 2]
+ * k-th largest by 11 bits per pass; after the first pass the few keys left in range are copied to
+ * `scratch` (n slots) and narrowed there. Four passes over the values in all, instead of a
+ * quickselect. Writes the positions of the k largest to `out` from `outStart` in increasing order,
+ * ties to the lower position; returns k. `histogram` needs HISTOGRAM_BINS slots.
+ * @example selectTopKF32(Float32Array.of(1, 5, 5, 2), 4, 2, out, 0, new Uint32Array(HISTOGRAM_BINS), new Int32Array(4)) // out = [1, 2]
  */
-export function selectTopKF32(values: Float32Array, n: number, k: number, out: Int32Array, outStart: number, histogram: Uint32Array): number {
+export function selectTopKF32(values: Float32Array, n: number, k: number, out: Int32Array, outStart: number, histogram: Uint32Array, scratch: Int32Array): number {
   if (!(Number.isInteger(k) && k >= 1 && k <= n)) throw new Error(`selectTopKF32: k must be an integer in [1, ${n}], got ${k}`)
   // (non-negative floats have bit patterns below 2^31: an Int32Array view keeps them small integers)
   const keys = new Int32Array(values.buffer, values.byteOffset, n)
@@ -175,11 +176,13 @@ export function selectTopKF32(values: Float32Array, n: number, k: number, out: I
   if (hi >= 0x7f800000 || lo < 0) throw new Error(`selectTopKF32: values must be finite and non-negative (found bits 0x${(lo < 0 ? lo >>> 0 : hi).toString(16)})`)
   // invariant: the k-th largest key is in [lo, hi], and it is the need-th largest of the keys there
   let need = k
+  let src = keys
+  let m = n
   while (hi > lo) {
     const shift = Math.max(0, 32 - Math.clz32(hi - lo) - 11)
     histogram.fill(0)
-    for (let i = 0; i < n; i++) {
-      const x = keys[i]!
+    for (let i = 0; i < m; i++) {
+      const x = src[i]!
       if (x >= lo && x <= hi) histogram[(x - lo) >>> shift]!++
     }
     let b = ((hi - lo) >>> shift) + 1
@@ -188,6 +191,16 @@ export function selectTopKF32(values: Float32Array, n: number, k: number, out: I
     need -= above
     lo += b << shift
     hi = Math.min(hi, lo + 2 ** shift - 1)
+    if (src === keys && hi > lo) {
+      // keep only the keys still in range
+      let c = 0
+      for (let i = 0; i < m; i++) {
+        const x = keys[i]!
+        if (x >= lo && x <= hi) scratch[c++] = x
+      }
+      src = scratch
+      m = c
+    }
   }
   // keys > lo are all in; of the keys == lo, the first `need`
   let w = outStart

@@ -1,17 +1,17 @@
 // The hot loops of the dynamic-prior regularizer's sampling (Algorithm 1, lines 2-5) as flat
 // WebAssembly text: four entries per instruction (f32x4 / i32x4), split over threads by chunk.
 //
-//   priorExp1 / priorExp2   temperatures p_j, e_j = exp(p_j f_j - M) for one (or both) of
+//   priorRange              the extremes of W and W_old (for the softmax shift M)
+//   priorExp1[s], priorExp2[s]  temperatures p_j, e_j = exp(p_j f_j - M) for one (or both) of
 //                           f(W), f(W_old), and the softmax normalisers as per-chunk sums
 //   priorSelect             P'_j = A e_j + B e'_j (Eq. 5 with A = alpha/Z, B = (1-alpha)/Z'),
 //                           and the (index, P'_j) of every entry with P'_j >= L, per chunk
-//
 // The same computation in plain JS, instruction for instruction, is src/regularizers/prior-math.ts;
 // the two give bit-identical results (tested), so this file can be read as its fast twin.
-// NOTE on determinism: every chunk sums its entries in lanes j mod 4 in index order and writes
-// ((lane0 + lane1) + (lane2 + lane3)) as float64; the caller adds the chunk sums in chunk order.
-// Which thread takes which chunk therefore changes nothing, and the result is the same for any
-// thread count.
+// NOTE on determinism: each chunk sums e in lanes j mod 4, float32 within a block of 256 entries
+// and float64 over the blocks, in index order, and writes ((lane0 + lane1) + (lane2 + lane3));
+// the caller adds the chunk sums in chunk order. Which thread takes which chunk changes nothing,
+// so the result is the same for any thread count.
 import type { WasmFunc } from './assembler.js'
 
 /** Entries per chunk: the unit of the per-chunk sums and of the candidate lists (a multiple of 4). */
