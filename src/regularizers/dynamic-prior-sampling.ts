@@ -18,7 +18,7 @@
 //   largest among them. Otherwise ./prior-math.ts computes the same bits in plain JS.
 // Where alpha is 0 or 1, or W_old is W (first call), only one softmax is computed.
 import type { FloatArray } from '../tensor/backends/backend.js'
-import { PRIOR_CHUNK, SMALL_SPAN, priorExpName, type PriorExpVariant } from '../tensor/backends/wasm/prior-kernels.js'
+import { PRIOR_CHUNK, SMALL_SPAN, priorExpName, priorParams, priorSelExpName, type PriorExpVariant } from '../tensor/backends/wasm/prior-kernels.js'
 import type { WasmEngine } from '../tensor/backends/wasm/engine.js'
 import { getBackend } from '../tensor/backends/registry.js'
 import { WasmBackend } from '../tensor/backends/wasm/wasm-backend.js'
@@ -130,10 +130,14 @@ function concat(src: FloatArray[], dst: Float32Array, n: number): void {
 
 /** Pass 1 (exps and chunk sums) and pass 2 (P' and the entries above a bound) of one experiment. */
 interface Passes {
-  /** exps of experiment counter base c0, then the normalisers Z (one or two) */
-  exp(c0: number, step: number): number[]
+  /** exps of the experiment with counter base c0 */
+  exp(c0: number, step: number): void
+  /** the normalisers Z (one or two) of the last exps */
+  totals(): number[]
   /** candidates P' >= L (float32 bound) with P' = A e1 + B e2, into work.values / work.candidates in index order; returns their number */
   select(A: number, B: number, L: number): number
+  /** select, then the exps of the experiment with counter base c0 (one sweep with WASM) */
+  selectThenExp(A: number, B: number, L: number, c0: number, step: number): number
   /** P' of entry j (for the sample) */
   mix(A: number, B: number, j: number): number
 }
@@ -171,16 +175,27 @@ export function sampleExperiments(
   let grown = false
   starts[0] = 0
   const step = cfg.temperature === 'per-entry' ? 1 : 0
+  const base = (s: number): number => (s * n) | 0
+  passes.exp(base(0), step)
   for (let s = 0; s < cfg.S; s++) {
-    const z = passes.exp((s * n) | 0, step)
+    const z = passes.totals()
     const [A, B] = two ? [fr(alpha / z[0]!), fr((1 - alpha) / z[1]!)] : [fr(1 / z[0]!), 0]
+    const k = cfg.k
+    const L = k !== undefined ? lowerBound(passes, n, k, A, B, work) : floatBelow(cfg.threshold!)
+    // the candidates of experiment s, and the exps of experiment s + 1
+    const next = s + 1 < cfg.S ? base(s + 1) : null
+    let c = next === null ? passes.select(A, B, L) : passes.selectThenExp(A, B, L, next, step)
+    if (k !== undefined && c < k) {
+      // the sample overestimated the k-th largest (rare): redo experiment s with every entry
+      passes.exp(base(s), step)
+      c = passes.select(A, B, -Infinity)
+      if (next !== null) passes.exp(next, step)
+    }
     const from = starts[s]!
     let kept: number
-    if (cfg.k !== undefined) {
-      const c = selectCandidates(passes, n, cfg.k, A, B, work)
-      kept = selectTopKF32(work.values, c, cfg.k, out.kept, from, work.histogram, work.radix)
+    if (k !== undefined) {
+      kept = selectTopKF32(work.values, c, k, out.kept, from, work.histogram, work.radix)
     } else {
-      const c = passes.select(A, B, floatBelow(cfg.threshold!))
       const r = selectAbove(work.values, c, cfg.threshold!, out.kept, from)
       if (r.out !== out.kept) grown = true
       out.kept = r.out
@@ -203,21 +218,17 @@ export function sampleExperiments(
   return grown
 }
 
-// The candidates for the k largest: every entry with P' >= L, where L is the value of rank ~(expected
-// rank of the k-th largest + 3 standard deviations + 8) in an evenly spaced sample, so the candidates
-// include the k largest; if there are fewer than k (rare), all entries. The sample only decides how
-// much work the exact selection does, never its result.
-function selectCandidates(passes: Passes, n: number, k: number, A: number, B: number, work: WorkBuffers): number {
-  let L = -Infinity
-  if (n >= 4 * SAMPLE && k <= n / 4) {
-    const sample = work.scratch.subarray(0, SAMPLE)
-    for (let i = 0; i < SAMPLE; i++) sample[i] = passes.mix(A, B, Math.floor((i * n) / SAMPLE))
-    const r = (k * SAMPLE) / n
-    const rank = Math.min(SAMPLE, Math.ceil(r + 3 * Math.sqrt(r) + 8))
-    L = kthLargest(sample, SAMPLE, rank, work.scratch.subarray(SAMPLE))
-  }
-  const c = passes.select(A, B, L)
-  return c >= k ? c : passes.select(A, B, -Infinity)
+// A bound L for the candidates of the k largest (every entry with P' >= L): the value of rank
+// ~(expected rank of the k-th largest + 3 standard deviations + 8) in an evenly spaced sample, so
+// the candidates include the k largest; when there are fewer than k (rare), the caller takes all
+// entries. The sample only decides how much work the exact selection does, never its result.
+function lowerBound(passes: Passes, n: number, k: number, A: number, B: number, work: WorkBuffers): number {
+  if (n < 4 * SAMPLE || k > n / 4) return -Infinity
+  const sample = work.scratch.subarray(0, SAMPLE)
+  for (let i = 0; i < SAMPLE; i++) sample[i] = passes.mix(A, B, Math.floor((i * n) / SAMPLE))
+  const r = (k * SAMPLE) / n
+  const rank = Math.min(SAMPLE, Math.ceil(r + 3 * Math.sqrt(r) + 8))
+  return kthLargest(sample, SAMPLE, rank, work.scratch.subarray(SAMPLE))
 }
 
 function jsPasses(_: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[], w2: FloatArray[] | null, keys: SamplingKeys, magnitude: boolean): Passes {
@@ -244,7 +255,12 @@ function jsPasses(_: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[],
   return {
     exp(c0, step) {
       expPass(fa, w2 ? fb : null, ea, w2 ? eb : null, n, c0, step, keys, m1, m2, variant, sums)
-      return w2 ? [chunkTotal(sums, n, 2, 0), chunkTotal(sums, n, 2, 1)] : [chunkTotal(sums, n, 1, 0)]
+    },
+    totals: () => totals(sums, n, variant.arrays),
+    selectThenExp(A, B, L, c0, step) {
+      const c = this.select(A, B, L)
+      this.exp(c0, step)
+      return c
     },
     select(A, B, L) {
       mixPass(ea, e2, n, A, B, values)
@@ -284,33 +300,52 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
     for (let j0 = 0; j0 < n; j0 += perTask) ts.push({ fn, args: args(j0, Math.min(n, j0 + perTask)) })
     return ts
   }
-  const eb2 = two ? e2! : e1!
-  return {
+  // the kernels' arguments by parameter name (prior-kernels.ts)
+  const fixed: Record<string, number> = {
+    wa: f1!, wb: f2!, ea: e1!, eb: two ? e2! : e1!, sums: sp!, counts: cp!, outIdx: oi!, outVal: ov!,
+    k1: keys.k1, k2: keys.k2, andMask: and, xorMask: xor, ma: bitsOf(m1), mb: bitsOf(m2),
+  }
+  const run = (fn: string, vars: Record<string, number>): void => {
+    const names = priorParams(fn)
+    e.run(tasks(fn, (j0, j1) => names.map((p) => (p === 'j0' ? j0 : p === 'j1' ? j1 : (vars[p] ?? fixed[p])!))))
+  }
+  const coefficients = (A: number, B: number, L: number): Record<string, number> => ({ A: bitsOf(A), B: bitsOf(B), L: bitsOf(L) })
+  const eb2 = fixed['eb']!
+  const passes: Passes = {
     exp(c0, step) {
-      const args = (j0: number, j1: number): number[] => two
-        ? [f1!, f2!, e1!, e2!, sp!, j0, j1, c0, step, keys.k1, keys.k2, and, xor, bitsOf(m1), bitsOf(m2)]
-        : [f1!, e1!, sp!, j0, j1, c0, step, keys.k1, keys.k2, and, xor, bitsOf(m1)]
-      e.run(tasks(priorExpName(variant), args))
-      const sums = new Float64Array(view.buffer, sp!, arrays * chunks)
-      return two ? [chunkTotal(sums, n, 2, 0), chunkTotal(sums, n, 2, 1)] : [chunkTotal(sums, n, 1, 0)]
+      run(priorExpName(variant), { c0, step })
     },
+    totals: () => totals(new Float64Array(view.buffer, sp!, arrays * chunks), n, arrays),
     select(A, B, L) {
-      e.run(tasks('priorSelect', (j0, j1) => [e1!, eb2, cp!, oi!, ov!, j0, j1, bitsOf(A), bitsOf(B), bitsOf(L)]))
-      const counts = new Int32Array(view.buffer, cp!, chunks)
-      const idx = new Int32Array(view.buffer, oi!, n)
-      const val = view.subarray(ov! / 4, ov! / 4 + n)
-      let c = 0
-      for (let q = 0; q < chunks; q++) {
-        const from = q * PRIOR_CHUNK
-        const cnt = counts[q]!
-        work.candidates.set(idx.subarray(from, from + cnt), c)
-        work.values.set(val.subarray(from, from + cnt), c)
-        c += cnt
-      }
-      return c
+      run('priorSelect', coefficients(A, B, L))
+      return gather()
+    },
+    selectThenExp(A, B, L, c0, step) {
+      run(priorSelExpName(variant), { ...coefficients(A, B, L), c0, step })
+      return gather()
     },
     mix(A, B, j) {
       return fr(fr(A * view[e1! / 4 + j]!) + fr(B * view[eb2 / 4 + j]!))
     },
   }
+  // the candidates of each chunk, one after another (index order), into work.values / candidates
+  const gather = (): number => {
+    const counts = new Int32Array(view.buffer, cp!, chunks)
+    const idx = new Int32Array(view.buffer, oi!, n)
+    const val = view.subarray(ov! / 4, ov! / 4 + n)
+    let c = 0
+    for (let q = 0; q < chunks; q++) {
+      const from = q * PRIOR_CHUNK
+      const cnt = counts[q]!
+      work.candidates.set(idx.subarray(from, from + cnt), c)
+      work.values.set(val.subarray(from, from + cnt), c)
+      c += cnt
+    }
+    return c
+  }
+  return passes
 }
+
+// Z = the chunk sums of each array added in chunk order
+const totals = (sums: Float64Array, n: number, arrays: number): number[] =>
+  arrays === 2 ? [chunkTotal(sums, n, 2, 0), chunkTotal(sums, n, 2, 1)] : [chunkTotal(sums, n, 1, 0)]

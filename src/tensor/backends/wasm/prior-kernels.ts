@@ -6,6 +6,7 @@
 //                           f(W), f(W_old), and the softmax normalisers as per-chunk sums
 //   priorSelect             P'_j = A e_j + B e'_j (Eq. 5 with A = alpha/Z, B = (1-alpha)/Z'),
 //                           and the (index, P'_j) of every entry with P'_j >= L, per chunk
+//   priorSelExp...          the selection of one experiment and the exps of the next, one sweep
 // The same computation in plain JS, instruction for instruction, is src/regularizers/prior-math.ts;
 // the two give bit-identical results (tested), so this file can be read as its fast twin.
 // NOTE on determinism: each chunk sums e in lanes j mod 4, float32 within a block of 256 entries
@@ -142,39 +143,44 @@ export interface PriorExpVariant {
   small: boolean
 }
 
-/** The export name of a variant: priorExp1, priorExp1s, priorExp2, priorExp2s. */
+/** The export names of a variant's kernels: priorExp2s, and priorSelExp2s (select, then the next exp). */
 export const priorExpName = (x: PriorExpVariant): string => `priorExp${x.arrays}${x.small ? 's' : ''}`
+export const priorSelExpName = (x: PriorExpVariant): string => `priorSelExp${x.arrays}${x.small ? 's' : ''}`
+
+// One loop body and its per-chunk bookkeeping; a kernel is one or more parts run in one sweep.
+interface Part {
+  params: string[]
+  locals: [string, 'i32' | 'v128'][]
+  /** before the loop */
+  setup: string[]
+  hooks: Hooks
+}
+
+const at = (arr: string): string[] => [`local.get ${arr}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add']
 
 /**
- * priorExp{1,2}[s](lane, wa, [wb,] ea, [eb,] sums, j0, j1, c0, step, k1, k2, andMask, xorMask, ma, [mb,])
- * for entries [j0, j1) (j0 a multiple of PRIOR_CHUNK): counter c = c0 + step*j, h = lowbias32(k2 + c*k1),
- * p = (h >>> 8) * 2^-24, the score f = (w & andMask) ^ xorMask as bits (|w| or -w),
- * e = exp(p*f - m) stored at e, and per chunk q the
- * sum of e (float32 lanes per block, float64 over blocks, see PRIOR_BLOCK) at sums + 8*(arrays*q + a).
- * ma, mb are float32 bit patterns. Entries past j1 in the last vector are stored as 0.
+ * The exp part: counter c = c0 + step*j, h = lowbias32(k2 + c*k1), p = (h >>> 8) * 2^-24, the
+ * score f = (w & andMask) ^ xorMask as bits (|w| or -w), e = exp(p*f - m) stored at e, and per
+ * chunk q the sum of e (float32 lanes per block, float64 over blocks, see PRIOR_BLOCK) at
+ * sums + 8*(arrays*q + a). ma, mb are float32 bit patterns. Entries past j1 are stored as 0.
  */
-function priorExpKernel(x: PriorExpVariant): WasmFunc {
+function expPart(x: PriorExpVariant): Part {
   const ab = x.arrays === 2 ? ['a', 'b'] : ['a']
-  const at = (arr: string): string[] => [`local.get ${arr}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add']
   const score = (w: string, f: string): string[] => [...at(w), 'v128.load', 'local.get $vand', 'v128.and', 'local.get $vxor', 'v128.xor', `local.set ${f}`]
-  // store e and add it to the block sums
-  const finish = (e: string, name: string): string[] => [
-    ...at(`$e${name}`), `local.get ${e}`, 'v128.store',
-    `local.get $s${name}`, `local.get ${e}`, 'f32x4.add', `local.set $s${name}`,
+  const mask = (masked: boolean): string[] => (masked ? ['local.get $t', 'local.get $mask', 'v128.and', 'local.set $t'] : [])
+  // e = exp(p f - m), stored and added to the block sums
+  const one = (n: string, masked: boolean): string[] => [
+    ...score(`$w${n}`, '$f'), 'local.get $p', 'local.get $f', 'f32x4.mul', `local.get $vm${n}`, 'f32x4.sub', 'local.set $t',
+    ...expf('$t', x.small), ...mask(masked),
+    ...at(`$e${n}`), 'local.get $t', 'v128.store',
+    `local.get $s${n}`, 'local.get $t', 'f32x4.add', `local.set $s${n}`,
   ]
-  const mask = (e: string, masked: boolean): string[] => (masked ? [`local.get ${e}`, 'local.get $mask', 'v128.and', `local.set ${e}`] : [])
   const body = (masked: boolean): string[] => [
     // h = k2 + k1*(c0 + step*j) + k1*step*(0, 1, 2, 3), hashed to 24-bit uniforms p
     'local.get $k2', 'local.get $k1', 'local.get $c0', 'local.get $step', 'local.get $j', 'i32.mul', 'i32.add', 'i32.mul', 'i32.add',
     'i32x4.splat', 'local.get $vstep', 'i32x4.add', 'local.set $h', ...lowbias('$h'),
     'local.get $h', 'i32.const 8', 'i32x4.shr_u', 'f32x4.convert_i32x4_s', f32c(2 ** -24), 'f32x4.mul', 'local.set $p',
-    ...score('$wa', '$fa'),
-    'local.get $p', 'local.get $fa', 'f32x4.mul', 'local.get $vma', 'f32x4.sub', 'local.set $t', ...expf('$t', x.small), ...mask('$t', masked),
-    ...finish('$t', 'a'),
-    ...(x.arrays === 1 ? [] : [
-      ...score('$wb', '$fb'), 'local.get $p', 'local.get $fb', 'f32x4.mul', 'local.get $vmb', 'f32x4.sub', 'local.set $t', ...expf('$t', x.small), ...mask('$t', masked),
-      ...finish('$t', 'b'),
-    ]),
+    ...ab.flatMap((n) => one(n, masked)),
   ]
   const zero = (r: string): string[] => [f32c(0), `local.set ${r}`]
   // lo += lanes 0,1 of the block sums as float64; hi += lanes 2,3
@@ -192,32 +198,25 @@ function priorExpKernel(x: PriorExpVariant): WasmFunc {
   ])
   const splat = (param: string, local: string, op: string): string[] => [`local.get ${param}`, ...(op === 'f32x4.splat' ? ['f32.reinterpret_i32'] : []), op, `local.set ${local}`]
   return {
-    name: priorExpName(x),
-    export: true,
-    params: [i32('lane'), ...ab.map((n) => i32(`w${n}`)), ...ab.map((n) => i32(`e${n}`)), i32('sums'), i32('j0'), i32('j1'),
-      i32('c0'), i32('step'), i32('k1'), i32('k2'), i32('andMask'), i32('xorMask'), ...ab.map((n) => i32(`m${n}`))],
-    locals: [...chunkLocals, ...['vstep', 'h', 'p', 't', 'k', 'r', 'fa', 'fb', 'vand', 'vxor', 'vma', 'vmb'].map(v),
-      ...ab.flatMap((n) => [v(`lo${n}`), v(`hi${n}`), v(`s${n}`)])],
-    body: lines([
+    params: [...ab.map((n) => `w${n}`), ...ab.map((n) => `e${n}`), 'sums', 'j0', 'j1', 'c0', 'step', 'k1', 'k2', 'andMask', 'xorMask', ...ab.map((n) => `m${n}`)],
+    locals: [...['vstep', 'h', 'p', 't', 'k', 'r', 'f', 'vand', 'vxor', ...ab.map((n) => `vm${n}`)].map(v), ...ab.flatMap((n) => [v(`lo${n}`), v(`hi${n}`), v(`s${n}`)])],
+    setup: [
       // vstep = k1 * step * (0, 1, 2, 3); the masks and shifts in all lanes, once
       'local.get $k1', 'local.get $step', 'i32.mul', 'i32x4.splat', 'v128.const i32x4 0 1 2 3', 'i32x4.mul', 'local.set $vstep',
       ...splat('$andMask', '$vand', 'i32x4.splat'), ...splat('$xorMask', '$vxor', 'i32x4.splat'),
       ...ab.flatMap((n) => splat(`$m${n}`, `$vm${n}`, 'f32x4.splat')),
-      ...chunked({
-        chunkInit: ab.flatMap((n) => [...zero(`$lo${n}`), ...zero(`$hi${n}`), ...zero(`$s${n}`)]),
-        chunkFinish, blockFinish, body,
-      }),
-    ]),
+    ],
+    hooks: { chunkInit: ab.flatMap((n) => [...zero(`$lo${n}`), ...zero(`$hi${n}`), ...zero(`$s${n}`)]), chunkFinish, blockFinish, body },
   }
 }
 
 /**
- * priorSelect(lane, ea, eb, counts, outIdx, outVal, j0, j1, A, B, L) for entries [j0, j1):
- * P = A*ea + B*eb (float32; A, B, L as bit patterns); the entries with P >= L are written in index
- * order as (j, P) to outIdx/outVal from slot cs of their chunk [cs, cs + CHUNK), and their number to
- * counts + 4*(cs / CHUNK).
+ * The select part: P = A*ea + B*eb (float32; A, B, L as bit patterns; with one array eb is ea and
+ * B = 0); the entries with P >= L are written in index order as (j, P) to outIdx/outVal from slot
+ * cs of their chunk [cs, cs + CHUNK), and their number to counts + 4*(cs / CHUNK).
  */
-function priorSelectKernel(): WasmFunc {
+function selectPart(arrays: 1 | 2): Part {
+  const eb = arrays === 2 ? '$eb' : '$ea'
   const emit = (l: number): string[] => [
     'local.get $bits', `i32.const ${1 << l}`, 'i32.and', 'if',
     'local.get $outIdx', 'local.get $w', 'i32.const 4', 'i32.mul', 'i32.add', 'local.get $j', `i32.const ${l}`, 'i32.add', 'i32.store',
@@ -225,30 +224,60 @@ function priorSelectKernel(): WasmFunc {
     'local.get $w', 'i32.const 1', 'i32.add', 'local.set $w',
     'end',
   ]
-  const at = (arr: string): string[] => [`local.get ${arr}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add']
   const body = (masked: boolean): string[] => [
-    ...at('$ea'), 'v128.load', 'local.get $va', 'f32x4.mul', ...at('$eb'), 'v128.load', 'local.get $vb', 'f32x4.mul', 'f32x4.add', 'local.tee $pv',
+    ...at('$ea'), 'v128.load', 'local.get $va', 'f32x4.mul', ...at(eb), 'v128.load', 'local.get $vb', 'f32x4.mul', 'f32x4.add', 'local.tee $pv',
     'local.get $vl', 'f32x4.ge', ...(masked ? ['local.get $mask', 'v128.and'] : []), 'i32x4.bitmask', 'local.tee $bits',
     'if', ...[0, 1, 2, 3].flatMap(emit), 'end',
   ]
   return {
-    name: 'priorSelect',
+    params: [...(arrays === 2 ? ['ea', 'eb'] : ['ea']), 'counts', 'outIdx', 'outVal', 'j0', 'j1', 'A', 'B', 'L'],
+    locals: [i32('w'), i32('bits'), ...['va', 'vb', 'vl', 'pv'].map(v)],
+    setup: (['A', 'B', 'L'] as const).flatMap((x) => [`local.get $${x}`, 'f32.reinterpret_i32', 'f32x4.splat', `local.set $v${x.toLowerCase()}`]),
+    hooks: {
+      chunkInit: ['local.get $cs', 'local.set $w'],
+      blockFinish: [],
+      chunkFinish: [
+        'local.get $counts', 'local.get $cs', `i32.const ${PRIOR_CHUNK}`, 'i32.div_u', 'i32.const 4', 'i32.mul', 'i32.add',
+        'local.get $w', 'local.get $cs', 'i32.sub', 'i32.store',
+      ],
+      body,
+    },
+  }
+}
+
+// A kernel running `parts` in one sweep over [j0, j1), in order within each vector (j0 a multiple
+// of PRIOR_CHUNK). Parameters are the parts' in order, each name once (see priorParams).
+function kernel(name: string, parts: Part[]): WasmFunc {
+  const once = <T>(xs: T[], key: (x: T) => string): T[] => xs.filter((x, i) => xs.findIndex((y) => key(y) === key(x)) === i)
+  const params = once(['lane', ...parts.flatMap((p) => p.params)], (x) => x)
+  PARAMS.set(name, params.slice(1))
+  const all = (f: (h: Hooks) => string[]): string[] => parts.flatMap((p) => f(p.hooks))
+  return {
+    name,
     export: true,
-    params: ['lane', 'ea', 'eb', 'counts', 'outIdx', 'outVal', 'j0', 'j1', 'A', 'B', 'L'].map(i32),
-    locals: [...chunkLocals, i32('w'), i32('bits'), ...['va', 'vb', 'vl', 'pv'].map(v)],
+    params: params.map(i32),
+    locals: once([...chunkLocals, ...parts.flatMap((p) => p.locals)], ([n]) => n),
     body: lines([
-      ...(['A', 'B', 'L'] as const).flatMap((x) => [`local.get $${x}`, 'f32.reinterpret_i32', 'f32x4.splat', `local.set $v${x.toLowerCase()}`]),
+      ...parts.flatMap((p) => p.setup),
       ...chunked({
-        chunkInit: ['local.get $cs', 'local.set $w'],
-        blockFinish: [],
-        chunkFinish: [
-          'local.get $counts', 'local.get $cs', `i32.const ${PRIOR_CHUNK}`, 'i32.div_u', 'i32.const 4', 'i32.mul', 'i32.add',
-          'local.get $w', 'local.get $cs', 'i32.sub', 'i32.store',
-        ],
-        body,
+        chunkInit: all((h) => h.chunkInit), blockFinish: all((h) => h.blockFinish), chunkFinish: all((h) => h.chunkFinish),
+        body: (masked) => all((h) => h.body(masked)),
       }),
     ]),
   }
+}
+
+const PARAMS = new Map<string, string[]>()
+
+/**
+ * The parameter names (after `lane`) of a kernel, so callers pass arguments by name.
+ * @example priorParams('priorSelect') // ['ea', 'eb', 'counts', 'outIdx', 'outVal', 'j0', 'j1', 'A', 'B', 'L']
+ */
+export function priorParams(name: string): string[] {
+  if (PARAMS.size === 0) priorKernels()
+  const p = PARAMS.get(name)
+  if (!p) throw new Error(`priorParams: no kernel named ${name}`)
+  return p
 }
 
 /**
@@ -283,12 +312,22 @@ function priorRangeKernel(): WasmFunc {
   }
 }
 
-/** The regularizer's kernels, assembled into the engine's module next to GEMM and conv. */
-export function priorKernels(): WasmFunc[] {
-  return [...EXP_VARIANTS.map(priorExpKernel), priorSelectKernel(), priorRangeKernel()]
-}
-
 const EXP_VARIANTS: PriorExpVariant[] = [false, true].flatMap((small) => [{ arrays: 1, small }, { arrays: 2, small }])
 
+/**
+ * The regularizer's kernels, assembled into the engine's module next to GEMM and conv: per exp
+ * variant priorExp (one experiment's exps) and priorSelExp (experiment s's selection, then
+ * experiment s+1's exps into the same arrays, in one sweep: each vector is read before it is
+ * overwritten), plus priorSelect (two arrays) and priorRange.
+ */
+export function priorKernels(): WasmFunc[] {
+  return [
+    ...EXP_VARIANTS.map((x) => kernel(priorExpName(x), [expPart(x)])),
+    ...EXP_VARIANTS.map((x) => kernel(priorSelExpName(x), [selectPart(x.arrays), expPart(x)])),
+    kernel('priorSelect', [selectPart(2)]),
+    priorRangeKernel(),
+  ]
+}
+
 /** Names of the exported kernels (for the thread pool's export table). */
-export const PRIOR_EXPORTS = [...EXP_VARIANTS.map(priorExpName), 'priorSelect', 'priorRange']
+export const PRIOR_EXPORTS = [...EXP_VARIANTS.flatMap((x) => [priorExpName(x), priorSelExpName(x)]), 'priorSelect', 'priorRange']
