@@ -2,7 +2,7 @@
 // with the defaults S = 10, sp = 0.01, alpha = 0.9, on float32 weight sets shaped like cnn2's
 // (conv 32x1x3x3, 64x32x3x3, linear 128x3136, 10x128: 421,408 weights) and resnet18's (the 21
 // conv/linear weights of test/fixtures/model-params.json: 11,159,232 weights). Each row is the
-// median of a few calls after two warm-up calls; the weights move a little between calls, as in
+// median of a few calls after warm-up calls; the weights move a little between calls, as in
 // training, so W_old != W and both softmaxes of Eq. 5 are computed.
 //
 //   npx tsx bench/regularizer.ts [--quick]     (--quick: cnn2 only)
@@ -52,7 +52,7 @@ function makeParams(shapes: [string, number[]][], gen: Generator): NamedParam[] 
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-function timeOne(model: string, shapes: [string, number[]][], reps: number): RegularizerBenchRow {
+function timeOne(model: string, shapes: [string, number[]][], reps: number, warmup: number): RegularizerBenchRow {
   const gen = new Generator(0)
   const params = makeParams(shapes, gen)
   const reg = new DynamicPriorRegularizer({ S: 10, sp: 0.01, generator: new Generator(1) })
@@ -63,7 +63,7 @@ function timeOne(model: string, shapes: [string, number[]][], reps: number): Reg
   const total: number[] = []
   const cpu: number[] = []
   const graph: number[] = []
-  for (let r = 0; r < reps + 2; r++) {
+  for (let r = 0; r < reps + warmup; r++) {
     nudge()
     for (const [, w] of params) w.grad = null
     const c0 = process.cpuUsage()
@@ -73,7 +73,7 @@ function timeOne(model: string, shapes: [string, number[]][], reps: number): Reg
     p.backward()
     const t2 = performance.now()
     const c1 = process.cpuUsage(c0)
-    if (r >= 2) {
+    if (r >= warmup) {
       penalty.push(t1 - t0)
       total.push(t2 - t0)
       cpu.push((c1.user + c1.system) / 1000)
@@ -92,8 +92,11 @@ function timeOne(model: string, shapes: [string, number[]][], reps: number): Reg
  * @example const rows = benchRegularizer({ quick: true })
  */
 export function benchRegularizer(options: { quick?: boolean; print?: boolean } = {}): RegularizerBenchRow[] {
-  const rows = [timeOne('cnn2', CNN2, 5)]
-  if (!options.quick) rows.push(timeOne('resnet18', resnet18Shapes(), 3))
+  // NOTE: 40 warm-up calls on cnn2 (~1 s): training calls the penalty every step, so the steady
+  // state after the JIT has compiled the per-experiment JavaScript is what a step pays; with two
+  // warm-ups the median was ~35% higher. resnet18's calls are long enough to warm up in one.
+  const rows = [timeOne('cnn2', CNN2, 15, 40)]
+  if (!options.quick) rows.push(timeOne('resnet18', resnet18Shapes(), 3, 2))
   if (options.print ?? true) {
     console.log('dynamic prior penalty (S=10, sp=0.01, alpha=0.9, float32), median ms per evaluation')
     console.log('model      entries   penalty()  (graph part)  +backward()  (CPU ms)')
