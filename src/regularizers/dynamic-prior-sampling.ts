@@ -170,7 +170,7 @@ export function sampleExperiments(
   // the first array is W unless only W_old is used (alpha = 0)
   const w1 = needA ? cur : old
   const keys = drawKeys(gen)
-  const passes = (engine ? wasmPasses : jsPasses)(engine!, work, n, w1, two ? old : null, keys, magnitude)
+  const passes = engine ? wasmPasses(engine, work, n, w1, two ? old : null, keys, magnitude) : jsPasses(work, n, w1, two ? old : null, keys, magnitude)
   const { counts, starts } = out
   let grown = false
   starts[0] = 0
@@ -231,7 +231,7 @@ function lowerBound(passes: Passes, n: number, k: number, A: number, B: number, 
   return kthLargest(sample, SAMPLE, rank, work.scratch.subarray(SAMPLE))
 }
 
-function jsPasses(_: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[], w2: FloatArray[] | null, keys: SamplingKeys, magnitude: boolean): Passes {
+function jsPasses(work: WorkBuffers, n: number, w1: FloatArray[], w2: FloatArray[] | null, keys: SamplingKeys, magnitude: boolean): Passes {
   if (work.ea.length < round4(n)) {
     for (const k of ['fa', 'fb', 'ea', 'eb'] as const) work[k] = new Float32Array(round4(n))
   }
@@ -307,7 +307,12 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
   }
   const run = (fn: string, vars: Record<string, number>): void => {
     const names = priorParams(fn)
-    e.run(tasks(fn, (j0, j1) => names.map((p) => (p === 'j0' ? j0 : p === 'j1' ? j1 : (vars[p] ?? fixed[p])!))))
+    const value = (p: string): number => {
+      const x = vars[p] ?? fixed[p]
+      if (x === undefined) throw new Error(`sampleExperiments: no value for parameter ${p} of kernel ${fn}`)
+      return x
+    }
+    e.run(tasks(fn, (j0, j1) => names.map((p) => (p === 'j0' ? j0 : p === 'j1' ? j1 : value(p)))))
   }
   const coefficients = (A: number, B: number, L: number): Record<string, number> => ({ A: bitsOf(A), B: bitsOf(B), L: bitsOf(L) })
   const eb2 = fixed['eb']!
