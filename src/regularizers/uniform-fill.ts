@@ -1,7 +1,8 @@
 // Bulk uniform draws from a Generator, bit-identical to calling `generator.uniform()` once per
-// draw. The dynamic prior draws S*N temperatures per evaluation (4.2 million for cnn2 at S = 10):
-// through the method call each draw costs ~30 ns here, inlined into the caller's loop ~10 ns, and
-// the caller's other work on the entry runs in the shadow of the generator's dependency chain.
+// draw, for the loops that draw per entry from the generator itself: the projected cross-entropy's
+// per-class temperatures and the bounds experiment's random vectors. Through the method call each
+// draw costs ~30 ns here, inlined into the caller's loop ~10 ns. (The dynamic prior's S*N
+// temperatures come from a counter-based hash keyed by the generator instead: prior-math.ts.)
 // NOTE: AleaStream copies seedrandom's alea (lib/alea.js: `next` and `double`) and moves the
 // registers in and out with Generator.state()/setState(), so the Generator stays the only source
 // of randomness and a checkpointed state resumes the same stream. A test compares it with uniform().
