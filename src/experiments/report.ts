@@ -190,6 +190,62 @@ export function bestLambdaMarkdown(groups: Configuration[], densityKey: (typeof 
   return lines.length > 2 ? lines.join('\n') : null
 }
 
+// how a difference compares with the spread over seeds, in words
+function spreadWords(diff: number, sd: number): string {
+  if (!(Number.isFinite(sd) && sd > 0)) return 'one seed only, so no spread to compare with'
+  const r = Math.abs(diff) / sd
+  const which = r < 1 ? 'smaller than the spread over seeds' : r <= 2 ? 'comparable to the spread over seeds (at most twice it)' : 'larger than the spread over seeds'
+  return `${r.toFixed(1)} of our seed standard deviations: ${which}`
+}
+
+/**
+ * The comparison with the paper's Table 2 in plain words: for each configuration at its default
+ * lambda with a paper row, our mean accuracy against the paper's and whether the difference is
+ * larger than the spread over seeds; the paper's proposed-minus-L2 gap against ours, paired by
+ * seed; and a word on the densities. Null when no configuration has a paper row.
+ * @example paperComparisonMarkdown(groupRuns(runs))
+ */
+export function paperComparisonMarkdown(groups: Configuration[], densityKey: (typeof DENSITY_KEYS)[number] = 'density_1e-3'): string | null {
+  const accuracyBySeed = (g: Configuration): Map<number, number> =>
+    new Map(g.runs.flatMap((r) => {
+      const f = finalEpoch(r)
+      return f ? [[r.record.seed, f.testAccuracy!] as [number, number]] : []
+    }))
+  const rows = groups
+    .filter((g) => g.config.lambda === defaultLambda(g.config.reg))
+    .flatMap((g) => {
+      const p = paperRow(g.config)
+      const acc = [...accuracyBySeed(g).values()]
+      return p && acc.length > 0 ? [{ g, p, acc }] : []
+    })
+  if (rows.length === 0) return null
+  const tau = densityKey.replace('density_', '')
+  const lines: string[] = []
+  for (const { g, p, acc } of rows) {
+    const diff = mean(acc) - p.accuracy
+    lines.push(`- **${g.label}** (${acc.length} seed${acc.length > 1 ? 's' : ''}, ${g.config.epochs} epoch${g.config.epochs > 1 ? 's' : ''}): test accuracy ` +
+      `${mean(acc).toFixed(4)} against the paper's ${p.accuracy}, ${Math.abs(diff).toFixed(4)} ${diff < 0 ? 'lower' : 'higher'}; ${spreadWords(diff, sampleStd(acc))}.`)
+  }
+  // the paper's proposed - L2 gap, and ours paired by seed
+  const find = (reg: ExperimentConfig['reg']) => rows.find((r) => r.g.config.reg === reg)
+  const [proposed, l2] = [find('dynamic-prior'), find('l2')]
+  if (proposed && l2 && proposed.g.config.dataset === l2.g.config.dataset && proposed.g.config.model === l2.g.config.model) {
+    const a = accuracyBySeed(proposed.g)
+    const b = accuracyBySeed(l2.g)
+    const paired = [...a.keys()].filter((seed) => b.has(seed)).map((seed) => a.get(seed)! - b.get(seed)!)
+    const gap = proposed.p.accuracy - l2.p.accuracy
+    const sign = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(4)}`
+    lines.push(`- The paper's gap, proposed − L2, is ${sign(gap)}. Ours is ${sign(mean(proposed.acc) - mean(l2.acc))}` +
+      (paired.length > 1 ? `; paired by seed (same initialisation and data order) ${paired.map(sign).join(', ')}, mean ${sign(mean(paired))}, ${spreadWords(mean(paired), sampleStd(paired))}.` : '.'))
+  }
+  const densities = rows.map(({ g, p }) => {
+    const d = g.runs.map(finalEpoch).filter((r): r is MetricsRow => r !== null).map((r) => r[densityKey])
+    return `${g.label}: ${sci(mean(d))} (paper ${p.density.toExponential(1)})`
+  })
+  lines.push(`- Weight density at |w| > ${tau}: ${densities.join('; ')}. The paper does not state its threshold, so these do not compare directly.`)
+  return lines.join('\n')
+}
+
 /** The paper's Table 2 values, and how far our mean accuracy is from them in seed standard deviations. */
 function paperCells(c: ExperimentConfig, accuracies: number[]): [string, string] {
   const p = paperRow(c)
@@ -235,6 +291,7 @@ export function writeReport(dirs: string[], options: ReportOptions): { file: str
   const densityKey = options.densityKey ?? 'density_1e-3'
   const tau = densityKey.replace('density_', '')
   const best = bestLambdaMarkdown(groups, densityKey)
+  const comparison = paperComparisonMarkdown(groups, densityKey)
   fs.mkdirSync(options.out, { recursive: true })
   const charts: Array<[string, string, string, Metric]> = [
     ['loss.svg', 'Test loss', 'cross-entropy', 'testLoss'],
@@ -259,6 +316,7 @@ export function writeReport(dirs: string[], options: ReportOptions): { file: str
     '',
     tableMarkdown(groups, densityKey),
     '',
+    ...(comparison === null ? [] : ['## Against the paper', '', comparison, '']),
     ...(best === null ? [] : [
       '## Best lambda per regularizer',
       '',
