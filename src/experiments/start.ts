@@ -12,12 +12,11 @@ import { writeReport } from './report.js'
 import { runSweep, type GridFile } from './sweep.js'
 
 /**
- * Training images per run (batch 32: 188 steps). NOTE: measured on the 2-core reference machine
- * (wasm backend, other jobs running, load ~3): 4,000 images took 2 min 43 s for the whole job (L2
- * run ~90 img/s, dynamic-prior run ~27 img/s as its S = 10 sampling over 421k weights dominates,
- * plus ~20 s per run for the full 10,000-image test set), so 6,000 lands near 5 minutes.
+ * Training images per run (batch 32: 750 steps). NOTE: sized from the throughput of the MNIST
+ * Table 1 runs on the 2-core reference machine (~290 img/s with L2, ~260 img/s with the dynamic
+ * prior, test evaluations included) to about 4 minutes for the whole job.
  */
-export const START_TRAIN_IMAGES = 6000
+export const START_TRAIN_IMAGES = 24000
 
 export const START_DESCRIPTION =
   `The built-in demo: cnn2 on ${START_TRAIN_IMAGES} MNIST training images, 1 epoch, L2 against the dynamic prior\n` +
