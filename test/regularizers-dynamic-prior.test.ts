@@ -336,6 +336,16 @@ describe('DynamicPriorRegularizer: bad input and state', () => {
     expect(() => r.penalty([['fc1.weight', randomParam([3, 6], 1)]])).not.toThrow()
   })
 
+  it('rejects S * N past the 32-bit temperature counter before drawing anything for any group', () => {
+    const g = new Generator(5)
+    const r = new DynamicPriorRegularizer({ generator: g, S: 2 ** 20 })
+    const small = new Tensor(new Float32Array(8), [8])
+    const large = new Tensor(new Float32Array(4096), [64, 64])
+    const gen = g.state()
+    expect(() => r.penalty([['fc1.weight', small], ['fc2.weight', large]])).toThrow(/S \* N = 1048576 \* 4096 for parameter 'fc2\.weight' \(4096 entries\) reaches 2\^32/)
+    expect(g.state()).toEqual(gen)
+  })
+
   it("with scope 'model', a changed set of parameters is an error", () => {
     const r = reg({ scope: 'model' })
     r.penalty(named(['a', [5], 1], ['b', [5], 2]))

@@ -244,6 +244,14 @@ export class DynamicPriorRegularizer {
         throw new Error(`${NAME}: with scope 'model' the regularized parameters must stay the same; they were [${g.names.join(', ')}], now [${names.join(', ')}]`)
       }
     }
+    // temperature counters s*N + j are 32-bit (prior-math.ts)
+    for (const [key, members] of this.partition(params)) {
+      const n = members.reduce((a, [, t]) => a + t.numel(), 0)
+      if (this.options.S * n >= 2 ** 32) {
+        const what = key === MODEL_KEY ? `the ${n} regularized entries (scope 'model')` : `parameter '${key}' (${n} entries)`
+        throw new Error(`${NAME}: S * N = ${this.options.S} * ${n} for ${what} reaches 2^32, the range of the temperature counter; use a smaller S or scope 'per-tensor'`)
+      }
+    }
   }
 
   private partition(params: NamedParam[]): Map<string, NamedParam[]> {
