@@ -4,10 +4,13 @@
 // vector tails, several chunks, two threads, the candidate fallback); the float32 exp against
 // Math.exp; the temperature stream's statistics; the radix top-k against the quickselect one.
 import { afterAll, describe, expect, it } from 'vitest'
-import { Generator } from '../src/index.js'
+import { Generator } from '../src/index.js' // (registers the wasm backend)
 import { WasmEngine } from '../src/tensor/backends/wasm/engine.js'
 import { PRIOR_CHUNK } from '../src/tensor/backends/wasm/prior-kernels.js'
-import { allocateGroupBuffers, allocateWork, sampleExperiments, type SamplingConfig } from '../src/regularizers/dynamic-prior-sampling.js'
+import { allocateGroupBuffers, allocateWork, sampleExperiments, samplingEngine, type SamplingConfig } from '../src/regularizers/dynamic-prior-sampling.js'
+import { getBackend, registerBackend, setBackend } from '../src/tensor/backends/registry.js'
+import { ReferenceBackend } from '../src/tensor/backends/reference.js'
+import { WasmBackend } from '../src/tensor/backends/wasm/wasm-backend.js'
 import { expf, expSmall, temperature } from '../src/regularizers/prior-math.js'
 import { SMALL_SPAN } from '../src/tensor/backends/wasm/prior-kernels.js'
 import { HISTOGRAM_BINS, selectTopK, selectTopKF32 } from '../src/regularizers/selection.js'
@@ -144,5 +147,23 @@ describe('dynamic prior sampling: the arithmetic', () => {
     const w = new Float32Array(4096)
     expect(() => sampleExperiments([w], [w], 4096, cfg, new Generator(0), allocateWork(4096), allocateGroupBuffers(4096, { ...cfg, S: 1 }), true))
       .toThrow(/S \* n = 1048576 \* 4096 reaches 2\^32/)
+  })
+})
+
+describe('dynamic prior sampling: where it runs', () => {
+  it("uses the wasm backend's engine, the plain-JS definition on 'reference', and an engine of its own on any other backend", () => {
+    registerBackend('not-wasm', () => Object.assign(new ReferenceBackend(), { name: 'not-wasm' }))
+    try {
+      setBackend('wasm')
+      expect(samplingEngine()).toBe((getBackend() as WasmBackend).wasmEngine)
+      setBackend('reference')
+      expect(samplingEngine()).toBeNull()
+      setBackend('not-wasm')
+      const own = samplingEngine()
+      expect(own).toBeInstanceOf(WasmEngine)
+      expect(samplingEngine()).toBe(own)
+    } finally {
+      setBackend('wasm')
+    }
   })
 })

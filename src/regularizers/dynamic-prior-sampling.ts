@@ -15,7 +15,7 @@
 // - with the WASM backend the two passes run as SIMD kernels on all threads
 //   (../tensor/backends/wasm/prior-kernels.ts), and pass 2 returns only the candidates P' >= L,
 //   where L comes from a sample of 2,048 entries; a radix selection (./selection.ts) finds the k
-//   largest among them. Otherwise ./prior-math.ts computes the same bits in plain JS.
+//   largest among them. With the reference backend ./prior-math.ts computes the same bits in plain JS.
 // Where alpha is 0 or 1, or W_old is W (first call), only one softmax is computed.
 import type { FloatArray } from '../tensor/backends/backend.js'
 import { PRIOR_CHUNK, SMALL_SPAN, priorExpName, priorParams, priorSelExpName, type PriorExpVariant } from '../tensor/backends/wasm/prior-kernels.js'
@@ -87,10 +87,20 @@ export function allocateGroupBuffers(n: number, cfg: SamplingConfig): GroupBuffe
   return { counts: new Float64Array(n), maxCount: 0, kept: new Int32Array(keptCapacity), starts: new Int32Array(cfg.S + 1) }
 }
 
-/** The WASM engine when the active backend is 'wasm' (the sampling then runs as its kernels), else null (plain JS, same bits). */
+let own: WasmBackend | null = null
+
+/**
+ * Where the sampling runs: the wasm backend's engine when it is active; with the reference
+ * backend null, i.e. the plain-JS definition (like every reference kernel); with any other
+ * backend (GPU.js) an engine of its own, made on first use (the result is the same bits either way).
+ * @example samplingEngine()?.threads
+ */
 export function samplingEngine(): WasmEngine | null {
   const b = getBackend()
-  return b instanceof WasmBackend ? b.wasmEngine : null
+  if (b instanceof WasmBackend) return b.wasmEngine
+  if (b.name === 'reference') return null
+  own ??= new WasmBackend() // (its thread count: PRIORGRAD_THREADS, else all cores)
+  return own.wasmEngine
 }
 
 /** Two 32-bit keys from the seeded generator: all the randomness of one group's evaluation. */

@@ -2,7 +2,7 @@
 // WebAssembly kernels in src/tensor/backends/wasm/prior-kernels.ts (float32 arithmetic emulated
 // with Math.fround: for +, -, * of float32 values, rounding the exact-or-float64 result once more
 // to float32 gives the correctly rounded float32 result). It is the readable definition, the
-// path used when the WASM backend is not active, and the oracle of the kernel's tests.
+// path used with the reference backend, and the oracle of the kernels' tests.
 //
 //   p_j  = (lowbias32(k2 + k1 (c0 + step*j)) >>> 8) * 2^-24    the temperature (uniform in [0, 1))
 //   e_j  = exp(fround(p_j * f_j) - M)                     M >= every p_j f_j, so e_j <= 1
