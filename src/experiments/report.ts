@@ -167,7 +167,7 @@ export function bestLambdaMarkdown(groups: Configuration[], densityKey: (typeof 
   }
   const tau = densityKey.replace('density_', '')
   const lines = [
-    `| Regularizer | λ tried | Equal λ: accuracy, density (\|w\| > ${tau}) | Best λ | Best λ: accuracy, density | Seeds |`,
+    `| Regularizer | λ tried | Equal λ: accuracy, density (\\|w\\| > ${tau}) | Best λ | Best λ: accuracy, density | Seeds |`,
     '|---|---|---|---|---|---|',
   ]
   const summary = (g: Configuration | undefined): string => {
