@@ -15,6 +15,11 @@ describe('shape mismatches', () => {
     expect(() => pg.where(ones([2]), ones([3]), ones([2]))).toThrow(/^where: shapes \[2\] and \[3\] cannot be broadcast/)
   })
 
+  it('weightedSquareSum names both shapes and dtypes', () => {
+    expect(() => F.weightedSquareSum(ones([2, 3]), ones([3, 2]))).toThrow('weightedSquareSum: weights must match x ([2,3] float32), got [3,2] float32')
+    expect(() => F.weightedSquareSum(ones([2]), ones([2], { dtype: 'float64' }))).toThrow('weightedSquareSum: weights must match x ([2] float32), got [2] float64')
+  })
+
   it('matmul reports both shapes and the inner dimensions', () => {
     expect(() => zeros([32, 784]).matmul(zeros([128, 10]))).toThrow('matmul: cannot multiply [32,784] by [128,10]: inner dimensions 784 and 128 differ')
     expect(() => zeros([2, 3, 4]).matmul(zeros([5, 4, 2]))).toThrow(/^matmul: shapes \[2\] and \[5\] cannot be broadcast/)
