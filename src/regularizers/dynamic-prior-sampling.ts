@@ -24,7 +24,7 @@ import { getBackend } from '../tensor/backends/registry.js'
 import { WasmBackend } from '../tensor/backends/wasm/wasm-backend.js'
 import type { Task } from '../tensor/backends/wasm/threads.js'
 import type { Generator } from '../tensor/generator.js'
-import { chunkTotal, expPass, floatBelow, mixPass, type SamplingKeys } from './prior-math.js'
+import { chunkTotal, expPass, float32Bits, floatBelow, mixPass, type SamplingKeys } from './prior-math.js'
 import { HISTOGRAM_BINS, kthLargest, selectAbove, selectTopKF32 } from './selection.js'
 
 const fr = Math.fround
@@ -301,7 +301,7 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
   const { and, xor } = magnitude ? MAGNITUDE : LITERAL
   e.run([{ fn: 'priorRange', args: [f1!, two ? f2! : f1!, n4, rp!] }])
   const { m1, m2, variant } = plan(Array.from(view.subarray(rp! / 4, rp! / 4 + 4)) as Range, two, magnitude)
-  const bitsOf = (x: number): number => new Int32Array(Float32Array.of(x).buffer)[0]!
+  const bitsOf = float32Bits
   // whole chunks per task: ~2 per thread when the work pays for a fork/join
   const parallel = e.threads > 1 && n >= 1 << 16 ? Math.min(chunks, 2 * e.threads) : 1
   const perTask = Math.ceil(chunks / parallel) * PRIOR_CHUNK

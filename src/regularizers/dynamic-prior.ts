@@ -90,8 +90,8 @@ export class DynamicPriorRegularizer {
    */
   penalty(source: ParamSource): Tensor {
     const params = selectParams(source, this.filter)
-    this.validate(params)
     const parts = this.partition(params)
+    this.validate(params, parts)
     let total: Tensor | null = null
     for (const [key, members] of parts) {
       const g = this.groupFor(key, members)
@@ -221,7 +221,7 @@ export class DynamicPriorRegularizer {
   }
 
   /** Every check of a call, before any state changes. */
-  private validate(params: NamedParam[]): void {
+  private validate(params: NamedParam[], parts: Map<string, NamedParam[]>): void {
     for (const [name, t] of params) {
       if (!isFloat(t.dtype)) throw new Error(`${NAME}: parameter '${name}' is ${t.dtype}; only float tensors can be regularized`)
       const d = t.data
@@ -245,7 +245,7 @@ export class DynamicPriorRegularizer {
       }
     }
     // temperature counters s*N + j are 32-bit (prior-math.ts)
-    for (const [key, members] of this.partition(params)) {
+    for (const [key, members] of parts) {
       const n = members.reduce((a, [, t]) => a + t.numel(), 0)
       if (this.options.S * n >= 2 ** 32) {
         const what = key === MODEL_KEY ? `the ${n} regularized entries (scope 'model')` : `parameter '${key}' (${n} entries)`

@@ -15,6 +15,12 @@ const fr = Math.fround
 const bits = new Int32Array(1)
 const asFloat = new Float32Array(bits.buffer)
 
+/** The bit pattern of x rounded to float32, as an int32 (how the kernels take float arguments). @example float32Bits(1) // 0x3f800000 */
+export function float32Bits(x: number): number {
+  asFloat[0] = x
+  return bits[0]!
+}
+
 /** Wellons' lowbias32 integer hash (a bijection on 32 bits). @example lowbias32(1) */
 export function lowbias32(x: number): number {
   const L = LOWBIAS32

@@ -63,20 +63,11 @@ function medianOf3(x: number, y: number, z: number): number {
 
 /**
  * Write the indices of the k largest of `values[0..n)` into `out` from `outStart`, in increasing
- * index order (equal values: lower index first). Returns k. `scratch` needs n slots; with
- * `candidates` (n slots) and k <= n/16 a sample first bounds the k-th largest from below, so a
- * single pass collects the few candidates and quickselect runs on them only.
+ * index order (equal values: lower index first). Returns k. `scratch` needs n slots.
+ * (The dynamic prior's large tensors first narrow the candidates; see dynamic-prior-sampling.ts.)
  * @example selectTopK(Float64Array.of(1, 5, 5, 2), 4, 2, scratch, out, 0) // out = [1, 2]
  */
-export function selectTopK(values: Float64Array, n: number, k: number, scratch: Float64Array, out: Int32Array, outStart: number, candidates?: Int32Array): number {
-  if (candidates && k <= n / 16 && n >= 4096) {
-    const c = collectCandidates(values, n, k, scratch, candidates)
-    if (c >= k) {
-      const v = quickselect(scratch, c, c - k)
-      writeTop(values, candidates, c, k, v, out, outStart)
-      return k
-    }
-  }
+export function selectTopK(values: Float64Array, n: number, k: number, scratch: Float64Array, out: Int32Array, outStart: number): number {
   const v = kthLargest(values, n, k, scratch)
   let greater = 0
   for (let i = 0; i < n; i++) if (values[i]! > v) greater++
@@ -91,45 +82,6 @@ export function selectTopK(values: Float64Array, n: number, k: number, scratch: 
     }
   }
   return k
-}
-
-// NOTE: the sample only decides how much work the exact selection does, never its result: every
-// entry >= t is a candidate, so when there are at least k of them they include the k largest.
-// The sample rank is set ~3 standard deviations past the expected rank of the k-th largest, so the
-// fallback (fewer than k candidates: a full quickselect) is rare.
-function collectCandidates(values: Float64Array, n: number, k: number, scratch: Float64Array, candidates: Int32Array): number {
-  const m = Math.min(n >> 2, 16384)
-  const step = n / m
-  for (let i = 0; i < m; i++) scratch[i] = values[Math.floor(i * step)]!
-  const r = (k * m) / n
-  const rank = Math.min(m, Math.ceil(r + 3 * Math.sqrt(r) + 8))
-  const t = quickselect(scratch, m, m - rank)
-  let c = 0
-  for (let i = 0; i < n; i++) {
-    const x = values[i]!
-    if (x >= t) {
-      scratch[c] = x
-      candidates[c++] = i
-    }
-  }
-  return c
-}
-
-/** From the candidates (increasing indices), keep those > v and the first ones == v, k in all. */
-function writeTop(values: Float64Array, candidates: Int32Array, c: number, k: number, v: number, out: Int32Array, outStart: number): void {
-  let greater = 0
-  for (let q = 0; q < c; q++) if (values[candidates[q]!]! > v) greater++
-  let equalLeft = k - greater
-  let w = outStart
-  for (let q = 0; q < c; q++) {
-    const i = candidates[q]!
-    const x = values[i]!
-    if (x > v) out[w++] = i
-    else if (x === v && equalLeft > 0) {
-      out[w++] = i
-      equalLeft--
-    }
-  }
 }
 
 /**
