@@ -20,6 +20,13 @@ describe('shape mismatches', () => {
     expect(() => F.weightedSquareSum(ones([2]), ones([2], { dtype: 'float64' }))).toThrow('weightedSquareSum: weights must match x ([2] float32), got [2] float64')
   })
 
+  it('weightedSquareSumAt names the index, the weights and an index out of range', () => {
+    const idx = tensor([0, 3], { dtype: 'int32' })
+    expect(() => F.weightedSquareSumAt(ones([3]), ones([2]), ones([2]))).toThrow('weightedSquareSumAt: index must be a 1-D int32 tensor, got [2] float32')
+    expect(() => F.weightedSquareSumAt(ones([3]), idx, ones([3]))).toThrow("weightedSquareSumAt: weights must be 1-D with one value per index (2) in x's dtype float32, got [3] float32")
+    expect(() => F.weightedSquareSumAt(ones([3]), idx, ones([2]))).toThrow('weightedSquareSumAt: index 3 at position 1 is out of range for x with 3 entries (shape [3])')
+  })
+
   it('matmul reports both shapes and the inner dimensions', () => {
     expect(() => zeros([32, 784]).matmul(zeros([128, 10]))).toThrow('matmul: cannot multiply [32,784] by [128,10]: inner dimensions 784 and 128 differ')
     expect(() => zeros([2, 3, 4]).matmul(zeros([5, 4, 2]))).toThrow(/^matmul: shapes \[2\] and \[5\] cannot be broadcast/)

@@ -120,6 +120,10 @@ const cases: Record<string, Case[]> = {
     { title: 'weightedSquareSum [3,4] with weights [3,4] (both differentiated)', fn: (x, c) => F.weightedSquareSum(x, c), inputs: [[3, 4], [3, 4]] },
     { title: 'weightedSquareSum [5] with constant weights', fn: (x) => F.weightedSquareSum(x, new Tensor(Float64Array.of(0, 1, 2, 3, 10), [5])), inputs: [[5]] },
   ],
+  weightedSquareSumAt: [
+    { title: 'weightedSquareSumAt [3,4] at 3 entries (both differentiated)', fn: (x, c) => F.weightedSquareSumAt(x, ints([0, 5, 11]), c), inputs: [[3, 4], [3]] },
+    { title: 'weightedSquareSumAt with a repeated index (gradients add)', fn: (x) => F.weightedSquareSumAt(x, ints([2, 2, 4]), new Tensor(Float64Array.of(1, 3, 2), [3])), inputs: [[5]] },
+  ],
 }
 
 // Composed functions have no backward of their own, but their gradients are checked too.

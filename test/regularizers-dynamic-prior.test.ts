@@ -1,7 +1,7 @@
 // The dynamic informative-prior regularizer against every "what must hold" item of
 // ../shared/specs/dynamic-prior.md, plus each option, the bad-input errors and buffer reuse.
 import { describe, expect, it } from 'vitest'
-import { Generator, Tensor, gradcheck } from '../src/index.js'
+import { F, Generator, Tensor, gradcheck } from '../src/index.js'
 import { DynamicPriorRegularizer, keptCount, type DynamicPriorOptions } from '../src/regularizers/index.js'
 import type { NamedParam } from '../src/regularizers/params.js'
 import { Linear, ReLU, Sequential } from '../src/nn/index.js'
@@ -217,8 +217,35 @@ describe('DynamicPriorRegularizer: penalty and gradient', () => {
       for (const [name, w] of params) {
         const g = r.lastSample().groups.find((x) => x.names.includes(name))!
         const c = r.lastCounts(name).data
-        const expected = Array.from(w.data, (v, j) => 2 * g.lambdaEff * c[j]! * v)
+        // (+ 0: entries no experiment kept get +0, where 0 * w is -0 for negative w)
+        const expected = Array.from(w.data, (v, j) => 2 * g.lambdaEff * c[j]! * v + 0)
         expect(Array.from(w.grad!.data).map(bits)).toEqual(expected.map(bits))
+      }
+    }
+  })
+
+  it('reads only the kept entries: the same bits as the dense weightedSquareSum, counts cleared between calls', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      // 4 * 83 + 3 entries: the tail past the last multiple of 4 is summed like the dense op does
+      const g = new Generator(5)
+      const w = new Tensor(Float64Array.from({ length: 335 }, () => g.normal()), [5, 67]).to(dtype).requiresGrad_()
+      const r = reg({ sp: 0.05, S: 6, lambda: 0.3 })
+      for (let call = 0; call < 3; call++) {
+        w.data[call] += 0.5 // W_old != W from the second call on
+        w.grad = null
+        const p = r.penalty([['w', w]])
+        p.backward()
+        const sample = r.lastSample().groups[0]!
+        const c = r.lastCounts('w')
+        // counts from this call's masks only (the previous call's were cleared entry by entry)
+        expect(Array.from(c.data)).toEqual(Array.from(r.lastMasks('w').sum(0).data))
+        expect(Array.from(sample.entries)).toEqual(Array.from(c.data).flatMap((v, j) => (v > 0 ? [j] : [])))
+        const dense = F.weightedSquareSum(w, c.to(dtype)).mul(sample.lambdaEff)
+        expect(p.item()).toBe(dense.item())
+        const sparseGrad = Array.from(w.grad!.data)
+        w.grad = null
+        dense.backward()
+        expect(sparseGrad).toEqual(Array.from(w.grad!.data, (v) => v + 0))
       }
     }
   })
@@ -261,7 +288,7 @@ describe('DynamicPriorRegularizer: penalty and gradient', () => {
     r.penalty([['w', w]]) // new masks; the first graph must not see them
     w.data[0] -= 1
     first.backward()
-    expect(Array.from(w.grad!.data).map(bits)).toEqual(Array.from(w.data, (v, j) => bits(2 * g1.lambdaEff * g1.counts[j]! * v)))
+    expect(Array.from(w.grad!.data).map(bits)).toEqual(Array.from(w.data, (v, j) => bits(2 * g1.lambdaEff * g1.counts[j]! * v + 0)))
     expect(() => r.penaltyWithMasks([['v', w]], r.lastSample())).toThrow(/no masks for parameter 'v'/)
   })
 
@@ -274,7 +301,7 @@ describe('DynamicPriorRegularizer: penalty and gradient', () => {
     expect(b0.grad).toBeNull()
     const c = r.lastCounts('0.weight').data
     const le = r.lastSample().groups[0]!.lambdaEff
-    expect(Array.from(w0.grad!.data)).toEqual(Array.from(w0.data, (v, j) => 2 * le * c[j]! * v))
+    expect(Array.from(w0.grad!.data)).toEqual(Array.from(w0.data, (v, j) => 2 * le * c[j]! * v + 0))
   })
 
   it('works on float32 weights and returns a float32 scalar in the graph', () => {

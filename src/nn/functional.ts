@@ -40,6 +40,24 @@ export function weightedSquareSum(x: Tensor, weights: Tensor): Tensor {
 }
 
 /**
+ * sum_q weights_q * x[index_q]^2 (x read in flat order) as one recorded op: weightedSquareSum
+ * with the weights given only where they are non-zero, in O(index length). `index` is 1-D int32
+ * (repeats add up); `weights` is 1-D, as long as `index`, in x's dtype. With increasing distinct
+ * indices it gives exactly the bits of the dense form.
+ * @example weightedSquareSumAt(w, Int32Tensor [0, 7], counts [2, 1]) // = 2 w[0]^2 + w[7]^2
+ */
+export function weightedSquareSumAt(x: Tensor, index: Tensor, weights: Tensor): Tensor {
+  assertFloat('weightedSquareSumAt', x, weights)
+  if (index.dtype !== 'int32' || index.ndim !== 1) {
+    throw new Error(`weightedSquareSumAt: index must be a 1-D int32 tensor, got ${formatShape(index.shape)} ${index.dtype}`)
+  }
+  if (weights.ndim !== 1 || weights.shape[0] !== index.shape[0] || weights.dtype !== x.dtype) {
+    throw new Error(`weightedSquareSumAt: weights must be 1-D with one value per index (${index.shape[0]}) in x's dtype ${x.dtype}, got ${formatShape(weights.shape)} ${weights.dtype}`)
+  }
+  return apply(ops.weightedSquareSumAt, [x, index, weights], {})
+}
+
+/**
  * Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout),
  * only when training. The mask comes from the given generator (seeded).
  * @example dropout(x, 0.5, true, gen)

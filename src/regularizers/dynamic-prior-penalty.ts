@@ -4,12 +4,12 @@
 //   l2 (Eq. 6):                           R = lambda_eff * sum_s sqrt(sum_j I_sj w_j^2 + eps)
 //       dR/dw_j = lambda_eff * sum_s I_sj w_j / sqrt(sum_i I_si w_i^2 + eps)
 //   lambda_eff = lambda / max_j c_j ('max-count', Sec. 2.3) or lambda ('none').
-// Built from Tensor ops (the squared one is the single op weightedSquareSum), with the counts and
+// Built from Tensor ops (the squared one is the single op weightedSquareSumAt), with the counts and
 // kept indices as constants.
 import { Tensor } from '../tensor/tensor.js'
 import { allocate } from '../tensor/dtype.js'
 import { formatShape, shapesEqual } from '../tensor/shape.js'
-import { weightedSquareSum } from '../nn/functional.js'
+import { weightedSquareSumAt } from '../nn/functional.js'
 
 /** The masks of one evaluation for one group (one tensor, or all of them with scope 'model'). */
 export interface GroupSample {
@@ -21,6 +21,8 @@ export interface GroupSample {
   starts: Int32Array
   /** c_j = number of experiments that kept entry j */
   counts: Float64Array
+  /** the entries with c_j > 0, increasing */
+  entries: Int32Array
   lambdaEff: number
 }
 
@@ -50,16 +52,26 @@ export function buildPenalty(tensors: Tensor[], g: GroupSample, norm: 'squared' 
   return norm === 'squared' ? squaredPenalty(tensors, g) : l2Penalty(tensors, g, eps)
 }
 
+// Only the entries with c_j > 0 enter (about S * sp of them): weightedSquareSumAt reads and
+// differentiates those alone, with the same bits as the dense sum over all c_j.
 function squaredPenalty(tensors: Tensor[], g: GroupSample): Tensor {
   let total: Tensor | null = null
   let off = 0
+  let q = 0
   for (const w of tensors) {
     const n = w.numel()
-    // NOTE: the graph gets its own copy of the counts (in W's dtype), not the reused scratch
-    // buffer: a graph kept past the next evaluation must still differentiate what it computed.
-    const c = allocate(w.dtype, n)
-    c.set(g.counts.subarray(off, off + n))
-    const term = weightedSquareSum(w, new Tensor(c, w.shape))
+    const from = q
+    while (q < g.entries.length && g.entries[q]! < off + n) q++
+    // NOTE: the graph gets its own copies (indices, and counts in W's dtype), not the reused
+    // buffers: a graph kept past the next evaluation must still differentiate what it computed.
+    const idx = new Int32Array(q - from)
+    const c = allocate(w.dtype, q - from)
+    for (let i = 0; i < idx.length; i++) {
+      const j = g.entries[from + i]!
+      idx[i] = j - off
+      c[i] = g.counts[j]!
+    }
+    const term = weightedSquareSumAt(w, new Tensor(idx, [idx.length]), new Tensor(c, [idx.length]))
     total = total ? total.add(term) : term
     off += n
   }

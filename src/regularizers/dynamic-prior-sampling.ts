@@ -56,6 +56,11 @@ export interface GroupBuffers {
   maxCount: number
   kept: Int32Array
   starts: Int32Array
+  /** the entries with c_j > 0, increasing, at [0, distinct) (the penalty reads only these) */
+  entries: Int32Array
+  distinct: number
+  /** one bit per entry, all clear between evaluations (finds `entries` in index order) */
+  marks: Uint32Array
 }
 
 export interface SamplingConfig {
@@ -84,7 +89,10 @@ export function allocateWork(n: number): WorkBuffers {
 /** The per-group memory of a group of n entries. */
 export function allocateGroupBuffers(n: number, cfg: SamplingConfig): GroupBuffers {
   const keptCapacity = cfg.k !== undefined ? cfg.S * cfg.k : Math.max(16, cfg.S * Math.ceil(0.01 * n))
-  return { counts: new Float64Array(n), maxCount: 0, kept: new Int32Array(keptCapacity), starts: new Int32Array(cfg.S + 1) }
+  return {
+    counts: new Float64Array(n), maxCount: 0, kept: new Int32Array(keptCapacity), starts: new Int32Array(cfg.S + 1),
+    entries: new Int32Array(Math.min(n, keptCapacity)), distinct: 0, marks: new Uint32Array(Math.ceil(n / 32)),
+  }
 }
 
 let own: WasmBackend | null = null
@@ -181,7 +189,7 @@ export function sampleExperiments(
   const w1 = needA ? cur : old
   const keys = drawKeys(gen)
   const passes = engine ? wasmPasses(engine, work, n, w1, two ? old : null, keys, magnitude) : jsPasses(work, n, w1, two ? old : null, keys, magnitude)
-  const { counts, starts } = out
+  const { starts } = out
   let grown = false
   starts[0] = 0
   const step = cfg.temperature === 'per-entry' ? 1 : 0
@@ -216,16 +224,38 @@ export function sampleExperiments(
     for (let q = from; q < from + kept; q++) idx[q] = work.candidates[idx[q]!]!
     starts[s + 1] = from + kept
   }
-  // NOTE: counted at the end, right after the fill: counts (8 bytes per entry) is then still in
-  // cache; incremented after each experiment it was not (the passes stream ~10 MB in between).
-  counts.fill(0)
+  count(out, starts[cfg.S]!)
+  return grown
+}
+
+// c_j from the kept lists, and the distinct kept entries in increasing order. Touches only the
+// S*k kept entries and one bit per entry: the previous evaluation's counts are cleared where they
+// were set (not by a fill of all n), and the order comes from the marks, read 32 entries a word.
+function count(out: GroupBuffers, total: number): void {
+  const { counts, kept, marks } = out
+  for (let q = 0; q < out.distinct; q++) counts[out.entries[q]!] = 0
   let max = 0
-  for (let q = 0; q < starts[cfg.S]!; q++) {
-    const j = out.kept[q]!
-    max = Math.max(max, ++counts[j]!)
+  for (let q = 0; q < total; q++) {
+    const j = kept[q]!
+    const c = ++counts[j]!
+    if (c === 1) marks[j >>> 5]! |= 1 << (j & 31)
+    if (c > max) max = c
   }
   out.maxCount = max
-  return grown
+  if (out.entries.length < Math.min(total, counts.length)) out.entries = new Int32Array(Math.min(total, counts.length))
+  const entries = out.entries
+  let d = 0
+  for (let w = 0; w < marks.length; w++) {
+    let m = marks[w]!
+    if (m === 0) continue
+    marks[w] = 0
+    while (m !== 0) {
+      const low = m & -m
+      entries[d++] = w * 32 + 31 - Math.clz32(low)
+      m ^= low
+    }
+  }
+  out.distinct = d
 }
 
 // A bound L for the candidates of the k largest (every entry with P' >= L): the value of rank

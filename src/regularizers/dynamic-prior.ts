@@ -104,7 +104,7 @@ export class DynamicPriorRegularizer {
       }
       if (sampleExperiments(cur, old, g.n, g.cfg, this.gen(), this.work, g.buf, fresh.every(Boolean), samplingEngine())) this.allocations++
       const lambdaEff = effectiveLambda(this.options.lambda, this.options.normalize, g.buf.maxCount)
-      g.sample = { names: g.names, shapes: g.shapes, S: g.cfg.S, kept: g.buf.kept, starts: g.buf.starts, counts: g.buf.counts, lambdaEff }
+      g.sample = { names: g.names, shapes: g.shapes, S: g.cfg.S, kept: g.buf.kept, starts: g.buf.starts, counts: g.buf.counts, entries: g.buf.entries.subarray(0, g.buf.distinct), lambdaEff }
       const term = buildPenalty(members.map(([, t]) => t), g.sample, this.options.norm, this.options.eps)
       total = total ? total.add(term) : term
     }
@@ -138,7 +138,7 @@ export class DynamicPriorRegularizer {
       const s = g.sample
       if (!s) continue
       const used = s.starts[s.S]!
-      groups.push({ ...s, names: [...s.names], shapes: s.shapes.map((x) => [...x]), kept: s.kept.slice(0, used), starts: s.starts.slice(), counts: s.counts.slice() })
+      groups.push({ ...s, names: [...s.names], shapes: s.shapes.map((x) => [...x]), kept: s.kept.slice(0, used), starts: s.starts.slice(), counts: s.counts.slice(), entries: s.entries.slice() })
     }
     return { groups }
   }

@@ -8,6 +8,7 @@
 // one pass into one fresh array costs about half of two elementwise ops.
 import { Tensor } from '../../tensor/tensor.js'
 import { allocate } from '../../tensor/dtype.js'
+import { formatShape } from '../../tensor/shape.js'
 import type { OpDef } from '../op.js'
 
 export const weightedSquareSum: OpDef = {
@@ -50,5 +51,57 @@ export const weightedSquareSum: OpDef = {
       gc = new Tensor(d, c.shape)
     }
     return [gx, gc]
+  },
+}
+
+// The same sum over a subset, given as pairs (index_q, weight_q): y = sum_q weight_q x[index_q]^2
+// over x's entries in flat order. The dynamic prior keeps about S*sp of the entries, so its
+// penalty touches only those: forward and backward cost O(#pairs), plus a zero-filled gradient.
+// dy/dx_j = sum_{q: index_q = j} 2 weight_q x_j g (repeats accumulate); dy/dweight_q = x[index_q]^2 g.
+// NOTE: with increasing, distinct indices the forward adds the same terms into the same four
+// partial sums in the same order as the dense op above (entries past the last multiple of 4 go to
+// the first sum), and the gradient is the same product: the two give identical bits for
+// weights = the non-zero c_j.
+export const weightedSquareSumAt: OpDef = {
+  name: 'weightedSquareSumAt',
+  forward(ctx, [x, index, w]) {
+    const xs = x!.data
+    const idx = index!.data
+    const ws = w!.data
+    const n4 = xs.length - (xs.length % 4)
+    const part = [0, 0, 0, 0]
+    for (let q = 0; q < idx.length; q++) {
+      const j = idx[q]!
+      if (!(j >= 0 && j < xs.length)) throw new Error(`weightedSquareSumAt: index ${j} at position ${q} is out of range for x with ${xs.length} entries (shape ${formatShape(x!.shape)})`)
+      part[j < n4 ? j & 3 : 0]! += ws[q]! * xs[j]! * xs[j]!
+    }
+    ctx.save(x!, index!, w!)
+    const out = allocate(x!.dtype, 1)
+    out[0] = part[0]! + part[1]! + (part[2]! + part[3]!)
+    return new Tensor(out, [])
+  },
+  backward(ctx, gradOut) {
+    const [x, index, w] = ctx.saved as [Tensor, Tensor, Tensor]
+    const g = gradOut.data[0]!
+    const xs = x.data
+    const idx = index.data
+    const ws = w.data
+    let gx: Tensor | null = null
+    let gw: Tensor | null = null
+    if (ctx.needsInputGrad[0]) {
+      const d = allocate(x.dtype, xs.length)
+      const g2 = 2 * g
+      for (let q = 0; q < idx.length; q++) {
+        const j = idx[q]!
+        d[j]! += g2 * ws[q]! * xs[j]!
+      }
+      gx = new Tensor(d, x.shape)
+    }
+    if (ctx.needsInputGrad[2]) {
+      const d = allocate(w.dtype, idx.length)
+      for (let q = 0; q < idx.length; q++) d[q] = g * xs[idx[q]!]! * xs[idx[q]!]!
+      gw = new Tensor(d, w.shape)
+    }
+    return [gx, null, gw]
   },
 }
