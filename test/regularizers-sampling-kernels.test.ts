@@ -30,7 +30,7 @@ interface Case {
   weights?: (n: number) => Float32Array
 }
 
-function run(c: Case, engine: WasmEngine | null): { kept: number[]; counts: Float64Array } {
+function run(c: Case, engine: WasmEngine | null): { kept: number[]; entries: number[]; counts: number[] } {
   const g = new Generator(`w${c.n}`)
   const scale = c.scale ?? 0.1
   const w = c.weights ? c.weights(c.n) : Float32Array.from({ length: c.n }, () => scale * g.normal())
@@ -44,7 +44,17 @@ function run(c: Case, engine: WasmEngine | null): { kept: number[]; counts: Floa
   const out = allocateGroupBuffers(c.n, cfg)
   sampleExperiments([w.subarray(0, c.n >> 1), w.subarray(c.n >> 1)], [old.subarray(0, c.n >> 1), old.subarray(c.n >> 1)], c.n, cfg,
     new Generator(3), allocateWork(c.n), out, c.oldIsCur ?? false, engine)
-  return { kept: Array.from(out.kept.subarray(0, out.starts[S]!)), counts: out.counts }
+  const kept = Array.from(out.kept.subarray(0, out.starts[S]!))
+  // the (entry, c_j) pairs are the kept lists tallied
+  const tally = new Map<number, number>()
+  for (const j of [...kept].sort((a, b) => a - b)) tally.set(j, (tally.get(j) ?? 0) + 1)
+  const entries = Array.from(out.entries.subarray(0, out.distinct))
+  const counts = Array.from(out.counts.subarray(0, out.distinct))
+  expect(entries).toEqual([...tally.keys()])
+  expect(counts).toEqual([...tally.values()])
+  expect(out.maxCount).toBe(Math.max(0, ...counts))
+  expect(out.tally.every((x) => x === 0) && out.marks.every((x) => x === 0)).toBe(true)
+  return { kept, entries, counts }
 }
 
 const big = 8 * PRIOR_CHUNK + 4 * 7 + 3 // several chunks, a tail vector, >= 2^16 entries: split over threads
@@ -76,7 +86,7 @@ describe('dynamic prior sampling: WASM kernels = plain JS, bit for bit', () => {
       for (const e of engines) {
         const wasm = run(c, e)
         expect(wasm.kept).toEqual(js.kept)
-        expect(Array.from(wasm.counts)).toEqual(Array.from(js.counts))
+        expect(wasm.counts).toEqual(js.counts)
       }
       expect(js.kept.length).toBeGreaterThan(0)
     })

@@ -19,10 +19,9 @@ export interface GroupSample {
   /** kept indices (into the group's concatenated entries) of experiment s at [starts[s], starts[s+1]), increasing */
   kept: Int32Array
   starts: Int32Array
-  /** c_j = number of experiments that kept entry j */
-  counts: Float64Array
-  /** the entries with c_j > 0, increasing */
+  /** the entries some experiment kept (c_j > 0), increasing, and their c_j = number of experiments that kept them */
   entries: Int32Array
+  counts: Float64Array
   lambdaEff: number
 }
 
@@ -69,7 +68,7 @@ function squaredPenalty(tensors: Tensor[], g: GroupSample): Tensor {
     for (let i = 0; i < idx.length; i++) {
       const j = g.entries[from + i]!
       idx[i] = j - off
-      c[i] = g.counts[j]!
+      c[i] = g.counts[from + i]!
     }
     const term = weightedSquareSumAt(w, new Tensor(idx, [idx.length]), new Tensor(c, [idx.length]))
     total = total ? total.add(term) : term

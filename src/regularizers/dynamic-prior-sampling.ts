@@ -51,15 +51,16 @@ export interface WorkBuffers {
 
 /** What one group keeps from its last evaluation; `kept` holds experiment s at [starts[s], starts[s+1]). */
 export interface GroupBuffers {
-  /** c_j, the number of experiments that kept entry j, and its maximum */
-  counts: Float64Array
-  maxCount: number
   kept: Int32Array
   starts: Int32Array
-  /** the entries with c_j > 0, increasing, at [0, distinct) (the penalty reads only these) */
+  /** the entries kept by some experiment, increasing, at [0, distinct), and their c_j */
   entries: Int32Array
+  counts: Float64Array
   distinct: number
-  /** one bit per entry, all clear between evaluations (finds `entries` in index order) */
+  /** max_j c_j */
+  maxCount: number
+  /** the tally per entry and one bit per entry, both all zero between evaluations */
+  tally: Uint8Array | Uint16Array | Uint32Array
   marks: Uint32Array
 }
 
@@ -89,9 +90,13 @@ export function allocateWork(n: number): WorkBuffers {
 /** The per-group memory of a group of n entries. */
 export function allocateGroupBuffers(n: number, cfg: SamplingConfig): GroupBuffers {
   const keptCapacity = cfg.k !== undefined ? cfg.S * cfg.k : Math.max(16, cfg.S * Math.ceil(0.01 * n))
+  const distinct = Math.min(n, keptCapacity)
+  // c_j <= S: the narrowest tally keeps the random increments in cache (1 byte per entry at S < 256)
+  const tally = cfg.S < 2 ** 8 ? new Uint8Array(n) : cfg.S < 2 ** 16 ? new Uint16Array(n) : new Uint32Array(n)
   return {
-    counts: new Float64Array(n), maxCount: 0, kept: new Int32Array(keptCapacity), starts: new Int32Array(cfg.S + 1),
-    entries: new Int32Array(Math.min(n, keptCapacity)), distinct: 0, marks: new Uint32Array(Math.ceil(n / 32)),
+    kept: new Int32Array(keptCapacity), starts: new Int32Array(cfg.S + 1),
+    entries: new Int32Array(distinct), counts: new Float64Array(distinct), distinct: 0, maxCount: 0,
+    tally, marks: new Uint32Array(Math.ceil(n / 32)),
   }
 }
 
@@ -162,7 +167,7 @@ interface Passes {
 
 /**
  * Run the S experiments on W (`cur`, one array per segment, n entries in all) and W_old (`old`,
- * same lengths), filling `out.counts`, `out.kept` and `out.starts`. Returns true when `out.kept`
+ * same lengths), filling `out.kept`, `out.starts` and the counts (`out.entries`, `out.counts`). Returns true when `out.kept`
  * was regrown (threshold rule only). `oldIsCur` says W_old holds the same values as W (first call).
  * With an engine the passes run as WASM kernels; the result is the same bits either way.
  */
@@ -228,22 +233,25 @@ export function sampleExperiments(
   return grown
 }
 
-// c_j from the kept lists, and the distinct kept entries in increasing order. Touches only the
-// S*k kept entries and one bit per entry: the previous evaluation's counts are cleared where they
-// were set (not by a fill of all n), and the order comes from the marks, read 32 entries a word.
+// c_j from the kept lists, as (entry, c_j) pairs for the kept entries in increasing order. Touches
+// only the S*k kept entries, a narrow tally and one bit per entry (read 32 entries a word), never
+// all n counts: the tally and the bits are cleared where they were set.
 function count(out: GroupBuffers, total: number): void {
-  const { counts, kept, marks } = out
-  for (let q = 0; q < out.distinct; q++) counts[out.entries[q]!] = 0
+  const { kept, tally, marks } = out
   let max = 0
   for (let q = 0; q < total; q++) {
     const j = kept[q]!
-    const c = ++counts[j]!
+    const c = ++tally[j]!
     if (c === 1) marks[j >>> 5]! |= 1 << (j & 31)
     if (c > max) max = c
   }
   out.maxCount = max
-  if (out.entries.length < Math.min(total, counts.length)) out.entries = new Int32Array(Math.min(total, counts.length))
-  const entries = out.entries
+  const size = Math.min(total, tally.length)
+  if (out.entries.length < size) {
+    out.entries = new Int32Array(size)
+    out.counts = new Float64Array(size)
+  }
+  const { entries, counts } = out
   let d = 0
   for (let w = 0; w < marks.length; w++) {
     let m = marks[w]!
@@ -251,7 +259,10 @@ function count(out: GroupBuffers, total: number): void {
     marks[w] = 0
     while (m !== 0) {
       const low = m & -m
-      entries[d++] = w * 32 + 31 - Math.clz32(low)
+      const j = w * 32 + 31 - Math.clz32(low)
+      entries[d] = j
+      counts[d++] = tally[j]!
+      tally[j] = 0
       m ^= low
     }
   }
@@ -329,7 +340,8 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
   concat(w1, view.subarray(f1! / 4, f1! / 4 + n4), n)
   if (w2) concat(w2, view.subarray(f2! / 4, f2! / 4 + n4), n)
   const { and, xor } = magnitude ? MAGNITUDE : LITERAL
-  e.run([{ fn: 'priorRange', args: [f1!, two ? f2! : f1!, n4, rp!] }])
+  // the extremes of W and W_old, and their scores in place of them
+  e.run([{ fn: 'priorRange', args: [f1!, two ? f2! : f1!, n4, rp!, and, xor] }])
   const { m1, m2, variant } = plan(Array.from(view.subarray(rp! / 4, rp! / 4 + 4)) as Range, two, magnitude)
   const bitsOf = float32Bits
   // whole chunks per task: ~2 per thread when the work pays for a fork/join
@@ -343,7 +355,7 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
   // the kernels' arguments by parameter name (prior-kernels.ts)
   const fixed: Record<string, number> = {
     wa: f1!, wb: f2!, ea: e1!, eb: two ? e2! : e1!, sums: sp!, counts: cp!, outIdx: oi!, outVal: ov!,
-    k1: keys.k1, k2: keys.k2, andMask: and, xorMask: xor, ma: bitsOf(m1), mb: bitsOf(m2),
+    k1: keys.k1, k2: keys.k2, ma: bitsOf(m1), mb: bitsOf(m2),
   }
   const run = (fn: string, vars: Record<string, number>): void => {
     const names = priorParams(fn)

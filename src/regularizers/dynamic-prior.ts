@@ -104,7 +104,7 @@ export class DynamicPriorRegularizer {
       }
       if (sampleExperiments(cur, old, g.n, g.cfg, this.gen(), this.work, g.buf, fresh.every(Boolean), samplingEngine())) this.allocations++
       const lambdaEff = effectiveLambda(this.options.lambda, this.options.normalize, g.buf.maxCount)
-      g.sample = { names: g.names, shapes: g.shapes, S: g.cfg.S, kept: g.buf.kept, starts: g.buf.starts, counts: g.buf.counts, entries: g.buf.entries.subarray(0, g.buf.distinct), lambdaEff }
+      g.sample = { names: g.names, shapes: g.shapes, S: g.cfg.S, kept: g.buf.kept, starts: g.buf.starts, entries: g.buf.entries.subarray(0, g.buf.distinct), counts: g.buf.counts.subarray(0, g.buf.distinct), lambdaEff }
       const term = buildPenalty(members.map(([, t]) => t), g.sample, this.options.norm, this.options.eps)
       total = total ? total.add(term) : term
     }
@@ -148,7 +148,13 @@ export class DynamicPriorRegularizer {
     const { g, i } = this.locate(name)
     const off = g.offsets[i]!
     const n = g.offsets[i + 1]! - off
-    return new Tensor(g.sample!.counts.slice(off, off + n), g.shapes[i]!)
+    const s = g.sample!
+    const c = new Float64Array(n)
+    for (let q = 0; q < s.entries.length; q++) {
+      const j = s.entries[q]! - off
+      if (j >= 0 && j < n) c[j] = s.counts[q]!
+    }
+    return new Tensor(c, g.shapes[i]!)
   }
 
   /** The S masks of the last evaluation for one parameter, int32 0/1 of shape [S, ...shape]. @example reg.lastMasks('fc1.weight').sum() */

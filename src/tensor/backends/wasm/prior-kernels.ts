@@ -160,13 +160,13 @@ const at = (arr: string): string[] => [`local.get ${arr}`, 'local.get $j', 'i32.
 
 /**
  * The exp part: counter c = c0 + step*j, h = lowbias32(k2 + c*k1), p = (h >>> 8) * 2^-24, the
- * score f = (w & andMask) ^ xorMask as bits (|w| or -w), e = exp(p*f - m) stored at e, and per
+ * score f read from wa/wb (priorRange wrote them), e = exp(p*f - m) stored at e, and per
  * chunk q the sum of e (float32 lanes per block, float64 over blocks, see PRIOR_BLOCK) at
  * sums + 8*(arrays*q + a). ma, mb are float32 bit patterns. Entries past j1 are stored as 0.
  */
 function expPart(x: PriorExpVariant): Part {
   const ab = x.arrays === 2 ? ['a', 'b'] : ['a']
-  const score = (w: string, f: string): string[] => [...at(w), 'v128.load', 'local.get $vand', 'v128.and', 'local.get $vxor', 'v128.xor', `local.set ${f}`]
+  const score = (w: string, f: string): string[] => [...at(w), 'v128.load', `local.set ${f}`]
   const mask = (masked: boolean): string[] => (masked ? ['local.get $t', 'local.get $mask', 'v128.and', 'local.set $t'] : [])
   // e = exp(p f - m), stored and added to the block sums
   const one = (n: string, masked: boolean): string[] => [
@@ -176,11 +176,15 @@ function expPart(x: PriorExpVariant): Part {
     `local.get $s${n}`, 'local.get $t', 'f32x4.add', `local.set $s${n}`,
   ]
   const body = (masked: boolean): string[] => [
-    // h = k2 + k1*(c0 + step*j) + k1*step*(0, 1, 2, 3), hashed to 24-bit uniforms p
-    'local.get $k2', 'local.get $k1', 'local.get $c0', 'local.get $step', 'local.get $j', 'i32.mul', 'i32.add', 'i32.mul', 'i32.add',
-    'i32x4.splat', 'local.get $vstep', 'i32x4.add', 'local.set $h', ...lowbias('$h'),
+    // h = the counters of the 4 entries (advanced by 4 k1 step per vector), hashed to 24-bit uniforms p
+    'local.get $ctr', 'local.tee $h', 'local.get $vstep4', 'i32x4.add', 'local.set $ctr', ...lowbias('$h'),
     'local.get $h', 'i32.const 8', 'i32x4.shr_u', 'f32x4.convert_i32x4_s', f32c(2 ** -24), 'f32x4.mul', 'local.set $p',
     ...ab.flatMap((n) => one(n, masked)),
+  ]
+  // ctr = k2 + k1*(c0 + step*cs) + k1*step*(0, 1, 2, 3) at the start of each chunk
+  const counterInit = [
+    'local.get $k2', 'local.get $k1', 'local.get $c0', 'local.get $step', 'local.get $cs', 'i32.mul', 'i32.add', 'i32.mul', 'i32.add',
+    'i32x4.splat', 'local.get $vstep', 'i32x4.add', 'local.set $ctr',
   ]
   const zero = (r: string): string[] => [f32c(0), `local.set ${r}`]
   // lo += lanes 0,1 of the block sums as float64; hi += lanes 2,3
@@ -198,15 +202,15 @@ function expPart(x: PriorExpVariant): Part {
   ])
   const splat = (param: string, local: string, op: string): string[] => [`local.get ${param}`, ...(op === 'f32x4.splat' ? ['f32.reinterpret_i32'] : []), op, `local.set ${local}`]
   return {
-    params: [...ab.map((n) => `w${n}`), ...ab.map((n) => `e${n}`), 'sums', 'j0', 'j1', 'c0', 'step', 'k1', 'k2', 'andMask', 'xorMask', ...ab.map((n) => `m${n}`)],
-    locals: [...['vstep', 'h', 'p', 't', 'k', 'r', 'f', 'vand', 'vxor', ...ab.map((n) => `vm${n}`)].map(v), ...ab.flatMap((n) => [v(`lo${n}`), v(`hi${n}`), v(`s${n}`)])],
+    params: [...ab.map((n) => `w${n}`), ...ab.map((n) => `e${n}`), 'sums', 'j0', 'j1', 'c0', 'step', 'k1', 'k2', ...ab.map((n) => `m${n}`)],
+    locals: [...['vstep', 'vstep4', 'ctr', 'h', 'p', 't', 'k', 'r', 'f', ...ab.map((n) => `vm${n}`)].map(v), ...ab.flatMap((n) => [v(`lo${n}`), v(`hi${n}`), v(`s${n}`)])],
     setup: [
       // vstep = k1 * step * (0, 1, 2, 3); the masks and shifts in all lanes, once
       'local.get $k1', 'local.get $step', 'i32.mul', 'i32x4.splat', 'v128.const i32x4 0 1 2 3', 'i32x4.mul', 'local.set $vstep',
-      ...splat('$andMask', '$vand', 'i32x4.splat'), ...splat('$xorMask', '$vxor', 'i32x4.splat'),
+      'local.get $k1', 'local.get $step', 'i32.mul', 'i32.const 4', 'i32.mul', 'i32x4.splat', 'local.set $vstep4',
       ...ab.flatMap((n) => splat(`$m${n}`, `$vm${n}`, 'f32x4.splat')),
     ],
-    hooks: { chunkInit: ab.flatMap((n) => [...zero(`$lo${n}`), ...zero(`$hi${n}`), ...zero(`$s${n}`)]), chunkFinish, blockFinish, body },
+    hooks: { chunkInit: [...counterInit, ...ab.flatMap((n) => [...zero(`$lo${n}`), ...zero(`$hi${n}`), ...zero(`$s${n}`)])], chunkFinish, blockFinish, body },
   }
 }
 
@@ -281,14 +285,19 @@ export function priorParams(name: string): string[] {
 }
 
 /**
- * priorRange(lane, wa, wb, n4, out) over n4 floats (a multiple of 4; pad with zeros):
- * out[0..1] = min(0, min wa), max(0, max wa); out[2..3] the same for wb. WASM's min/max
- * (min(0, -0) = -0; no NaN reaches here).
+ * priorRange(lane, wa, wb, n4, out, andMask, xorMask) over n4 floats (a multiple of 4; pad with
+ * zeros): out[0..1] = min(0, min wa), max(0, max wa); out[2..3] the same for wb (WASM's min/max:
+ * min(0, -0) = -0; NaN would propagate, but none reaches here). In the same sweep each array is
+ * replaced by its scores f = (w & andMask) ^ xorMask as bits (|w|, or -w for the literal score);
+ * wb only when it is another array than wa.
  */
 function priorRangeKernel(): WasmFunc {
   const upd = (lo: string, hi: string, w: string): string[] => [
     `local.get ${w}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add', 'v128.load', 'local.tee $x',
     `local.get ${lo}`, 'f32x4.min', `local.set ${lo}`, 'local.get $x', `local.get ${hi}`, 'f32x4.max', `local.set ${hi}`,
+  ]
+  const toScore = (w: string): string[] => [
+    `local.get ${w}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add', 'local.get $x', 'local.get $vand', 'v128.and', 'local.get $vxor', 'v128.xor', 'v128.store',
   ]
   // lanes reduced as op(op(l0, l1), op(l2, l3))
   const reduce = (r: string, op: string, at: number): string[] => [
@@ -298,13 +307,15 @@ function priorRangeKernel(): WasmFunc {
   return {
     name: 'priorRange',
     export: true,
-    params: ['lane', 'wa', 'wb', 'n4', 'out'].map(i32),
-    locals: [i32('j'), ...['la', 'ha', 'lb', 'hb', 'x'].map(v)],
+    params: ['lane', 'wa', 'wb', 'n4', 'out', 'andMask', 'xorMask'].map(i32),
+    locals: [i32('j'), ...['la', 'ha', 'lb', 'hb', 'x', 'vand', 'vxor'].map(v)],
     body: lines([
       ...['$la', '$ha', '$lb', '$hb'].flatMap((r) => [f32c(0), `local.set ${r}`]),
+      'local.get $andMask', 'i32x4.splat', 'local.set $vand', 'local.get $xorMask', 'i32x4.splat', 'local.set $vxor',
       'block $done', 'loop $next',
       'local.get $j', 'local.get $n4', 'i32.ge_s', 'br_if $done',
-      ...upd('$la', '$ha', '$wa'), ...upd('$lb', '$hb', '$wb'),
+      ...upd('$la', '$ha', '$wa'), ...toScore('$wa'),
+      ...upd('$lb', '$hb', '$wb'), 'local.get $wb', 'local.get $wa', 'i32.ne', 'if', ...toScore('$wb'), 'end',
       'local.get $j', 'i32.const 4', 'i32.add', 'local.set $j',
       'br $next', 'end', 'end',
       ...reduce('$la', 'f32.min', 0), ...reduce('$ha', 'f32.max', 1), ...reduce('$lb', 'f32.min', 2), ...reduce('$hb', 'f32.max', 3),
