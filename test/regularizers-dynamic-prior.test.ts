@@ -395,7 +395,7 @@ describe('DynamicPriorRegularizer: bad input and state', () => {
       r.penalty(params)
     }
     const now = r.scratchBuffers('a')
-    for (const key of ['sums', 'values', 'candidates', 'scratch', 'histogram', 'radix', 'counts', 'kept', 'starts'] as const) expect(now[key]).toBe(first[key])
+    for (const key of ['sums', 'values', 'candidates', 'sample', 'sampleScratch', 'histogram', 'radix', 'counts', 'kept', 'starts'] as const) expect(now[key]).toBe(first[key])
     expect(r.allocations).toBe(allocations)
   })
 

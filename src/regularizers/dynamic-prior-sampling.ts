@@ -24,8 +24,8 @@ import { getBackend } from '../tensor/backends/registry.js'
 import { WasmBackend } from '../tensor/backends/wasm/wasm-backend.js'
 import type { Task } from '../tensor/backends/wasm/threads.js'
 import type { Generator } from '../tensor/generator.js'
-import { chunkTotal, expPass, float32Bits, floatBelow, mixPass, type SamplingKeys } from './prior-math.js'
-import { HISTOGRAM_BINS, kthLargest, selectAbove, selectTopKF32 } from './selection.js'
+import { chunkTotal, expPass, float32Bits, floatBelow, floatOfBits, mixPass, type SamplingKeys } from './prior-math.js'
+import { HISTOGRAM_BINS, kthLargestF32Bits, selectAbove, selectTopKF32 } from './selection.js'
 
 const fr = Math.fround
 const SAMPLE = 2048
@@ -37,8 +37,9 @@ export interface WorkBuffers {
   /** candidate values P' (or, without WASM, all of them) and their indices */
   values: Float32Array
   candidates: Int32Array
-  /** the sample and quickselect's working copy */
-  scratch: Float64Array
+  /** the sample of P' (float32) and the radix selection's copy of it */
+  sample: Float32Array
+  sampleScratch: Int32Array
   /** the radix selection's histogram and working keys */
   histogram: Uint32Array
   radix: Int32Array
@@ -82,7 +83,7 @@ export function allocateWork(n: number): WorkBuffers {
   const none = new Float32Array(0)
   return {
     sums: new Float64Array(2 * chunksOf(n)), values: new Float32Array(n), candidates: new Int32Array(n),
-    scratch: new Float64Array(2 * SAMPLE), histogram: new Uint32Array(HISTOGRAM_BINS), radix: new Int32Array(n),
+    sample: new Float32Array(SAMPLE), sampleScratch: new Int32Array(SAMPLE), histogram: new Uint32Array(HISTOGRAM_BINS), radix: new Int32Array(n),
     fa: none, fb: none, ea: none, eb: none,
   }
 }
@@ -161,8 +162,8 @@ interface Passes {
   select(A: number, B: number, L: number): number
   /** select, then the exps of the experiment with counter base c0 (one sweep with WASM) */
   selectThenExp(A: number, B: number, L: number, c0: number, step: number): number
-  /** P' of entry j (for the sample) */
-  mix(A: number, B: number, j: number): number
+  /** P' of the entries 0, stride, 2 stride, ... into out (float32), for the sample */
+  sample(A: number, B: number, out: Float32Array, stride: number): void
 }
 
 /**
@@ -275,11 +276,13 @@ function count(out: GroupBuffers, total: number): void {
 // entries. The sample only decides how much work the exact selection does, never its result.
 function lowerBound(passes: Passes, n: number, k: number, A: number, B: number, work: WorkBuffers): number {
   if (n < 4 * SAMPLE || k > n / 4) return -Infinity
-  const sample = work.scratch.subarray(0, SAMPLE)
-  for (let i = 0; i < SAMPLE; i++) sample[i] = passes.mix(A, B, Math.floor((i * n) / SAMPLE))
+  const { sample } = work
+  passes.sample(A, B, sample, Math.floor(n / SAMPLE))
   const r = (k * SAMPLE) / n
   const rank = Math.min(SAMPLE, Math.ceil(r + 3 * Math.sqrt(r) + 8))
-  return kthLargest(sample, SAMPLE, rank, work.scratch.subarray(SAMPLE))
+  // P' >= 0 (A, B, e >= 0): its float32 bits sort like the values
+  const { key } = kthLargestF32Bits(new Int32Array(sample.buffer, 0, SAMPLE), SAMPLE, rank, work.histogram, work.sampleScratch)
+  return floatOfBits(key)
 }
 
 function jsPasses(work: WorkBuffers, n: number, w1: FloatArray[], w2: FloatArray[] | null, keys: SamplingKeys, magnitude: boolean): Passes {
@@ -324,7 +327,7 @@ function jsPasses(work: WorkBuffers, n: number, w1: FloatArray[], w2: FloatArray
       }
       return c
     },
-    mix: (A, B, j) => fr(fr(A * ea[j]!) + fr(B * e2[j]!)),
+    sample: (A, B, out, stride) => samplePrime(ea, 0, e2, 0, A, B, out, stride),
   }
 }
 
@@ -381,9 +384,7 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
       run(priorSelExpName(variant), { ...coefficients(A, B, L), c0, step })
       return gather()
     },
-    mix(A, B, j) {
-      return fr(fr(A * view[e1! / 4 + j]!) + fr(B * view[eb2 / 4 + j]!))
-    },
+    sample: (A, B, out, stride) => samplePrime(view, e1! / 4, view, eb2 / 4, A, B, out, stride),
   }
   // the candidates of each chunk, one after another (index order), into work.values / candidates
   const gather = (): number => {
@@ -401,6 +402,11 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
     return c
   }
   return passes
+}
+
+// out[i] = P' of entry i*stride (the float32 store rounds the sum: fround(fround(A e) + fround(B e')))
+function samplePrime(ea: Float32Array, a0: number, eb: Float32Array, b0: number, A: number, B: number, out: Float32Array, stride: number): void {
+  for (let i = 0; i < out.length; i++) out[i] = fr(A * ea[a0 + i * stride]!) + fr(B * eb[b0 + i * stride]!)
 }
 
 // Z = the chunk sums of each array added in chunk order

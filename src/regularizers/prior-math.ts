@@ -21,6 +21,12 @@ export function float32Bits(x: number): number {
   return bits[0]!
 }
 
+/** The float32 with the given bit pattern (the inverse of float32Bits). @example floatOfBits(0x3f800000) // 1 */
+export function floatOfBits(b: number): number {
+  bits[0] = b
+  return asFloat[0]!
+}
+
 /** Wellons' lowbias32 integer hash (a bijection on 32 bits). @example lowbias32(1) */
 export function lowbias32(x: number): number {
   const L = LOWBIAS32

@@ -106,18 +106,16 @@ export function selectAbove(values: Float32Array | Float64Array, n: number, thre
 export const HISTOGRAM_BINS = 2048
 
 /**
- * {@link selectTopK} for non-negative float32 values (no -0, no NaN), by radix selection: the bit
- * patterns of such floats sort like the values, so histograms of the bits narrow the range of the
- * k-th largest by 11 bits per pass; after the first pass the few keys left in range are copied to
- * `scratch` (n slots) and narrowed there. Four passes over the values in all, instead of a
- * quickselect. Writes the positions of the k largest to `out` from `outStart` in increasing order,
- * ties to the lower position; returns k. `histogram` needs HISTOGRAM_BINS slots.
- * @example selectTopKF32(Float32Array.of(1, 5, 5, 2), 4, 2, out, 0, new Uint32Array(HISTOGRAM_BINS), new Int32Array(4)) // out = [1, 2]
+ * The k-th largest of n non-negative float32 values given as their bit patterns (`keys`, an
+ * Int32Array view: the bits of such floats sort like the values), by radix selection: histograms
+ * of the bits narrow the range of the k-th largest by 11 bits per pass; after the first pass the
+ * few keys left in range are copied to `scratch` (n slots) and narrowed there. Returns its key
+ * and `need`: how many of the keys equal to it belong to the k largest. `histogram` needs
+ * HISTOGRAM_BINS slots.
+ * @example kthLargestF32Bits(new Int32Array(Float32Array.of(1, 5, 5, 2).buffer), 4, 2, hist, scratch) // { key: bits of 5, need: 1 }
  */
-export function selectTopKF32(values: Float32Array, n: number, k: number, out: Int32Array, outStart: number, histogram: Uint32Array, scratch: Int32Array): number {
+export function kthLargestF32Bits(keys: Int32Array, n: number, k: number, histogram: Uint32Array, scratch: Int32Array): { key: number; need: number } {
   if (!(Number.isInteger(k) && k >= 1 && k <= n)) throw new Error(`selectTopKF32: k must be an integer in [1, ${n}], got ${k}`)
-  // (non-negative floats have bit patterns below 2^31: an Int32Array view keeps them small integers)
-  const keys = new Int32Array(values.buffer, values.byteOffset, n)
   let lo = 0x7fffffff
   let hi = 0
   for (let i = 0; i < n; i++) {
@@ -154,6 +152,22 @@ export function selectTopKF32(values: Float32Array, n: number, k: number, out: I
       m = c
     }
   }
+  return { key: lo, need }
+}
+
+/**
+ * {@link selectTopK} for non-negative float32 values (no -0, no NaN): the k-th largest by
+ * {@link kthLargestF32Bits} (radix selection, instead of a quickselect), then one pass writes the
+ * positions of the k largest to `out` from `outStart` in increasing order, ties to the lower
+ * position; returns k. `histogram` needs HISTOGRAM_BINS slots, `scratch` n.
+ * @example selectTopKF32(Float32Array.of(1, 5, 5, 2), 4, 2, out, 0, new Uint32Array(HISTOGRAM_BINS), new Int32Array(4)) // out = [1, 2]
+ */
+export function selectTopKF32(values: Float32Array, n: number, k: number, out: Int32Array, outStart: number, histogram: Uint32Array, scratch: Int32Array): number {
+  // (non-negative floats have bit patterns below 2^31: an Int32Array view keeps them small integers)
+  const keys = new Int32Array(values.buffer, values.byteOffset, n)
+  const kth = kthLargestF32Bits(keys, n, k, histogram, scratch)
+  const lo = kth.key
+  let need = kth.need
   // keys > lo are all in; of the keys == lo, the first `need`
   let w = outStart
   for (let i = 0; i < n; i++) {
