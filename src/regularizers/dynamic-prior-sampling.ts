@@ -152,16 +152,22 @@ function concat(src: FloatArray[], dst: Float32Array, n: number): void {
   dst.fill(0, n, round4(n))
 }
 
-/** Pass 1 (exps and chunk sums) and pass 2 (P' and the entries above a bound) of one experiment. */
+/**
+ * Pass 1 (exps and chunk sums) and pass 2 (P' and the entries above a bound) of one experiment.
+ * Pass 2 writes its candidates to one of two slots, so that the selection among one experiment's
+ * candidates (`meanwhile`) runs while the workers sweep for the next.
+ */
 interface Passes {
   /** exps of the experiment with counter base c0 */
   exp(c0: number, step: number): void
   /** the normalisers Z (one or two) of the last exps */
   totals(): number[]
-  /** candidates P' >= L (float32 bound) with P' = A e1 + B e2, into work.values / work.candidates in index order; returns their number */
-  select(A: number, B: number, L: number): number
+  /** the candidates P' >= L (float32 bound) with P' = A e1 + B e2, into `slot`; returns their number */
+  select(A: number, B: number, L: number, slot: number, meanwhile?: () => void): number
   /** select, then the exps of the experiment with counter base c0 (one sweep with WASM) */
-  selectThenExp(A: number, B: number, L: number, c0: number, step: number): number
+  selectThenExp(A: number, B: number, L: number, c0: number, step: number, slot: number, meanwhile?: () => void): number
+  /** the c candidates of `slot` into work.values / work.candidates, in index order */
+  gather(slot: number, c: number): void
   /** P' of the entries 0, stride, 2 stride, ... into out (float32), for the sample */
   sample(A: number, B: number, out: Float32Array, stride: number): void
 }
@@ -198,26 +204,22 @@ export function sampleExperiments(
   const { starts } = out
   let grown = false
   starts[0] = 0
-  const step = cfg.temperature === 'per-entry' ? 1 : 0
-  const base = (s: number): number => (s * n) | 0
-  passes.exp(base(0), step)
-  for (let s = 0; s < cfg.S; s++) {
-    const z = passes.totals()
-    const [A, B] = two ? [fr(alpha / z[0]!), fr((1 - alpha) / z[1]!)] : [fr(1 / z[0]!), 0]
-    const k = cfg.k
-    const L = k !== undefined ? lowerBound(passes, n, k, A, B, work) : floatBelow(cfg.threshold!)
-    // the candidates of experiment s, and the exps of experiment s + 1
-    const next = s + 1 < cfg.S ? base(s + 1) : null
-    let c = next === null ? passes.select(A, B, L) : passes.selectThenExp(A, B, L, next, step)
-    if (k !== undefined && c < k) {
-      // the sample overestimated the k-th largest (rare): redo experiment s with every entry
-      passes.exp(base(s), step)
-      c = passes.select(A, B, -Infinity)
-      if (next !== null) passes.exp(next, step)
-    }
+  out.maxCount = 0
+  const k = cfg.k
+  const narrow = k !== undefined && n >= 4 * SAMPLE && k <= n / 4
+  // the bound for the next experiments: P' at rank ~k + 5 sqrt(k) of a finished one, and its A, B
+  let previous: { value: number; A: number; B: number } | null = null
+  // the exact selection among experiment s's c candidates (in `slot`), its kept list and tally
+  const finish = (s: number, c: number, slot: number, A: number, B: number): void => {
+    passes.gather(slot, c)
     const from = starts[s]!
     let kept: number
     if (k !== undefined) {
+      const rank = Math.ceil(k + 5 * Math.sqrt(k) + 16)
+      if (narrow && c >= rank) {
+        const { key } = kthLargestF32Bits(new Int32Array(work.values.buffer, 0, c), c, rank, work.histogram, work.radix)
+        previous = { value: floatOfBits(key), A, B }
+      }
       kept = selectTopKF32(work.values, c, k, out.kept, from, work.histogram, work.radix)
     } else {
       const r = selectAbove(work.values, c, cfg.threshold!, out.kept, from)
@@ -229,24 +231,56 @@ export function sampleExperiments(
     const idx = out.kept
     for (let q = from; q < from + kept; q++) idx[q] = work.candidates[idx[q]!]!
     starts[s + 1] = from + kept
+    tally(out, from, from + kept)
   }
-  count(out, starts[cfg.S]!)
+  const step = cfg.temperature === 'per-entry' ? 1 : 0
+  const base = (s: number): number => (s * n) | 0
+  let pending: (() => void) | undefined
+  passes.exp(base(0), step)
+  for (let s = 0; s < cfg.S; s++) {
+    const z = passes.totals()
+    const [A, B] = two ? [fr(alpha / z[0]!), fr((1 - alpha) / z[1]!)] : [fr(1 / z[0]!), 0]
+    let L = -Infinity
+    if (k === undefined) L = floatBelow(cfg.threshold!)
+    else if (narrow) L = previous ? boundFrom(previous, A, B) : lowerBound(passes, n, k, A, B, work)
+    // the candidates of experiment s and the exps of experiment s + 1, while the caller
+    // finishes experiment s - 1
+    const slot = s & 1
+    const next = s + 1 < cfg.S ? base(s + 1) : null
+    let c = next === null ? passes.select(A, B, L, slot, pending) : passes.selectThenExp(A, B, L, next, step, slot, pending)
+    if (k !== undefined && c < k) {
+      // the bound overestimated the k-th largest (rare): redo experiment s with every entry
+      passes.exp(base(s), step)
+      c = passes.select(A, B, -Infinity, slot)
+      if (next !== null) passes.exp(next, step)
+    }
+    const cs = c
+    pending = () => finish(s, cs, slot, A, B)
+  }
+  pending!()
+  count(out)
   return grown
 }
 
-// c_j from the kept lists, as (entry, c_j) pairs for the kept entries in increasing order. Touches
-// only the S*k kept entries, a narrow tally and one bit per entry (read 32 entries a word), never
-// all n counts: the tally and the bits are cleared where they were set.
-function count(out: GroupBuffers, total: number): void {
+// c_j += 1 for the entries kept[from..to), marking each entry's first count
+function tally(out: GroupBuffers, from: number, to: number): void {
   const { kept, tally, marks } = out
-  let max = 0
-  for (let q = 0; q < total; q++) {
+  let max = out.maxCount
+  for (let q = from; q < to; q++) {
     const j = kept[q]!
     const c = ++tally[j]!
     if (c === 1) marks[j >>> 5]! |= 1 << (j & 31)
     if (c > max) max = c
   }
   out.maxCount = max
+}
+
+// The (entry, c_j) pairs of the tallied entries in increasing order. Touches only the kept
+// entries, a narrow tally and one bit per entry (read 32 entries a word), never all n counts:
+// the tally and the bits are cleared where they were set.
+function count(out: GroupBuffers): void {
+  const { tally, marks } = out
+  const total = out.starts[out.starts.length - 1]!
   const size = Math.min(total, tally.length)
   if (out.entries.length < size) {
     out.entries = new Int32Array(size)
@@ -270,12 +304,20 @@ function count(out: GroupBuffers, total: number): void {
   out.distinct = d
 }
 
-// A bound L for the candidates of the k largest (every entry with P' >= L): the value of rank
-// ~(expected rank of the k-th largest + 3 standard deviations + 8) in an evenly spaced sample, so
-// the candidates include the k largest; when there are fewer than k (rare), the caller takes all
-// entries. The sample only decides how much work the exact selection does, never its result.
+// Bounds L for the candidates of the k largest (every entry with P' >= L). Whenever at least k
+// entries pass, the k largest are among them (the k-th largest is >= L), so the bound only
+// decides how much work the exact selection does, never its result; when fewer pass (rare), the
+// caller takes all entries.
+// The first experiments take the value of rank ~(expected rank of the k-th largest + 3 standard
+// deviations + 8) in an evenly spaced sample (~2k candidates at sp = 0.01). Later ones reuse a
+// finished experiment's P' at rank k + 5 sqrt(k) + 16 (the experiments are independent draws of
+// the same distribution, so its rank in another experiment varies by ~sqrt(k)), rescaled by the
+// change of A and B: ~k + 5 sqrt(k) candidates.
+function boundFrom(prev: { value: number; A: number; B: number }, A: number, B: number): number {
+  return prev.value * Math.min(A / prev.A, prev.B > 0 ? B / prev.B : Infinity)
+}
+
 function lowerBound(passes: Passes, n: number, k: number, A: number, B: number, work: WorkBuffers): number {
-  if (n < 4 * SAMPLE || k > n / 4) return -Infinity
   const { sample } = work
   passes.sample(A, B, sample, Math.floor(n / SAMPLE))
   const r = (k * SAMPLE) / n
@@ -311,12 +353,14 @@ function jsPasses(work: WorkBuffers, n: number, w1: FloatArray[], w2: FloatArray
       expPass(fa, w2 ? fb : null, ea, w2 ? eb : null, n, c0, step, keys, m1, m2, variant, sums)
     },
     totals: () => totals(sums, n, variant.arrays),
-    selectThenExp(A, B, L, c0, step) {
-      const c = this.select(A, B, L)
+    selectThenExp(A, B, L, c0, step, slot, meanwhile) {
+      const c = this.select(A, B, L, slot, meanwhile)
       this.exp(c0, step)
       return c
     },
-    select(A, B, L) {
+    // (one slot: work.values itself; `meanwhile` has read the previous candidates before they are overwritten)
+    select(A, B, L, _slot, meanwhile) {
+      meanwhile?.()
       mixPass(ea, e2, n, A, B, values)
       let c = 0
       for (let j = 0; j < n; j++) {
@@ -327,6 +371,7 @@ function jsPasses(work: WorkBuffers, n: number, w1: FloatArray[], w2: FloatArray
       }
       return c
     },
+    gather() {},
     sample: (A, B, out, stride) => samplePrime(ea, 0, e2, 0, A, B, out, stride),
   }
 }
@@ -336,8 +381,9 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
   const n4 = round4(n)
   const chunks = chunksOf(n)
   const arrays = two ? 2 : 1
-  // W, W_old, e1, e2, candidate indices and values, chunk sums (float64), candidate counts, range
-  const [f1, f2, e1, e2, oi, ov, sp, cp, rp] = e.reserve([n4, two ? n4 : 0, n4, two ? n4 : 0, n4, n4, 2 * arrays * chunks, chunks, 4]) as number[]
+  // W, W_old, e1, e2, chunk sums (float64), range, then per slot: candidate indices, values and counts per chunk
+  const [f1, f2, e1, e2, sp, rp, ...slots] = e.reserve([n4, two ? n4 : 0, n4, two ? n4 : 0, 2 * arrays * chunks, 4, n4, n4, chunks, n4, n4, chunks]) as number[]
+  const slot = (q: number): { outIdx: number; outVal: number; counts: number } => ({ outIdx: slots[3 * q]!, outVal: slots[3 * q + 1]!, counts: slots[3 * q + 2]! })
   // reserve() is the only call that can grow the memory: this view stays valid for the evaluation
   const view = e.f32
   concat(w1, view.subarray(f1! / 4, f1! / 4 + n4), n)
@@ -347,8 +393,9 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
   e.run([{ fn: 'priorRange', args: [f1!, two ? f2! : f1!, n4, rp!, and, xor] }])
   const { m1, m2, variant } = plan(Array.from(view.subarray(rp! / 4, rp! / 4 + 4)) as Range, two, magnitude)
   const bitsOf = float32Bits
-  // whole chunks per task: ~2 per thread when the work pays for a fork/join
-  const parallel = e.threads > 1 && n >= 1 << 16 ? Math.min(chunks, 2 * e.threads) : 1
+  // whole chunks per task: ~8 per thread when the work pays for a fork/join (small tasks, so the
+  // caller's selection work in `meanwhile` does not leave it with the last long task)
+  const parallel = e.threads > 1 && n >= 1 << 16 ? Math.min(chunks, 8 * e.threads) : 1
   const perTask = Math.ceil(chunks / parallel) * PRIOR_CHUNK
   const tasks = (fn: string, args: (j0: number, j1: number) => number[]): Task[] => {
     const ts: Task[] = []
@@ -357,17 +404,17 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
   }
   // the kernels' arguments by parameter name (prior-kernels.ts)
   const fixed: Record<string, number> = {
-    wa: f1!, wb: f2!, ea: e1!, eb: two ? e2! : e1!, sums: sp!, counts: cp!, outIdx: oi!, outVal: ov!,
+    wa: f1!, wb: f2!, ea: e1!, eb: two ? e2! : e1!, sums: sp!,
     k1: keys.k1, k2: keys.k2, ma: bitsOf(m1), mb: bitsOf(m2),
   }
-  const run = (fn: string, vars: Record<string, number>): void => {
+  const run = (fn: string, vars: Record<string, number>, meanwhile?: () => void): void => {
     const names = priorParams(fn)
     const value = (p: string): number => {
       const x = vars[p] ?? fixed[p]
       if (x === undefined) throw new Error(`sampleExperiments: no value for parameter ${p} of kernel ${fn}`)
       return x
     }
-    e.run(tasks(fn, (j0, j1) => names.map((p) => (p === 'j0' ? j0 : p === 'j1' ? j1 : value(p)))))
+    e.run(tasks(fn, (j0, j1) => names.map((p) => (p === 'j0' ? j0 : p === 'j1' ? j1 : value(p)))), meanwhile)
   }
   const coefficients = (A: number, B: number, L: number): Record<string, number> => ({ A: bitsOf(A), B: bitsOf(B), L: bitsOf(L) })
   const eb2 = fixed['eb']!
@@ -376,31 +423,32 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
       run(priorExpName(variant), { c0, step })
     },
     totals: () => totals(new Float64Array(view.buffer, sp!, arrays * chunks), n, arrays),
-    select(A, B, L) {
-      run('priorSelect', coefficients(A, B, L))
-      return gather()
+    select(A, B, L, q, meanwhile) {
+      run('priorSelect', { ...coefficients(A, B, L), ...slot(q) }, meanwhile)
+      return candidateCount(q)
     },
-    selectThenExp(A, B, L, c0, step) {
-      run(priorSelExpName(variant), { ...coefficients(A, B, L), c0, step })
-      return gather()
+    selectThenExp(A, B, L, c0, step, q, meanwhile) {
+      run(priorSelExpName(variant), { ...coefficients(A, B, L), ...slot(q), c0, step }, meanwhile)
+      return candidateCount(q)
+    },
+    // the candidates of each chunk, one after another (index order), into work.values / candidates
+    gather(q) {
+      const { outIdx, outVal, counts } = slot(q)
+      const cnts = new Int32Array(view.buffer, counts, chunks)
+      const idx = new Int32Array(view.buffer, outIdx, n)
+      const val = view.subarray(outVal / 4, outVal / 4 + n)
+      let c = 0
+      for (let i = 0; i < chunks; i++) {
+        const from = i * PRIOR_CHUNK
+        const cnt = cnts[i]!
+        work.candidates.set(idx.subarray(from, from + cnt), c)
+        work.values.set(val.subarray(from, from + cnt), c)
+        c += cnt
+      }
     },
     sample: (A, B, out, stride) => samplePrime(view, e1! / 4, view, eb2 / 4, A, B, out, stride),
   }
-  // the candidates of each chunk, one after another (index order), into work.values / candidates
-  const gather = (): number => {
-    const counts = new Int32Array(view.buffer, cp!, chunks)
-    const idx = new Int32Array(view.buffer, oi!, n)
-    const val = view.subarray(ov! / 4, ov! / 4 + n)
-    let c = 0
-    for (let q = 0; q < chunks; q++) {
-      const from = q * PRIOR_CHUNK
-      const cnt = counts[q]!
-      work.candidates.set(idx.subarray(from, from + cnt), c)
-      work.values.set(val.subarray(from, from + cnt), c)
-      c += cnt
-    }
-    return c
-  }
+  const candidateCount = (q: number): number => new Int32Array(view.buffer, slot(q).counts, chunks).reduce((a, b) => a + b, 0)
   return passes
 }
 

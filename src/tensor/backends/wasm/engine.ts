@@ -115,14 +115,19 @@ export class WasmEngine {
     this.run(this.split(g, chunks).map((p): Task => ({ fn: 'gemm', args: this.args(p) })))
   }
 
-  /** Run tasks (module exports) on the caller and the workers; one task runs on the caller alone. */
-  run(tasks: Task[]): void {
-    if (tasks.length === 1) {
-      this.fns[tasks[0]!.fn]!(0, ...tasks[0]!.args)
+  /**
+   * Run tasks (module exports) on the caller and the workers; one task runs on the caller alone.
+   * `meanwhile`, if given, runs on the caller once the workers have started, before it takes
+   * tasks itself: JavaScript work that touches none of the tasks' memory overlaps with them.
+   */
+  run(tasks: Task[], meanwhile?: () => void): void {
+    if (tasks.length === 1 || this.threads === 1) {
+      meanwhile?.()
+      for (const t of tasks) this.fns[t.fn]!(0, ...t.args)
       return
     }
     if (!this.pool) this.pool = new ThreadPool(this.module, this.memory, this.threads - 1, EXPORTS)
-    this.pool.run(tasks, (lane, t) => this.fns[t.fn]!(lane, ...t.args))
+    this.pool.run(tasks, (lane, t) => this.fns[t.fn]!(lane, ...t.args), meanwhile)
   }
 
   // A fixed partition into about `chunks` tasks (two per thread, so a thread that is descheduled

@@ -104,9 +104,10 @@ export class ThreadPool {
 
   /**
    * Run all tasks on the caller (via `local(lane 0, task)`) and the workers; returns when all
-   * are done. Throws if any task trapped.
+   * are done. Throws if any task trapped, or `meanwhile` threw (which the caller runs first,
+   * while the workers take tasks).
    */
-  run(tasks: Task[], local: (lane: number, t: Task) => void): void {
+  run(tasks: Task[], local: (lane: number, t: Task) => void, meanwhile?: () => void): void {
     const count = tasks.length
     if (count > MAX_TASKS) throw new Error(`ThreadPool.run: ${count} tasks, at most ${MAX_TASKS}`)
     tasks.forEach((t, i) => {
@@ -122,6 +123,11 @@ export class ThreadPool {
     Atomics.add(this.ctrl, SEQ, 1)
     Atomics.notify(this.ctrl, SEQ)
     let localError: unknown = null
+    try {
+      meanwhile?.()
+    } catch (e) {
+      localError = e
+    }
     for (;;) {
       const claim = Atomics.add(this.ctrl, NEXT, 1)
       const i = claim & ((1 << INDEX_BITS) - 1)
