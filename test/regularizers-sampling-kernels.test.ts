@@ -13,7 +13,7 @@ import { ReferenceBackend } from '../src/tensor/backends/reference.js'
 import { WasmBackend } from '../src/tensor/backends/wasm/wasm-backend.js'
 import { expf, expSmall, temperature } from '../src/regularizers/prior-math.js'
 import { SMALL_SPAN } from '../src/tensor/backends/wasm/prior-kernels.js'
-import { HISTOGRAM_BINS, selectTopK, selectTopKF32 } from '../src/regularizers/selection.js'
+import { HISTOGRAM_BINS, kthLargestF32Bits, selectTopK, selectTopKF32 } from '../src/regularizers/selection.js'
 
 const engines = [new WasmEngine({ threads: 1, parallelFlops: 1e9 }), new WasmEngine({ threads: 2, parallelFlops: 1e9 })]
 afterAll(() => engines.forEach((e) => e.dispose()))
@@ -149,7 +149,20 @@ describe('dynamic prior sampling: the arithmetic', () => {
       selectTopK(Float64Array.from(v), n, k, new Float64Array(n), b, 0)
       expect(Array.from(a)).toEqual(Array.from(b))
     }
-    expect(() => selectTopKF32(Float32Array.of(1, -2), 2, 1, new Int32Array(1), 0, new Uint32Array(HISTOGRAM_BINS), new Int32Array(2))).toThrow(/finite and non-negative/)
+    expect(() => selectTopKF32(Float32Array.of(1, -2), 2, 1, new Int32Array(1), 0, new Uint32Array(HISTOGRAM_BINS), new Int32Array(2))).toThrow(/^selectTopKF32: values must be finite and non-negative/)
+  })
+
+  it('kthLargestF32Bits: the k-th largest as bits, and how many of its ties are among the k largest', () => {
+    const g = new Generator(12)
+    const v = Float32Array.from({ length: 3000 }, () => Math.floor(g.uniform() * 50) * 1e-4)
+    const sorted = Array.from(v).sort((a, b) => b - a)
+    for (const k of [1, 7, 100, 2999, 3000]) {
+      const { key, need } = kthLargestF32Bits(new Int32Array(v.buffer), 3000, k, new Uint32Array(HISTOGRAM_BINS), new Int32Array(3000))
+      const x = new Float32Array(new Int32Array([key]).buffer)[0]!
+      expect(x).toBe(sorted[k - 1])
+      expect(need).toBe(k - sorted.filter((y) => y > x).length)
+    }
+    expect(() => kthLargestF32Bits(new Int32Array(2), 2, 3, new Uint32Array(HISTOGRAM_BINS), new Int32Array(2))).toThrow('kthLargestF32Bits: k must be an integer in [1, 2], got 3')
   })
 
   it('rejects S * N past the 32-bit temperature counter', () => {

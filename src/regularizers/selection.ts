@@ -111,11 +111,11 @@ export const HISTOGRAM_BINS = 2048
  * of the bits narrow the range of the k-th largest by 11 bits per pass; after the first pass the
  * few keys left in range are copied to `scratch` (n slots) and narrowed there. Returns its key
  * and `need`: how many of the keys equal to it belong to the k largest. `histogram` needs
- * HISTOGRAM_BINS slots.
+ * HISTOGRAM_BINS slots; `op` names the caller in errors.
  * @example kthLargestF32Bits(new Int32Array(Float32Array.of(1, 5, 5, 2).buffer), 4, 2, hist, scratch) // { key: bits of 5, need: 1 }
  */
-export function kthLargestF32Bits(keys: Int32Array, n: number, k: number, histogram: Uint32Array, scratch: Int32Array): { key: number; need: number } {
-  if (!(Number.isInteger(k) && k >= 1 && k <= n)) throw new Error(`selectTopKF32: k must be an integer in [1, ${n}], got ${k}`)
+export function kthLargestF32Bits(keys: Int32Array, n: number, k: number, histogram: Uint32Array, scratch: Int32Array, op = 'kthLargestF32Bits'): { key: number; need: number } {
+  if (!(Number.isInteger(k) && k >= 1 && k <= n)) throw new Error(`${op}: k must be an integer in [1, ${n}], got ${k}`)
   let lo = 0x7fffffff
   let hi = 0
   for (let i = 0; i < n; i++) {
@@ -123,7 +123,7 @@ export function kthLargestF32Bits(keys: Int32Array, n: number, k: number, histog
     if (x < lo) lo = x
     if (x > hi) hi = x
   }
-  if (hi >= 0x7f800000 || lo < 0) throw new Error(`selectTopKF32: values must be finite and non-negative (found bits 0x${(lo < 0 ? lo >>> 0 : hi).toString(16)})`)
+  if (hi >= 0x7f800000 || lo < 0) throw new Error(`${op}: values must be finite and non-negative (found bits 0x${(lo < 0 ? lo >>> 0 : hi).toString(16)})`)
   // invariant: the k-th largest key is in [lo, hi], and it is the need-th largest of the keys there
   let need = k
   let src = keys
@@ -165,7 +165,7 @@ export function kthLargestF32Bits(keys: Int32Array, n: number, k: number, histog
 export function selectTopKF32(values: Float32Array, n: number, k: number, out: Int32Array, outStart: number, histogram: Uint32Array, scratch: Int32Array): number {
   // (non-negative floats have bit patterns below 2^31: an Int32Array view keeps them small integers)
   const keys = new Int32Array(values.buffer, values.byteOffset, n)
-  const kth = kthLargestF32Bits(keys, n, k, histogram, scratch)
+  const kth = kthLargestF32Bits(keys, n, k, histogram, scratch, 'selectTopKF32')
   const lo = kth.key
   let need = kth.need
   // keys > lo are all in; of the keys == lo, the first `need`
