@@ -395,7 +395,7 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
   const bitsOf = float32Bits
   // whole chunks per task: ~8 per thread when the work pays for a fork/join (small tasks, so the
   // caller's selection work in `meanwhile` does not leave it with the last long task)
-  const parallel = e.threads > 1 && n >= 1 << 16 ? Math.min(chunks, 8 * e.threads) : 1
+  const parallel = e.threads > 1 && n >= 1 << 14 ? Math.min(chunks, 8 * e.threads) : 1
   const perTask = Math.ceil(chunks / parallel) * PRIOR_CHUNK
   const tasks = (fn: string, args: (j0: number, j1: number) => number[]): Task[] => {
     const ts: Task[] = []
