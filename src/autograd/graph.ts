@@ -7,6 +7,7 @@ import { Tensor } from '../tensor/tensor.js'
 import { formatShape, shapesEqual } from '../tensor/shape.js'
 import { noGrad } from './no-grad.js'
 import { sumToShape } from './functional.js'
+import { freshGradient, isFreshGradient, releaseGradient } from './fresh.js'
 
 /** Options of `Tensor.backward`. */
 export interface BackwardOptions {
@@ -76,7 +77,7 @@ export function backward(root: Tensor, grad: Tensor | undefined, options: Backwa
         if (!input.requiresGrad || !gi) return
         const reduced = reduceToInput(node.opName, k, gi, input)
         const prev = grads.get(input)
-        grads.set(input, prev ? prev.add(reduced) : reduced)
+        grads.set(input, prev ? accumulate(prev, reduced) : reduced)
       })
       if (!options.retainGraph) {
         // The graph's structure stays (toDot still works); the saved buffers go.
@@ -101,10 +102,24 @@ function reduceToInput(op: string, k: number, g: Tensor, input: Tensor): Tensor 
   }
 }
 
+// prev + g for one tensor's gradient contributions: into prev when the engine or the op that made
+// it holds the only reference (same values as prev.add(g): each entry is rounded once to the dtype),
+// else into a new tensor, which is then the engine's own.
+function accumulate(prev: Tensor, g: Tensor): Tensor {
+  if (!isFreshGradient(prev)) return freshGradient(prev.add(g))
+  const a = prev.data
+  const b = g.data
+  for (let i = 0; i < a.length; i++) a[i]! += b[i]!
+  return prev
+}
+
 function accumulateLeaf(t: Tensor, g: Tensor): void {
   if (!t.requiresGrad) return
-  // NOTE: the leaf's grad gets its own storage, so later in-place updates never alias.
-  t.grad = t.grad ? t.grad.add(g) : g.clone()
+  // NOTE: the leaf's grad gets its own storage, so later in-place updates never alias: a copy,
+  // unless nobody else holds g (see ./fresh.ts).
+  const own = isFreshGradient(g) ? g : g.clone()
+  releaseGradient(own)
+  t.grad = t.grad ? t.grad.add(own) : own
 }
 
 /**

@@ -5,11 +5,14 @@
 // NOTE: the forward sum runs in float64 whatever the dtype; the gradient is (2 g) * c_j * x_j,
 // so with g = lambda_eff it is exactly the closed form 2 * lambda_eff * c * W. Backward is one loop
 // rather than Tensor ops (x.mul(c).mul(2 g)): it runs every step on every regularized weight, and
-// one pass into one fresh array costs about half of two elementwise ops.
+// one pass into one fresh array costs about half of two elementwise ops. Nothing else holds that
+// array, so it is marked (../fresh.ts): the engine adopts it as W's .grad, or adds the loss's
+// gradient into it, instead of copying.
 import { Tensor } from '../../tensor/tensor.js'
 import { allocate } from '../../tensor/dtype.js'
 import { formatShape } from '../../tensor/shape.js'
 import type { OpDef } from '../op.js'
+import { freshGradient } from '../fresh.js'
 
 export const weightedSquareSum: OpDef = {
   name: 'weightedSquareSum',
@@ -43,7 +46,7 @@ export const weightedSquareSum: OpDef = {
       const d = allocate(x.dtype, xs.length)
       const g2 = 2 * g
       for (let j = 0; j < xs.length; j++) d[j] = g2 * cs[j]! * xs[j]!
-      gx = new Tensor(d, x.shape)
+      gx = freshGradient(new Tensor(d, x.shape))
     }
     if (ctx.needsInputGrad[1]) {
       const d = allocate(c.dtype, xs.length)
@@ -95,7 +98,7 @@ export const weightedSquareSumAt: OpDef = {
         const j = idx[q]!
         d[j]! += g2 * ws[q]! * xs[j]!
       }
-      gx = new Tensor(d, x.shape)
+      gx = freshGradient(new Tensor(d, x.shape))
     }
     if (ctx.needsInputGrad[2]) {
       const d = allocate(w.dtype, idx.length)
