@@ -207,8 +207,10 @@ export function sampleExperiments(
   out.maxCount = 0
   const k = cfg.k
   const narrow = k !== undefined && n >= 4 * SAMPLE && k <= n / 4
-  // the bound for the next experiments: P' at rank ~k + 5 sqrt(k) of a finished one, and its A, B
+  // the bound for the next experiments: P' at rank ~k + 5 sqrt(k) of a finished one, and its A, B;
+  // measured once as a fraction of the k-th largest (`below`), then taken from each k-th largest
   let previous: { value: number; A: number; B: number } | null = null
+  let below = 0
   // the exact selection among experiment s's c candidates (in `slot`), its kept list and tally
   const finish = (s: number, c: number, slot: number, A: number, B: number): void => {
     passes.gather(slot, c)
@@ -216,11 +218,18 @@ export function sampleExperiments(
     let kept: number
     if (k !== undefined) {
       const rank = Math.ceil(k + 5 * Math.sqrt(k) + 16)
-      if (narrow && c >= rank) {
-        const { key } = kthLargestF32Bits(new Int32Array(work.values.buffer, 0, c), c, rank, work.histogram, work.radix)
-        previous = { value: floatOfBits(key), A, B }
+      let atRank = 0
+      if (narrow && below === 0 && c >= rank) {
+        atRank = floatOfBits(kthLargestF32Bits(new Int32Array(work.values.buffer, 0, c), c, rank, work.histogram, work.radix).key)
       }
       kept = selectTopKF32(work.values, c, k, out.kept, from, work.histogram, work.radix)
+      if (narrow && (below > 0 || atRank > 0)) {
+        // the k-th largest: the smallest value kept
+        let kth = Infinity
+        for (let q = from; q < from + kept; q++) kth = Math.min(kth, work.values[out.kept[q]!]!)
+        if (below === 0) below = atRank / kth
+        previous = { value: kth * below, A, B }
+      }
     } else {
       const r = selectAbove(work.values, c, cfg.threshold!, out.kept, from)
       if (r.out !== out.kept) grown = true
@@ -312,7 +321,8 @@ function count(out: GroupBuffers): void {
 // deviations + 8) in an evenly spaced sample (~2k candidates at sp = 0.01). Later ones reuse a
 // finished experiment's P' at rank k + 5 sqrt(k) + 16 (the experiments are independent draws of
 // the same distribution, so its rank in another experiment varies by ~sqrt(k)), rescaled by the
-// change of A and B: ~k + 5 sqrt(k) candidates.
+// change of A and B: ~k + 5 sqrt(k) candidates. (That rank is found once, as a fraction of the
+// k-th largest; later experiments apply the fraction to their own k-th largest.)
 function boundFrom(prev: { value: number; A: number; B: number }, A: number, B: number): number {
   return prev.value * Math.min(A / prev.A, prev.B > 0 ? B / prev.B : Infinity)
 }
