@@ -5,7 +5,7 @@
 import { benchKernels, printKernelTable } from './kernels.js'
 import { benchTrainSteps, printStepRows, priorgradStep } from './train-steps.js'
 import { measureCnn2Memory } from './memory.js'
-import { benchRegularizer } from './regularizer.js'
+import { benchPenaltyInStep, benchRegularizer } from './regularizer.js'
 import { benchGpujs } from './gpujs.js'
 import { time } from './timing.js'
 import { getBackendInfo } from '../src/index.js'
@@ -34,6 +34,8 @@ if (!skip.has('regularizer')) {
     const s = stepMs(r.model as 'cnn2' | 'resnet18')
     console.log(`${r.model}: penalty + backward ${r.totalMs.toFixed(1)} ms, step ${s.toFixed(1)} ms -> ${((100 * r.totalMs) / s).toFixed(1)}% of a step${r.model === 'cnn2' ? ' (target < 10%)' : ''}`)
   }
+  const inStep = benchPenaltyInStep(quick ? 15 : 40)
+  console.log(`cnn2, in training: the penalty adds ${inStep.marginalMs.toFixed(1)} ms -> ${((100 * inStep.marginalMs) / inStep.plainMs).toFixed(1)}% of a step (target < 10%)`)
 }
 
 if (!skip.has('gpujs')) await benchGpujs({ print: true, browser: !quick })
