@@ -45,37 +45,6 @@ describe('backward, worked by hand', () => {
   })
 })
 
-describe('gradients nobody else holds (freshGradient)', () => {
-  // weightedSquareSumAt marks its input gradient fresh: the engine adopts or sums into it
-  const idx = tensor([0, 2], { dtype: 'int32' })
-  const w2 = tensor([1, 1])
-  it('sums contributions into a fresh gradient with the same values as a new sum, and copies nothing it must not', () => {
-    const x = tensor([1, -2, 3], { requiresGrad: true })
-    // three contributions: fresh (2 x at 0 and 2), shared (add's gradOut, twice: x.mul(3) and x itself)
-    const y = F.weightedSquareSumAt(x, idx, w2).add(x.mul(3).sum()).add(x.sum())
-    y.backward()
-    expect(Array.from(x.grad!.data)).toEqual([2 + 3 + 1, 0 + 3 + 1, 6 + 3 + 1])
-    // the same graph without the fresh contribution first
-    const z = tensor([1, -2, 3], { requiresGrad: true })
-    z.mul(3).sum().add(z.sum()).add(F.weightedSquareSumAt(z, idx, w2)).backward()
-    expect(Array.from(z.grad!.data)).toEqual(Array.from(x.grad!.data))
-  })
-
-  it("an adopted gradient is the leaf's own: changing it changes no later backward, and grads still accumulate", () => {
-    const x = tensor([1, -2, 3], { requiresGrad: true })
-    F.weightedSquareSumAt(x, idx, w2).backward()
-    const first = x.grad!
-    expect(Array.from(first.data)).toEqual([2, 0, 6])
-    F.weightedSquareSumAt(x, idx, w2).backward()
-    expect(Array.from(x.grad!.data)).toEqual([4, 0, 12])
-    expect(Array.from(first.data)).toEqual([2, 0, 6]) // accumulation made a new tensor
-    x.grad!.data[0] = 100
-    x.grad = null
-    F.weightedSquareSumAt(x, idx, w2).backward()
-    expect(Array.from(x.grad!.data)).toEqual([2, 0, 6])
-  })
-})
-
 describe('graph lifetime', () => {
   it('a second backward through a freed graph throws, unless retainGraph was set', () => {
     const x = tensor([1, 2], { requiresGrad: true })
@@ -216,5 +185,36 @@ describe('Tensor basics', () => {
 describe('keeps Tensor construction honest', () => {
   it('rejects data whose length does not match the shape', () => {
     expect(() => new Tensor(new Float32Array(3), [2, 2])).toThrow(/shape \[2,2\] needs 4 elements, data has 3/)
+  })
+})
+
+describe('gradients nobody else holds (freshGradient)', () => {
+  // weightedSquareSumAt marks its input gradient fresh: the engine adopts or sums into it
+  const idx = tensor([0, 2], { dtype: 'int32' })
+  const w2 = tensor([1, 1])
+  it('sums contributions into a fresh gradient with the same values as a new sum, and copies nothing it must not', () => {
+    const x = tensor([1, -2, 3], { requiresGrad: true })
+    // three contributions: fresh (2 x at 0 and 2), shared (add's gradOut, twice: x.mul(3) and x itself)
+    const y = F.weightedSquareSumAt(x, idx, w2).add(x.mul(3).sum()).add(x.sum())
+    y.backward()
+    expect(Array.from(x.grad!.data)).toEqual([2 + 3 + 1, 0 + 3 + 1, 6 + 3 + 1])
+    // the same graph without the fresh contribution first
+    const z = tensor([1, -2, 3], { requiresGrad: true })
+    z.mul(3).sum().add(z.sum()).add(F.weightedSquareSumAt(z, idx, w2)).backward()
+    expect(Array.from(z.grad!.data)).toEqual(Array.from(x.grad!.data))
+  })
+
+  it("an adopted gradient is the leaf's own: changing it changes no later backward, and grads still accumulate", () => {
+    const x = tensor([1, -2, 3], { requiresGrad: true })
+    F.weightedSquareSumAt(x, idx, w2).backward()
+    const first = x.grad!
+    expect(Array.from(first.data)).toEqual([2, 0, 6])
+    F.weightedSquareSumAt(x, idx, w2).backward()
+    expect(Array.from(x.grad!.data)).toEqual([4, 0, 12])
+    expect(Array.from(first.data)).toEqual([2, 0, 6]) // accumulation made a new tensor
+    x.grad!.data[0] = 100
+    x.grad = null
+    F.weightedSquareSumAt(x, idx, w2).backward()
+    expect(Array.from(x.grad!.data)).toEqual([2, 0, 6])
   })
 })

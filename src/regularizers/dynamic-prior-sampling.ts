@@ -13,9 +13,12 @@
 //   p f_j <= M, exp never overflows, and one pass computes exps and Z together. (Scores more than 87
 //   below M are clamped to exp(-87) ~ 1.6e-38; that needs weights above 87 in magnitude.)
 // - with the WASM backend the two passes run as SIMD kernels on all threads
-//   (../tensor/backends/wasm/prior-kernels.ts), and pass 2 returns only the candidates P' >= L,
-//   where L comes from a sample of 2,048 entries; a radix selection (./selection.ts) finds the k
-//   largest among them. With the reference backend ./prior-math.ts computes the same bits in plain JS.
+//   (../tensor/backends/wasm/prior-kernels.ts), and pass 2 returns only the candidates P' >= L
+//   (L: see lowerBound below); a radix selection (./selection.ts) finds the k largest among them,
+//   on the calling thread while the workers already sweep for the next experiment. With the
+//   reference backend ./prior-math.ts computes the same bits in plain JS.
+// - the counts are tallied from the kept lists only (never a pass over all n entries), and the
+//   penalty reads only the kept entries (dynamic-prior-penalty.ts).
 // Where alpha is 0 or 1, or W_old is W (first call), only one softmax is computed.
 import type { FloatArray } from '../tensor/backends/backend.js'
 import { PRIOR_CHUNK, SMALL_SPAN, priorExpName, priorParams, priorSelExpName, type PriorExpVariant } from '../tensor/backends/wasm/prior-kernels.js'
