@@ -232,6 +232,29 @@ describe('wasm backend: float64, lifecycle, determinism, registration', () => {
     e.dispose()
   })
 
+  it("run(tasks, meanwhile): the caller's own work runs while the workers take tasks; its error is thrown once every worker is done", () => {
+    for (const threads of [1, 2]) {
+      const e = new WasmEngine({ threads, parallelFlops: 0 })
+      const [a, b, c] = e.reserve([4096, 4096, 4096]) as [number, number, number]
+      e.f32.fill(1, a / 4, a / 4 + 4096)
+      e.f32.fill(1, b / 4, b / 4 + 4096)
+      const gemm = { batch: 1, m: 64, n: 64, k: 64, a, ars: 256, acs: 4, sa: 0, b, brs: 256, bcs: 4, sb: 0, c, ldc: 256, sc: 0 }
+      const args = [1, 0, 0, 0, a, 256, 4, b, 256, 4, c, 256, 64, 64, 64, 64, 64, 64, 0]
+      let ran = 0
+      e.run([{ fn: 'gemm', args }], () => ran++)
+      expect(ran).toBe(1)
+      expect(e.f32.subarray(c / 4, c / 4 + 4096).every((v) => v === 64)).toBe(true)
+      e.f32.fill(0, c / 4, c / 4 + 4096)
+      const quarter = (i: number) => ({ fn: 'gemm', args: [1, 0, 0, 0, a, 256, 4, b + 64 * i, 256, 4, c + 64 * i, 256, 64, 16, 64, 64, 64, 16, 0] })
+      expect(() => e.run([0, 1, 2, 3].map(quarter), () => { throw new Error('meanwhile failed') })).toThrow('meanwhile failed')
+      // no worker is left writing (the caller skips the tasks it claims once it has an error), and the engine keeps working
+      expect(e.f32.subarray(c / 4, c / 4 + 4096).every((v) => v === 64 || v === 0)).toBe(true)
+      e.gemm(gemm)
+      expect(e.f32.subarray(c / 4, c / 4 + 4096).every((v) => v === 64)).toBe(true)
+      e.dispose()
+    }
+  })
+
   it('results are bit-identical from run to run and between 1 and 2 threads', () => {
     const [one, two] = [new WasmBackend({ threads: 1 }), new WasmBackend({ threads: 2, parallelFlops: 0 })]
     const rng = new Generator(6)
