@@ -204,6 +204,21 @@ describe('gradients nobody else holds (freshGradient)', () => {
     expect(Array.from(z.grad!.data)).toEqual(Array.from(x.grad!.data))
   })
 
+  it('a gradient with a known support is added at those entries only, in either order, also to another such gradient', () => {
+    const c = tensor([-0, -0, 5])
+    const sparseFirst = tensor([1, -2, 3], { requiresGrad: true })
+    F.weightedSquareSumAt(sparseFirst, idx, w2).add(sparseFirst.mul(c).sum()).backward()
+    const denseFirst = tensor([1, -2, 3], { requiresGrad: true })
+    denseFirst.mul(c).sum().add(F.weightedSquareSumAt(denseFirst, idx, w2)).backward()
+    for (const x of [sparseFirst, denseFirst]) {
+      expect(Array.from(x.grad!.data)).toEqual([2, -0, 11]) // entry 1: the dense term's -0, kept
+      expect(Object.is(x.grad!.data[1], -0)).toBe(true)
+    }
+    const two = tensor([1, -2, 3], { requiresGrad: true })
+    F.weightedSquareSumAt(two, idx, w2).add(F.weightedSquareSumAt(two, tensor([1, 2], { dtype: 'int32' }), tensor([1, 1]))).backward()
+    expect(Array.from(two.grad!.data)).toEqual([2, -4, 12])
+  })
+
   it("an adopted gradient is the leaf's own: changing it changes no later backward, and grads still accumulate", () => {
     const x = tensor([1, -2, 3], { requiresGrad: true })
     F.weightedSquareSumAt(x, idx, w2).backward()

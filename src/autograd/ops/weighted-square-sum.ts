@@ -6,8 +6,7 @@
 // so with g = lambda_eff it is exactly the closed form 2 * lambda_eff * c * W. Backward is one loop
 // rather than Tensor ops (x.mul(c).mul(2 g)): it runs every step on every regularized weight, and
 // one pass into one fresh array costs about half of two elementwise ops. Nothing else holds that
-// array, so it is marked (../fresh.ts): the engine adopts it as W's .grad, or adds the loss's
-// gradient into it, instead of copying.
+// array, so it is marked (../fresh.ts): the engine adopts it as W's .grad instead of copying it.
 import { Tensor } from '../../tensor/tensor.js'
 import { allocate } from '../../tensor/dtype.js'
 import { formatShape } from '../../tensor/shape.js'
@@ -59,7 +58,8 @@ export const weightedSquareSum: OpDef = {
 
 // The same sum over a subset, given as pairs (index_q, weight_q): y = sum_q weight_q x[index_q]^2
 // over x's entries in flat order. The dynamic prior keeps about S*sp of the entries, so its
-// penalty touches only those: forward and backward cost O(#pairs), plus a zero-filled gradient.
+// penalty touches only those: forward and backward cost O(#pairs), plus a zero-filled gradient
+// that names its support, so the engine adds it to the loss's gradient at those entries only.
 // dy/dx_j = sum_{q: index_q = j} 2 weight_q x_j g (repeats accumulate); dy/dweight_q = x[index_q]^2 g.
 // NOTE: with increasing, distinct indices the forward adds the same terms into the same four
 // partial sums in the same order as the dense op above (entries past the last multiple of 4 go to
@@ -94,11 +94,14 @@ export const weightedSquareSumAt: OpDef = {
     if (ctx.needsInputGrad[0]) {
       const d = allocate(x.dtype, xs.length)
       const g2 = 2 * g
+      let increasing = true
       for (let q = 0; q < idx.length; q++) {
         const j = idx[q]!
         d[j]! += g2 * ws[q]! * xs[j]!
+        if (q > 0 && j <= idx[q - 1]!) increasing = false
       }
-      gx = freshGradient(new Tensor(d, x.shape))
+      // zero outside the indices: with increasing distinct ones, the engine adds it there only
+      gx = freshGradient(new Tensor(d, x.shape), increasing ? (idx as Int32Array) : null)
     }
     if (ctx.needsInputGrad[2]) {
       const d = allocate(w.dtype, idx.length)
