@@ -13,7 +13,7 @@ import { getBackendInfo } from '../src/index.js'
 const quick = process.argv.includes('--quick')
 const skip = new Set(process.argv.filter((a) => a.startsWith('--skip=')).flatMap((a) => a.slice(7).split(',')))
 const info = getBackendInfo()
-console.log(`priorgrad bench on ${process.platform} ${process.arch}, Node ${process.version}; default backend: ${info.name} (${info.description}; ${info.reason})`)
+console.log(`priorgrad bench on ${process.platform} ${process.arch}, Node ${process.version} (flags: ${process.execArgv.filter((a) => a.startsWith('--') && !a.startsWith('--import') && !a.startsWith('--require')).join(' ') || 'none'}); default backend: ${info.name} (${info.description}; ${info.reason})`)
 
 const kernels = skip.has('kernels') ? [] : await benchKernels({ sizes: quick ? [128, 512] : [128, 256, 512, 1024], budgetSeconds: quick ? 0.5 : 1, print: false })
 if (kernels.length) printKernelTable(kernels)

@@ -44,7 +44,7 @@ export function weightedSquareSum(x: Tensor, weights: Tensor): Tensor {
  * with the weights given only where they are non-zero, in O(index length). `index` is 1-D int32
  * (repeats add up); `weights` is 1-D, as long as `index`, in x's dtype. With increasing distinct
  * indices it gives exactly the bits of the dense form.
- * @example weightedSquareSumAt(w, Int32Tensor [0, 7], counts [2, 1]) // = 2 w[0]^2 + w[7]^2
+ * @example weightedSquareSumAt(w, tensor([0, 7], { dtype: 'int32' }), tensor([2, 1])) // = 2 w[0]^2 + w[7]^2
  */
 export function weightedSquareSumAt(x: Tensor, index: Tensor, weights: Tensor): Tensor {
   assertFloat('weightedSquareSumAt', x, weights)

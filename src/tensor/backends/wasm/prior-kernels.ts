@@ -205,7 +205,7 @@ function expPart(x: PriorExpVariant): Part {
     params: [...ab.map((n) => `w${n}`), ...ab.map((n) => `e${n}`), 'sums', 'j0', 'j1', 'c0', 'step', 'k1', 'k2', ...ab.map((n) => `m${n}`)],
     locals: [...['vstep', 'vstep4', 'ctr', 'h', 'p', 't', 'k', 'r', 'f', ...ab.map((n) => `vm${n}`)].map(v), ...ab.flatMap((n) => [v(`lo${n}`), v(`hi${n}`), v(`s${n}`)])],
     setup: [
-      // vstep = k1 * step * (0, 1, 2, 3); the masks and shifts in all lanes, once
+      // vstep = k1 step (0, 1, 2, 3), the counter's advance per vector 4 k1 step, and the shifts, in all lanes, once
       'local.get $k1', 'local.get $step', 'i32.mul', 'i32x4.splat', 'v128.const i32x4 0 1 2 3', 'i32x4.mul', 'local.set $vstep',
       'local.get $k1', 'local.get $step', 'i32.mul', 'i32.const 4', 'i32.mul', 'i32x4.splat', 'local.set $vstep4',
       ...ab.flatMap((n) => splat(`$m${n}`, `$vm${n}`, 'f32x4.splat')),
