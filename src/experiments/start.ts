@@ -13,8 +13,8 @@ import { runSweep, type GridFile } from './sweep.js'
 
 /**
  * Training images per run (batch 32: 750 steps). NOTE: measured on the 2-core reference machine,
- * quiet, on a fresh clone: the whole job took 3 min 34 s (L2 run ~300 img/s, dynamic-prior run
- * ~250 img/s, test evaluations included), which leaves room for a slower machine within ~5 min.
+ * quiet, on a fresh clone: the whole job took 3 min 21 s (L2 and dynamic-prior runs ~265 img/s,
+ * test evaluations included), which leaves room for a slower machine within ~5 min.
  */
 export const START_TRAIN_IMAGES = 24000
 
