@@ -1,17 +1,18 @@
 // The dynamic prior's sampling: the WebAssembly kernels against their plain-JS definition
 // (src/regularizers/prior-math.ts), bit for bit, on every path the kernels have (one or two
 // softmaxes, the small-span exp, literal scores, per-experiment temperatures, the threshold rule,
-// vector tails, several chunks, two threads, the candidate fallback); the float32 exp against
+// vector tails, several chunks, two threads, the candidate fallback); the masks against a full
+// top-k of every experiment's P' (the candidate bounds must never change them); the float32 exp against
 // Math.exp; the temperature stream's statistics; the radix top-k against the quickselect one.
 import { afterAll, describe, expect, it } from 'vitest'
 import { Generator } from '../src/index.js' // (registers the wasm backend)
 import { WasmEngine } from '../src/tensor/backends/wasm/engine.js'
 import { PRIOR_CHUNK } from '../src/tensor/backends/wasm/prior-kernels.js'
-import { allocateGroupBuffers, allocateWork, sampleExperiments, samplingEngine, type SamplingConfig } from '../src/regularizers/dynamic-prior-sampling.js'
+import { allocateGroupBuffers, allocateWork, drawKeys, sampleExperiments, samplingEngine, type SamplingConfig } from '../src/regularizers/dynamic-prior-sampling.js'
 import { getBackend, registerBackend, setBackend } from '../src/tensor/backends/registry.js'
 import { ReferenceBackend } from '../src/tensor/backends/reference.js'
 import { WasmBackend } from '../src/tensor/backends/wasm/wasm-backend.js'
-import { expf, expSmall, temperature } from '../src/regularizers/prior-math.js'
+import { chunkTotal, expPass, expf, expSmall, mixPass, temperature } from '../src/regularizers/prior-math.js'
 import { SMALL_SPAN } from '../src/tensor/backends/wasm/prior-kernels.js'
 import { HISTOGRAM_BINS, kthLargestF32Bits, selectTopK, selectTopKF32 } from '../src/regularizers/selection.js'
 
@@ -91,6 +92,44 @@ describe('dynamic prior sampling: WASM kernels = plain JS, bit for bit', () => {
       expect(js.kept.length).toBeGreaterThan(0)
     })
   }
+})
+
+describe('dynamic prior sampling: the bounds never change the masks', () => {
+  // The kernels return only candidates above a bound (a sample for the first experiments, then an
+  // earlier experiment's P' at rank ~k + 5 sqrt(k)); the masks must be the top k of all n entries.
+  it('every experiment keeps the top k of P over all entries, computed one experiment at a time from prior-math.ts', () => {
+    const n = 40_000
+    const k = 400
+    const S = 6
+    const g = new Generator('bounds')
+    const w = Float32Array.from({ length: n }, () => 0.1 * g.normal())
+    const old = w.map((x) => x + 1e-3 * g.normal())
+    const cfg: SamplingConfig = { S, k, threshold: undefined, alpha: 0.9, score: 'magnitude', temperature: 'per-entry' }
+    // the oracle: each experiment's exps, normalisers and P' for all n entries, then a full top-k
+    const keys = drawKeys(new Generator(3))
+    const fa = w.map(Math.abs)
+    const fb = old.map(Math.abs)
+    const m1 = Math.max(0, ...fa)
+    const m2 = Math.max(0, ...fb)
+    const variant = { arrays: 2 as const, small: Math.max(m1, m2) < SMALL_SPAN }
+    const [ea, eb, p] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)]
+    const sums = new Float64Array(2 * Math.ceil(n / PRIOR_CHUNK))
+    const expected: number[][] = []
+    for (let e = 0; e < S; e++) {
+      expPass(fa, fb, ea, eb, n, e * n, 1, keys, m1, m2, variant, sums)
+      const A = Math.fround(0.9 / chunkTotal(sums, n, 2, 0))
+      const B = Math.fround(0.1 / chunkTotal(sums, n, 2, 1))
+      mixPass(ea, eb, n, A, B, p)
+      const top = new Int32Array(k)
+      selectTopK(Float64Array.from(p), n, k, new Float64Array(n), top, 0)
+      expected.push(Array.from(top))
+    }
+    for (const engine of [null, ...engines]) {
+      const out = allocateGroupBuffers(n, cfg)
+      sampleExperiments([w], [old], n, cfg, new Generator(3), allocateWork(n), out, false, engine)
+      for (let e = 0; e < S; e++) expect(Array.from(out.kept.subarray(out.starts[e]!, out.starts[e + 1]!))).toEqual(expected[e])
+    }
+  })
 })
 
 describe('dynamic prior sampling: the arithmetic', () => {
