@@ -7,10 +7,11 @@
 //
 // Then the same penalty inside real cnn2 training steps (benchPenaltyInStep): the cost a step pays.
 //
-//   npx tsx bench/regularizer.ts [--quick]     (--quick: cnn2 only)
+//   node --single-threaded-gc --import tsx bench/regularizer.ts [--quick]     (--quick: cnn2 only)
 import { pathToFileURL } from 'node:url'
 // the public entry registers the default (wasm) backend, whose engine runs the sampling kernels
-import { Adam, DynamicPriorRegularizer, F, Generator, Tensor, createModel, randint, randn } from '../src/index.js'
+import { DynamicPriorRegularizer, Generator, Tensor } from '../src/index.js'
+import { priorgradStep } from './train-steps.js'
 import type { NamedParam } from '../src/regularizers/params.js'
 
 export interface RegularizerBenchRow {
@@ -128,19 +129,13 @@ export interface InStepRow {
  * @example const row = benchPenaltyInStep(30)
  */
 export function benchPenaltyInStep(pairs = 40, print = true): InStepRow {
-  const g = new Generator(0)
-  const model = createModel('cnn2', { numClasses: 10, inChannels: 1, generator: g })
-  const optimizer = new Adam(model.parameters(), { lr: 1e-3 })
   const reg = new DynamicPriorRegularizer({ S: 10, sp: 0.01, generator: new Generator(1) })
-  const x = randn([32, 1, 28, 28], { generator: g })
-  const y = randint(0, 10, [32], { generator: g })
+  let on = false
+  const { step: run } = priorgradStep({ model: 'cnn2', batch: 32 }, 0, (model) => (on ? reg.penalty(model) : null))
   const step = (penalty: boolean): number => {
+    on = penalty
     const t0 = performance.now()
-    optimizer.zeroGrad()
-    let loss = F.crossEntropy(model.forward(x), y)
-    if (penalty) loss = loss.add(reg.penalty(model))
-    loss.backward()
-    optimizer.step()
+    run()
     return performance.now() - t0
   }
   for (let i = 0; i < 10; i++) step(i % 2 === 0)

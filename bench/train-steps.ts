@@ -4,7 +4,7 @@
 // Also the peak resident memory of a long cnn2 run. Run alone: `npx tsx bench/train-steps.ts`.
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { Adam, F, Generator, createModel, getBackendInfo, randint, randn, type Module } from '../src/index.js'
+import { Adam, F, Generator, createModel, getBackendInfo, randint, randn, type Module, type Tensor } from '../src/index.js'
 import { time, timeSlow, type Timing } from './timing.js'
 
 export interface StepRow {
@@ -32,8 +32,11 @@ function stepRow(peer: string, c: StepCase, t: Timing): StepRow {
   return { peer, case: caseName(c), timing: t, ...(t.reps === 1 ? { note: 'one repetition (too slow to repeat)' } : {}) }
 }
 
-/** A priorgrad training step on a fixed random batch; returns the step function and the model. */
-export function priorgradStep(c: StepCase, seed = 0): { step: () => number; model: Module } {
+/**
+ * A priorgrad training step on a fixed random batch; returns the step function and the model.
+ * `penalty`, if given, is called each step and what it returns (if anything) is added to the loss.
+ */
+export function priorgradStep(c: StepCase, seed = 0, penalty?: (model: Module) => Tensor | null): { step: () => number; model: Module } {
   const g = new Generator(seed)
   const cifar = c.model === 'vgg11' || c.model === 'resnet18'
   const model = createModel(c.model, { numClasses: 10, inChannels: cifar ? 3 : 1, generator: g })
@@ -42,7 +45,9 @@ export function priorgradStep(c: StepCase, seed = 0): { step: () => number; mode
   const y = randint(0, 10, [c.batch], { generator: g })
   const step = (): number => {
     optimizer.zeroGrad()
-    const loss = F.crossEntropy(model.forward(x), y)
+    const data = F.crossEntropy(model.forward(x), y)
+    const extra = penalty?.(model) ?? null
+    const loss = extra ? data.add(extra) : data
     loss.backward()
     optimizer.step()
     return loss.item()
