@@ -204,6 +204,28 @@ describe('dynamic prior sampling: the arithmetic', () => {
     expect(() => kthLargestF32Bits(new Int32Array(2), 2, 3, new Uint32Array(HISTOGRAM_BINS), new Int32Array(2))).toThrow('kthLargestF32Bits: k must be an integer in [1, 2], got 3')
   })
 
+  it('kthLargestF32Bits with boundRank r: a key at or below the r-th largest, with about r keys at or above it', () => {
+    const g = new Generator(13)
+    const n = 20000
+    const v = Float32Array.from({ length: n }, () => g.uniform() ** 3 * 1e-3)
+    const keys = new Int32Array(v.buffer)
+    const sorted = Array.from(keys).sort((a, b) => b - a)
+    for (const [k, r] of [[200, 287], [1, 50], [5000, 5400], [10, n]] as const) {
+      const { key, boundKey } = kthLargestF32Bits(keys, n, k, new Uint32Array(HISTOGRAM_BINS), new Int32Array(n), 'test', r)
+      expect(key).toBe(sorted[k - 1])
+      expect(boundKey).toBeLessThanOrEqual(sorted[r - 1]!)
+      const atOrAbove = sorted.filter((x) => x >= boundKey).length
+      expect(atOrAbove).toBeGreaterThanOrEqual(r)
+      // at most one more bin of the first pass's ~2^11 over the key range: far fewer than n
+      expect(atOrAbove - r).toBeLessThan(n / 50)
+    }
+    // no bound asked for, or a rank past n: 0; all keys equal: that key
+    expect(kthLargestF32Bits(keys, n, 5, new Uint32Array(HISTOGRAM_BINS), new Int32Array(n)).boundKey).toBe(0)
+    expect(kthLargestF32Bits(keys, n, 5, new Uint32Array(HISTOGRAM_BINS), new Int32Array(n), 'test', n + 1).boundKey).toBe(0)
+    const same = new Int32Array(new Float32Array(100).fill(0.25).buffer)
+    expect(kthLargestF32Bits(same, 100, 3, new Uint32Array(HISTOGRAM_BINS), new Int32Array(100), 'test', 10)).toEqual({ key: same[0], need: 3, boundKey: same[0] })
+  })
+
   it('rejects S * N past the 32-bit temperature counter', () => {
     const cfg: SamplingConfig = { S: 2 ** 20, k: 1, threshold: undefined, alpha: 1, score: 'magnitude', temperature: 'per-entry' }
     const w = new Float32Array(4096)

@@ -28,7 +28,7 @@ import { WasmBackend } from '../tensor/backends/wasm/wasm-backend.js'
 import type { Task } from '../tensor/backends/wasm/threads.js'
 import type { Generator } from '../tensor/generator.js'
 import { chunkTotal, expPass, float32Bits, floatBelow, floatOfBits, mixPass, type SamplingKeys } from './prior-math.js'
-import { HISTOGRAM_BINS, kthLargestF32Bits, selectAbove, selectTopKF32 } from './selection.js'
+import { HISTOGRAM_BINS, kthLargestF32Bits, selectAbove } from './selection.js'
 
 const fr = Math.fround
 const SAMPLE = 2048
@@ -39,6 +39,8 @@ export interface WorkBuffers {
   sums: Float64Array
   /** candidate values P' (or, without WASM, all of them) and their indices */
   values: Float32Array
+  /** the bits of `values` (the same memory) */
+  keys: Int32Array
   candidates: Int32Array
   /** the sample of P' (float32) and the radix selection's copy of it */
   sample: Float32Array
@@ -84,8 +86,9 @@ const chunksOf = (n: number): number => Math.ceil(n / PRIOR_CHUNK)
 /** Working memory for groups of up to n entries (the JS-only arrays ea, eb stay empty until used). */
 export function allocateWork(n: number): WorkBuffers {
   const none = new Float32Array(0)
+  const values = new Float32Array(n)
   return {
-    sums: new Float64Array(2 * chunksOf(n)), values: new Float32Array(n), candidates: new Int32Array(n),
+    sums: new Float64Array(2 * chunksOf(n)), values, keys: new Int32Array(values.buffer), candidates: new Int32Array(n),
     sample: new Float32Array(SAMPLE), sampleScratch: new Int32Array(SAMPLE), histogram: new Uint32Array(HISTOGRAM_BINS), radix: new Int32Array(n),
     fa: none, fb: none, ea: none, eb: none,
   }
@@ -210,40 +213,29 @@ export function sampleExperiments(
   out.maxCount = 0
   const k = cfg.k
   const narrow = k !== undefined && n >= 4 * SAMPLE && k <= n / 4
-  // the bound for the next experiments: P' at rank ~k + 5 sqrt(k) of a finished one, and its A, B;
-  // measured once as a fraction of the k-th largest (`below`), then taken from each k-th largest
+  // the bound for the next experiments: P' at rank ~k + 5 sqrt(k) of a finished one, and its A, B
   let previous: { value: number; A: number; B: number } | null = null
-  let below = 0
+  const boundRank = narrow ? Math.ceil(k + 5 * Math.sqrt(k) + 16) : 0
   // the exact selection among experiment s's c candidates (in `slot`), its kept list and tally
   const finish = (s: number, c: number, slot: number, A: number, B: number): void => {
     passes.gather(slot, c)
     const from = starts[s]!
     let kept: number
     if (k !== undefined) {
-      const rank = Math.ceil(k + 5 * Math.sqrt(k) + 16)
-      let atRank = 0
-      if (narrow && below === 0 && c >= rank) {
-        atRank = floatOfBits(kthLargestF32Bits(new Int32Array(work.values.buffer, 0, c), c, rank, work.histogram, work.radix).key)
-      }
-      kept = selectTopKF32(work.values, c, k, out.kept, from, work.histogram, work.radix)
-      if (narrow && (below > 0 || atRank > 0)) {
-        // the k-th largest: the smallest value kept
-        let kth = Infinity
-        for (let q = from; q < from + kept; q++) kth = Math.min(kth, work.values[out.kept[q]!]!)
-        if (below === 0) below = atRank / kth
-        previous = { value: kth * below, A, B }
-      }
+      const kth = kthLargestF32Bits(work.keys, c, k, work.histogram, work.radix, 'sampleExperiments', boundRank)
+      kept = keepLargest(work.keys, work.candidates, c, kth.key, kth.need, out, from)
+      if (boundRank > 0 && boundRank <= c) previous = { value: floatOfBits(kth.boundKey), A, B }
     } else {
       const r = selectAbove(work.values, c, cfg.threshold!, out.kept, from)
       if (r.out !== out.kept) grown = true
       out.kept = r.out
       kept = r.count
+      // the selection wrote positions in the candidate list: map them to entries
+      const idx = out.kept
+      for (let q = from; q < from + kept; q++) idx[q] = work.candidates[idx[q]!]!
+      tally(out, from, from + kept)
     }
-    // the selection wrote positions in the candidate list: map them to entries
-    const idx = out.kept
-    for (let q = from; q < from + kept; q++) idx[q] = work.candidates[idx[q]!]!
     starts[s + 1] = from + kept
-    tally(out, from, from + kept)
   }
   const step = cfg.temperature === 'per-entry' ? 1 : 0
   const base = (s: number): number => (s * n) | 0
@@ -285,6 +277,26 @@ function tally(out: GroupBuffers, from: number, to: number): void {
     if (c > max) max = c
   }
   out.maxCount = max
+}
+
+// The entries of the k largest candidates into out.kept from `from`, in index order, tallied:
+// keys above the k-th largest `key`, and the first `need` equal to it (ties to the lower index).
+function keepLargest(keys: Int32Array, entries: Int32Array, c: number, key: number, need: number, out: GroupBuffers, from: number): number {
+  const { kept, tally, marks } = out
+  let w = from
+  let max = out.maxCount
+  for (let q = 0; q < c; q++) {
+    const x = keys[q]!
+    if (x > key || (x === key && need-- > 0)) {
+      const j = entries[q]!
+      kept[w++] = j
+      const t = ++tally[j]!
+      if (t === 1) marks[j >>> 5]! |= 1 << (j & 31)
+      if (t > max) max = t
+    }
+  }
+  out.maxCount = max
+  return w - from
 }
 
 // The (entry, c_j) pairs of the tallied entries in increasing order. Touches only the kept
@@ -397,8 +409,9 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
   // W, W_old, e1, e2, chunk sums (float64), range, then per slot: candidate indices, values and counts per chunk
   const [f1, f2, e1, e2, sp, rp, ...slots] = e.reserve([n4, two ? n4 : 0, n4, two ? n4 : 0, 2 * arrays * chunks, 4, n4, n4, chunks, n4, n4, chunks]) as number[]
   const slot = (q: number): { outIdx: number; outVal: number; counts: number } => ({ outIdx: slots[3 * q]!, outVal: slots[3 * q + 1]!, counts: slots[3 * q + 2]! })
-  // reserve() is the only call that can grow the memory: this view stays valid for the evaluation
+  // reserve() is the only call that can grow the memory: these views stay valid for the evaluation
   const view = e.f32
+  const i32 = new Int32Array(view.buffer)
   concat(w1, view.subarray(f1! / 4, f1! / 4 + n4), n)
   if (w2) concat(w2, view.subarray(f2! / 4, f2! / 4 + n4), n)
   const { and, xor } = magnitude ? MAGNITUDE : LITERAL
@@ -447,21 +460,25 @@ function wasmPasses(e: WasmEngine, work: WorkBuffers, n: number, w1: FloatArray[
     // the candidates of each chunk, one after another (index order), into work.values / candidates
     gather(q) {
       const { outIdx, outVal, counts } = slot(q)
-      const cnts = new Int32Array(view.buffer, counts, chunks)
-      const idx = new Int32Array(view.buffer, outIdx, n)
-      const val = view.subarray(outVal / 4, outVal / 4 + n)
+      const idx = i32.subarray(outIdx / 4, outIdx / 4 + n)
+      const val = i32.subarray(outVal / 4, outVal / 4 + n)
+      const { candidates, keys } = work
       let c = 0
       for (let i = 0; i < chunks; i++) {
-        const from = i * PRIOR_CHUNK
-        const cnt = cnts[i]!
-        work.candidates.set(idx.subarray(from, from + cnt), c)
-        work.values.set(val.subarray(from, from + cnt), c)
-        c += cnt
+        for (let from = i * PRIOR_CHUNK, j = from, end = from + i32[counts / 4 + i]!; j < end; j++) {
+          candidates[c] = idx[j]!
+          keys[c++] = val[j]!
+        }
       }
     },
     sample: (A, B, out, stride) => samplePrime(view, e1! / 4, view, eb2 / 4, A, B, out, stride),
   }
-  const candidateCount = (q: number): number => new Int32Array(view.buffer, slot(q).counts, chunks).reduce((a, b) => a + b, 0)
+  const candidateCount = (q: number): number => {
+    const at = slot(q).counts / 4
+    let c = 0
+    for (let i = 0; i < chunks; i++) c += i32[at + i]!
+    return c
+  }
   return passes
 }
 

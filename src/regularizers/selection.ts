@@ -102,19 +102,34 @@ export function selectAbove(values: Float32Array | Float64Array, n: number, thre
   return { out, count }
 }
 
+const HISTOGRAM_BITS = 11
 /** Bins of {@link selectTopKF32}'s histogram. */
-export const HISTOGRAM_BINS = 2048
+export const HISTOGRAM_BINS = 2 ** HISTOGRAM_BITS
+
+/** The k-th largest key of {@link kthLargestF32Bits}, its ties among the k largest, and the optional second rank's bound. */
+export interface KthKey {
+  /** the bits of the k-th largest value */
+  key: number
+  /** how many of the keys equal to `key` belong to the k largest */
+  need: number
+  /**
+   * with `boundRank` r in [1, n]: a key <= the r-th largest key, with about r keys (at most one
+   * histogram bin more) at or above it; 0 otherwise
+   */
+  boundKey: number
+}
 
 /**
  * The k-th largest of n non-negative float32 values given as their bit patterns (`keys`, an
  * Int32Array view: the bits of such floats sort like the values), by radix selection: histograms
- * of the bits narrow the range of the k-th largest by 11 bits per pass; after the first pass the
- * few keys left in range are copied to `scratch` (n slots) and narrowed there. Returns its key
- * and `need`: how many of the keys equal to it belong to the k largest. `histogram` needs
- * HISTOGRAM_BINS slots; `op` names the caller in errors.
- * @example kthLargestF32Bits(new Int32Array(Float32Array.of(1, 5, 5, 2).buffer), 4, 2, hist, scratch) // { key: bits of 5, need: 1 }
+ * of the bits narrow the range of the k-th largest by up to 11 bits per pass (fewer bins for
+ * fewer keys); after the first pass the few keys left in range are copied to `scratch` (n slots)
+ * and narrowed there. `boundRank`, if given, also reads a bound for that rank off the first
+ * histogram (the lower edge of the bin holding the boundRank-th largest), at no extra pass.
+ * `histogram` needs HISTOGRAM_BINS slots; `op` names the caller in errors.
+ * @example kthLargestF32Bits(new Int32Array(Float32Array.of(1, 5, 5, 2).buffer), 4, 2, hist, scratch) // { key: bits of 5, need: 1, boundKey: 0 }
  */
-export function kthLargestF32Bits(keys: Int32Array, n: number, k: number, histogram: Uint32Array, scratch: Int32Array, op = 'kthLargestF32Bits'): { key: number; need: number } {
+export function kthLargestF32Bits(keys: Int32Array, n: number, k: number, histogram: Uint32Array, scratch: Int32Array, op = 'kthLargestF32Bits', boundRank = 0): KthKey {
   if (!(Number.isInteger(k) && k >= 1 && k <= n)) throw new Error(`${op}: k must be an integer in [1, ${n}], got ${k}`)
   let lo = 0x7fffffff
   let hi = 0
@@ -124,18 +139,30 @@ export function kthLargestF32Bits(keys: Int32Array, n: number, k: number, histog
     if (x > hi) hi = x
   }
   if (hi >= 0x7f800000 || lo < 0) throw new Error(`${op}: values must be finite and non-negative (found bits 0x${(lo < 0 ? lo >>> 0 : hi).toString(16)})`)
+  // ~n bins (at least 16, at most HISTOGRAM_BINS): filling and scanning the bins costs no more than the keys
+  const bits = Math.min(HISTOGRAM_BITS, Math.max(4, 32 - Math.clz32(n)))
+  const wantBound = boundRank >= 1 && boundRank <= n
+  // (all keys equal: no histogram, and the bound is that key)
+  let boundKey = wantBound && lo === hi ? lo : 0
   // invariant: the k-th largest key is in [lo, hi], and it is the need-th largest of the keys there
   let need = k
   let src = keys
   let m = n
   while (hi > lo) {
-    const shift = Math.max(0, 32 - Math.clz32(hi - lo) - 11)
-    histogram.fill(0)
+    const shift = Math.max(0, 32 - Math.clz32(hi - lo) - bits)
+    const top = (hi - lo) >>> shift
+    histogram.fill(0, 0, top + 1)
     for (let i = 0; i < m; i++) {
       const x = src[i]!
       if (x >= lo && x <= hi) histogram[(x - lo) >>> shift]!++
     }
-    let b = ((hi - lo) >>> shift) + 1
+    if (src === keys && wantBound) {
+      let b = top + 1
+      let above = 0
+      while (above < boundRank) above += histogram[--b]!
+      boundKey = lo + (b << shift)
+    }
+    let b = top + 1
     let above = 0
     while (above + histogram[--b]! < need) above += histogram[b]!
     need -= above
@@ -152,7 +179,7 @@ export function kthLargestF32Bits(keys: Int32Array, n: number, k: number, histog
       m = c
     }
   }
-  return { key: lo, need }
+  return { key: lo, need, boundKey }
 }
 
 /**
