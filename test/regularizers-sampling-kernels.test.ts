@@ -1,6 +1,6 @@
 // The dynamic prior's sampling: the WebAssembly kernels against their plain-JS definition
 // (src/regularizers/prior-math.ts), bit for bit, on every path the kernels have (one or two
-// softmaxes, the small-span exp, literal scores, per-experiment temperatures, the threshold rule,
+// softmaxes, each short exp polynomial, literal scores, per-experiment temperatures, the threshold rule,
 // vector tails, several chunks, two threads, the candidate fallback); the masks against a full
 // top-k of every experiment's P' (the candidate bounds must never change them); the float32 exp against
 // Math.exp; the temperature stream's statistics; the radix top-k against the quickselect one.
@@ -12,8 +12,8 @@ import { allocateGroupBuffers, allocateWork, drawKeys, sampleExperiments, sampli
 import { getBackend, registerBackend, setBackend } from '../src/tensor/backends/registry.js'
 import { ReferenceBackend } from '../src/tensor/backends/reference.js'
 import { WasmBackend } from '../src/tensor/backends/wasm/wasm-backend.js'
-import { chunkTotal, expPass, expf, expSmall, mixPass, temperature } from '../src/regularizers/prior-math.js'
-import { SMALL_SPAN } from '../src/tensor/backends/wasm/prior-kernels.js'
+import { chunkTotal, expPass, expf, expShort, mixPass, temperature } from '../src/regularizers/prior-math.js'
+import { SHORT_EXPS, expDegreeFor } from '../src/tensor/backends/wasm/prior-kernels.js'
 import { HISTOGRAM_BINS, kthLargestF32Bits, selectTopK, selectTopKF32 } from '../src/regularizers/selection.js'
 
 const engines = [new WasmEngine({ threads: 1, parallelFlops: 1e9 }), new WasmEngine({ threads: 2, parallelFlops: 1e9 })]
@@ -58,9 +58,18 @@ function run(c: Case, engine: WasmEngine | null): { kept: number[]; entries: num
   return { kept, entries, counts }
 }
 
+const uniformWeights = (b: number) => (n: number): Float32Array => {
+  const g = new Generator(`u${n}`)
+  return Float32Array.from({ length: n }, () => b * (2 * g.uniform() - 1))
+}
+
 const big = 8 * PRIOR_CHUNK + 4 * 7 + 3 // several chunks, a tail vector, >= 2^16 entries: split over threads
 const cases: Case[] = [
-  { title: 'two softmaxes (alpha 0.9), small span (the short exp polynomial)', n: 1003, cfg: {} },
+  // weights uniform in (-b, b), b just under one polynomial's span and above the next shorter's: that exp
+  ...SHORT_EXPS.map(({ degree, span }): Case => {
+    const b = 0.95 * span
+    return { title: `two softmaxes (alpha 0.9), |w| < ${b.toFixed(3)}: the degree-${degree} exp`, n: 1003, cfg: {}, drift: 1e-3 * b, weights: uniformWeights(b) }
+  }),
   { title: 'two softmaxes, W_old far from W', n: 1003, cfg: {}, scale: 0.05, drift: 0.02 },
   { title: 'two softmaxes, weights up to ~4 (full exp with range reduction)', n: 1003, cfg: { sp: 0.05 }, scale: 1 },
   { title: 'first call (W_old = W): one softmax', n: 517, cfg: { sp: 0.1 }, oldIsCur: true },
@@ -111,7 +120,7 @@ describe('dynamic prior sampling: the bounds never change the masks', () => {
     const fb = old.map(Math.abs)
     const m1 = Math.max(0, ...fa)
     const m2 = Math.max(0, ...fb)
-    const variant = { arrays: 2 as const, small: Math.max(m1, m2) < SMALL_SPAN }
+    const variant = { arrays: 2 as const, degree: expDegreeFor(Math.max(m1, m2)) }
     const [ea, eb, p] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)]
     const sums = new Float64Array(2 * Math.ceil(n / PRIOR_CHUNK))
     const expected: number[][] = []
@@ -143,13 +152,17 @@ describe('dynamic prior sampling: the arithmetic', () => {
     expect(worst).toBeLessThan(2 * 2 ** -23)
   })
 
-  it('the small-span polynomial is within ~1 ulp of Math.exp on [-SMALL_SPAN, 0]', () => {
-    let worst = 0
-    for (let i = 0; i <= 100_000; i++) {
-      const t = Math.fround(-SMALL_SPAN * (i / 100_000))
-      worst = Math.max(worst, Math.abs(expSmall(t) - Math.exp(t)) / Math.exp(t))
+  it('each short polynomial is within ~1 ulp of Math.exp on its [-span, 0], and is the one chosen up to its span', () => {
+    for (const { degree, span } of SHORT_EXPS) {
+      let worst = 0
+      for (let i = 0; i <= 100_000; i++) {
+        const t = Math.fround(-span * (i / 100_000))
+        worst = Math.max(worst, Math.abs(expShort(t, degree) - Math.exp(t)) / Math.exp(t))
+      }
+      expect(worst, `degree ${degree}`).toBeLessThan(1.1 * 2 ** -23)
     }
-    expect(worst).toBeLessThan(1.1 * 2 ** -23)
+    const degrees = [0.01, 0.074, 0.076, 0.21, 0.23, 0.33, 0.35, 5].map(expDegreeFor)
+    expect(degrees).toEqual([3, 3, 4, 4, 5, 5, 0, 0])
   })
 
   it('temperatures are uniform on [0, 1) with 24 bits, uncorrelated across counters and keys', () => {

@@ -21,7 +21,7 @@
 //   penalty reads only the kept entries (dynamic-prior-penalty.ts).
 // Where alpha is 0 or 1, or W_old is W (first call), only one softmax is computed.
 import type { FloatArray } from '../tensor/backends/backend.js'
-import { PRIOR_CHUNK, SMALL_SPAN, priorExpName, priorParams, priorSelExpName, type PriorExpVariant } from '../tensor/backends/wasm/prior-kernels.js'
+import { PRIOR_CHUNK, expDegreeFor, priorExpName, priorParams, priorSelExpName, type PriorExpVariant } from '../tensor/backends/wasm/prior-kernels.js'
 import type { WasmEngine } from '../tensor/backends/wasm/engine.js'
 import { getBackend } from '../tensor/backends/registry.js'
 import { WasmBackend } from '../tensor/backends/wasm/wasm-backend.js'
@@ -137,7 +137,7 @@ const LITERAL = { and: -1, xor: 1 << 31 }
 type Range = [loA: number, hiA: number, loB: number, hiB: number]
 
 // From the extremes: the softmax shifts M = max(0, max_j f_j) (so p f_j - M <= 0 for p in [0, 1)),
-// and whether every exponent p f - M lies within SMALL_SPAN of 0 (the short exp polynomial).
+// and the shortest exp that covers every exponent p f - M (a short polynomial for small weights).
 function plan(r: Range, two: boolean, magnitude: boolean): { m1: number; m2: number; variant: PriorExpVariant } {
   const shift = (lo: number, hi: number): { m: number; span: number } => {
     const m = (magnitude ? Math.max(hi, -lo) : -lo) + 0 // + 0 turns -0 into 0
@@ -145,7 +145,7 @@ function plan(r: Range, two: boolean, magnitude: boolean): { m1: number; m2: num
   }
   const a = shift(r[0], r[1])
   const b = two ? shift(r[2], r[3]) : { m: 0, span: 0 }
-  return { m1: a.m, m2: b.m, variant: { arrays: two ? 2 : 1, small: Math.max(a.span, b.span) < SMALL_SPAN } }
+  return { m1: a.m, m2: b.m, variant: { arrays: two ? 2 : 1, degree: expDegreeFor(Math.max(a.span, b.span)) } }
 }
 
 // the segments of W one after another into dst (float32), then zeros up to a multiple of 4

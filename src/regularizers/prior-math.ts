@@ -6,10 +6,10 @@
 //
 //   p_j  = (lowbias32(k2 + k1 (c0 + step*j)) >>> 8) * 2^-24    the temperature (uniform in [0, 1))
 //   e_j  = exp(fround(p_j * f_j) - M)                     M >= every p_j f_j, so e_j <= 1
-//          (expf, or expSmall when every exponent is within SMALL_SPAN of 0)
+//          (expf, or expShort when every exponent is within a short polynomial's span of 0)
 //   Z    = sum_j e_j         float32 lanes per block of 256, float64 per chunk, chunks in order
 //   P'_j = fround(A e_j) + fround(B e'_j)                 A = alpha/Z, B = (1-alpha)/Z'  (Eq. 5)
-import { EXPF, LOWBIAS32, PRIOR_BLOCK, PRIOR_CHUNK, SMALL_EXP, type PriorExpVariant } from '../tensor/backends/wasm/prior-kernels.js'
+import { EXPF, LOWBIAS32, PRIOR_BLOCK, PRIOR_CHUNK, shortExp, type PriorExpVariant, type ShortDegree } from '../tensor/backends/wasm/prior-kernels.js'
 
 const fr = Math.fround
 const bits = new Int32Array(1)
@@ -64,10 +64,11 @@ export function expf(t: number): number {
   return fr(y * asFloat[0]!)
 }
 
-/** exp(t) for t in [-SMALL_SPAN, 0] as the kernel computes it (SMALL_EXP by Horner). @example expSmall(-0.1) */
-export function expSmall(t: number): number {
-  let q = fr(SMALL_EXP[5])
-  for (let i = 4; i >= 0; i--) q = fr(fr(q * t) + fr(SMALL_EXP[i]!))
+/** exp(t) for t in [-span, 0] as the kernel computes it: the short polynomial of that degree (SHORT_EXPS) by Horner. @example expShort(-0.01, 3) */
+export function expShort(t: number, degree: ShortDegree): number {
+  const c = shortExp(degree)
+  let q = fr(c[degree]!)
+  for (let i = degree - 1; i >= 0; i--) q = fr(fr(q * t) + fr(c[i]!))
   return q
 }
 
@@ -81,11 +82,12 @@ export interface SamplingKeys {
  * Pass 1 in JS: for j in [0, n), ea[j] = exp(fround(p_j fa[j]) - m1) and, with fb, eb[j] the same
  * with m2, and into `sums` (slot arrays*q + a for chunk q) the chunk sums in the kernel's order.
  * All arrays float32.
- * @example expPass(fa, null, ea, null, n, 0, 1, keys, m, 0, { arrays: 1, small: true }, sums)
+ * @example expPass(fa, null, ea, null, n, 0, 1, keys, m, 0, { arrays: 1, degree: 5 }, sums)
  */
 export function expPass(fa: Float32Array, fb: Float32Array | null, ea: Float32Array, eb: Float32Array | null, n: number, c0: number, step: number,
   keys: SamplingKeys, m1: number, m2: number, v: PriorExpVariant, sums: Float64Array): void {
-  const exp = v.small ? expSmall : expf
+  const d = v.degree
+  const exp = d === 0 ? expf : (t: number) => expShort(t, d)
   const lanes = [[0, 0, 0, 0], [0, 0, 0, 0]]
   const blocks = [[0, 0, 0, 0], [0, 0, 0, 0]]
   for (let cs = 0; cs < n; cs += PRIOR_CHUNK) {

@@ -40,12 +40,33 @@ export const EXPF = {
 } as const
 
 /**
- * When every exponent lies in [-SMALL_SPAN, 0] (weights below 0.34 in magnitude, the usual case),
- * exp(t) = c0 + t (c1 + t (c2 + ...)) with these float32 coefficients (a degree-5 Chebyshev fit on
- * [-0.34, 0]; at most 1.03 ulp from exp in float32 Horner): 16 instructions per 4 exps instead of 30.
+ * Short exp polynomials: when every exponent lies in [-span, 0] (weights below `span` in
+ * magnitude), exp(t) = c0 + t (c1 + t (c2 + ...)) with these float32 coefficients, a Chebyshev fit
+ * of that degree on [-span, 0], at most 1.03 ulp from exp in float32 Horner (the range-reduced
+ * EXPF is within ~1 ulp too). The shortest that covers an evaluation's exponents is used: degree d
+ * costs 2d arithmetic instructions per 4 exps, EXPF ~26. Small weights are the common case (a
+ * freshly initialised cnn2's fc1 is below 0.018 in magnitude, its conv2 below 0.06). Ordered by span.
  */
-export const SMALL_SPAN = 0.34
-export const SMALL_EXP = [1.0, 0.9999998211860657, 0.49999338388442993, 0.16658304631710052, 0.0411856546998024, 0.007037799805402756] as const
+export const SHORT_EXPS = [
+  { degree: 3, span: 0.075, c: [1, 0.9999957084655762, 0.49971482157707214, 0.16054369509220123] },
+  { degree: 4, span: 0.22, c: [1, 0.9999982714653015, 0.49993643164634705, 0.16585053503513336, 0.037345245480537415] },
+  { degree: 5, span: 0.34, c: [1.0, 0.9999998211860657, 0.49999338388442993, 0.16658304631710052, 0.0411856546998024, 0.007037799805402756] },
+] as const
+
+/** The degree of a short polynomial of SHORT_EXPS. */
+export type ShortDegree = (typeof SHORT_EXPS)[number]['degree']
+/** A short polynomial's degree, or 0 for the range-reduced EXPF. */
+export type ExpDegree = 0 | ShortDegree
+
+/** The coefficients c0..cd of the short polynomial of that degree. @example shortExp(3)[0] // 1 */
+export function shortExp(degree: ShortDegree): readonly number[] {
+  return SHORT_EXPS.find((x) => x.degree === degree)!.c
+}
+
+/** The shortest exp that is exact to ~1 ulp for every exponent in [-span, 0]. @example expDegreeFor(0.02) // 3 */
+export function expDegreeFor(span: number): ExpDegree {
+  return SHORT_EXPS.find((x) => span < x.span)?.degree ?? 0
+}
 
 /** Entries per block: e is summed in float32 lanes per block, the block sums in float64. */
 export const PRIOR_BLOCK = 256
@@ -70,11 +91,11 @@ const lowbias = (h: string): string[] => {
   return [...xorShift(L.shift1), ...mul(L.mul1), ...xorShift(L.shift2), ...mul(L.mul2), ...xorShift(L.shift3)]
 }
 
-// $t <- exp($t) for $t <= 0: EXPF (uses $k, $r), or SMALL_EXP when `small`
-const expf = (t: string, small: boolean): string[] => {
-  if (small) {
-    const [c5, ...lower] = [...SMALL_EXP].reverse()
-    return [f32c(c5!), ...lower.flatMap((c) => [`local.get ${t}`, 'f32x4.mul', f32c(c), 'f32x4.add']), `local.set ${t}`]
+// $t <- exp($t) for $t <= 0: EXPF (uses $k, $r), or the short polynomial of that degree
+const expf = (t: string, degree: ExpDegree): string[] => {
+  if (degree !== 0) {
+    const [top, ...lower] = [...shortExp(degree)].reverse()
+    return [f32c(top!), ...lower.flatMap((c) => [`local.get ${t}`, 'f32x4.mul', f32c(c), 'f32x4.add']), `local.set ${t}`]
   }
   const [p0, ...rest] = EXPF.poly
   return [
@@ -137,15 +158,15 @@ const chunked = (h: Hooks): string[] => {
 
 const chunkLocals = [...['j', 'cs', 'cend', 'bend'].map(i32), v('mask')]
 
-/** Which exp kernel: one or two softmaxes, with or without the small-span polynomial. */
+/** Which exp kernel: one or two softmaxes, and which exp (a short polynomial's degree, 0: EXPF). */
 export interface PriorExpVariant {
   arrays: 1 | 2
-  small: boolean
+  degree: ExpDegree
 }
 
-/** The export names of a variant's kernels: priorExp2s, and priorSelExp2s (select, then the next exp). */
-export const priorExpName = (x: PriorExpVariant): string => `priorExp${x.arrays}${x.small ? 's' : ''}`
-export const priorSelExpName = (x: PriorExpVariant): string => `priorSelExp${x.arrays}${x.small ? 's' : ''}`
+/** The export names of a variant's kernels: priorExp2d5, and priorSelExp2d5 (select, then the next exp). */
+export const priorExpName = (x: PriorExpVariant): string => `priorExp${x.arrays}d${x.degree}`
+export const priorSelExpName = (x: PriorExpVariant): string => `priorSelExp${x.arrays}d${x.degree}`
 
 // One loop body and its per-chunk bookkeeping; a kernel is one or more parts run in one sweep.
 interface Part {
@@ -171,7 +192,7 @@ function expPart(x: PriorExpVariant): Part {
   // e = exp(p f - m), stored and added to the block sums
   const one = (n: string, masked: boolean): string[] => [
     ...score(`$w${n}`, '$f'), 'local.get $p', 'local.get $f', 'f32x4.mul', `local.get $vm${n}`, 'f32x4.sub', 'local.set $t',
-    ...expf('$t', x.small), ...mask(masked),
+    ...expf('$t', x.degree), ...mask(masked),
     ...at(`$e${n}`), 'local.get $t', 'v128.store',
     `local.get $s${n}`, 'local.get $t', 'f32x4.add', `local.set $s${n}`,
   ]
@@ -323,7 +344,7 @@ function priorRangeKernel(): WasmFunc {
   }
 }
 
-const EXP_VARIANTS: PriorExpVariant[] = [false, true].flatMap((small) => [{ arrays: 1, small }, { arrays: 2, small }])
+const EXP_VARIANTS: PriorExpVariant[] = ([0, ...SHORT_EXPS.map((x) => x.degree)] as ExpDegree[]).flatMap((degree) => [{ arrays: 1, degree }, { arrays: 2, degree }])
 
 /**
  * The regularizer's kernels, assembled into the engine's module next to GEMM and conv: per exp
