@@ -1,18 +1,19 @@
 // Cost of one dynamic-prior penalty evaluation (draw the S masks, build the penalty, backward),
-// with the defaults S = 10, sp = 0.01, alpha = 0.9, on float32 weight sets shaped like cnn2's
-// (conv 32x1x3x3, 64x32x3x3, linear 128x3136, 10x128: 421,408 weights) and resnet18's (the 21
-// conv/linear weights of test/fixtures/model-params.json: 11,159,232 weights). Each row is the
-// median of a few calls after warm-up calls; the weights move a little between calls, as in
-// training, so W_old != W and both softmaxes of Eq. 5 are computed.
+// with the defaults S = 10, sp = 0.01, alpha = 0.9, on the float32 weights (Linear and Conv, the
+// default filter) of a freshly initialised cnn2 (conv 32x1x3x3, 64x32x3x3, linear 128x3136,
+// 10x128: 421,408 weights) and resnet18 (21 tensors, 11,164,352 weights). Each row is the median
+// of a few calls after warm-up calls; the weights move a little between calls, as in training,
+// so W_old != W and both softmaxes of Eq. 5 are computed. (Their magnitudes pick the exp
+// polynomial, prior-kernels.ts: initial weights are small, as they stay in training.)
 //
 // Then the same penalty inside real cnn2 training steps (benchPenaltyInStep): the cost a step pays.
 //
 //   node --single-threaded-gc --import tsx bench/regularizer.ts [--quick]     (--quick: cnn2 only)
 import { pathToFileURL } from 'node:url'
 // the public entry registers the default (wasm) backend, whose engine runs the sampling kernels
-import { DynamicPriorRegularizer, Generator, Tensor } from '../src/index.js'
+import { createModel, DynamicPriorRegularizer, Generator } from '../src/index.js'
+import { selectParams, type NamedParam } from '../src/regularizers/params.js'
 import { priorgradStep } from './train-steps.js'
-import type { NamedParam } from '../src/regularizers/params.js'
 
 export interface RegularizerBenchRow {
   model: string
@@ -29,35 +30,16 @@ export interface RegularizerBenchRow {
   totalCpuMs: number
 }
 
-const CNN2: [string, number[]][] = [['conv1.weight', [32, 1, 3, 3]], ['conv2.weight', [64, 32, 3, 3]], ['fc1.weight', [128, 3136]], ['fc2.weight', [10, 128]]]
-
-function resnet18Shapes(): [string, number[]][] {
-  const out: [string, number[]][] = [['conv1.weight', [64, 3, 3, 3]]]
-  const widths = [64, 128, 256, 512]
-  widths.forEach((w, l) => {
-    const cin = l === 0 ? 64 : widths[l - 1]!
-    out.push([`layer${l + 1}.0.conv1.weight`, [w, cin, 3, 3]], [`layer${l + 1}.0.conv2.weight`, [w, w, 3, 3]])
-    if (l > 0) out.push([`layer${l + 1}.0.shortcut.0.weight`, [w, cin, 1, 1]])
-    out.push([`layer${l + 1}.1.conv1.weight`, [w, w, 3, 3]], [`layer${l + 1}.1.conv2.weight`, [w, w, 3, 3]])
-  })
-  out.push(['linear.weight', [10, 512]])
-  return out
-}
-
-function makeParams(shapes: [string, number[]][], gen: Generator): NamedParam[] {
-  return shapes.map(([name, shape]) => {
-    const n = shape.reduce((a, b) => a * b, 1)
-    const data = new Float32Array(n)
-    for (let i = 0; i < n; i++) data[i] = 0.05 * gen.normal()
-    return [name, new Tensor(data, shape).requiresGrad_()]
-  })
+// the regularized weights (Linear and Conv, the default filter) of a freshly initialised model
+function modelParams(model: 'cnn2' | 'resnet18'): NamedParam[] {
+  return selectParams(createModel(model, { numClasses: 10, inChannels: model === 'cnn2' ? 1 : 3, generator: new Generator(0) }))
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-function timeOne(model: string, shapes: [string, number[]][], reps: number, warmup: number): RegularizerBenchRow {
+function timeOne(model: 'cnn2' | 'resnet18', reps: number, warmup: number): RegularizerBenchRow {
   const gen = new Generator(0)
-  const params = makeParams(shapes, gen)
+  const params = modelParams(model)
   const reg = new DynamicPriorRegularizer({ S: 10, sp: 0.01, generator: new Generator(1) })
   const nudge = () => {
     for (const [, w] of params) for (let i = 0; i < w.data.length; i += 97) w.data[i]! += 1e-3 * (gen.uniform() - 0.5)
@@ -98,8 +80,8 @@ export function benchRegularizer(options: { quick?: boolean; print?: boolean } =
   // NOTE: 40 warm-up calls on cnn2 (~1 s): training calls the penalty every step, so the steady
   // state after the JIT has compiled the per-experiment JavaScript is what a step pays; with two
   // warm-ups the median was ~35% higher. resnet18's calls are long enough to warm up in one.
-  const rows = [timeOne('cnn2', CNN2, 15, 40)]
-  if (!options.quick) rows.push(timeOne('resnet18', resnet18Shapes(), 3, 2))
+  const rows = [timeOne('cnn2', 15, 40)]
+  if (!options.quick) rows.push(timeOne('resnet18', 3, 2))
   if (options.print ?? true) {
     console.log('dynamic prior penalty (S=10, sp=0.01, alpha=0.9, float32), median ms per evaluation')
     console.log('model      entries   penalty()  (graph part)  +backward()  (CPU ms)')
