@@ -14,7 +14,7 @@ import { ReferenceBackend } from '../src/tensor/backends/reference.js'
 import { WasmBackend } from '../src/tensor/backends/wasm/wasm-backend.js'
 import { chunkTotal, expPass, expf, expShort, mixPass, temperature } from '../src/regularizers/prior-math.js'
 import { SHORT_EXPS, expDegreeFor } from '../src/tensor/backends/wasm/prior-kernels.js'
-import { HISTOGRAM_BINS, kthLargestF32Bits, selectTopK, selectTopKF32 } from '../src/regularizers/selection.js'
+import { HISTOGRAM_BINS, keepTopK, kthLargestF32Bits, selectTopK, selectTopKF32 } from '../src/regularizers/selection.js'
 
 const engines = [new WasmEngine({ threads: 1, parallelFlops: 1e9 }), new WasmEngine({ threads: 2, parallelFlops: 1e9 })]
 afterAll(() => engines.forEach((e) => e.dispose()))
@@ -202,6 +202,18 @@ describe('dynamic prior sampling: the arithmetic', () => {
       expect(Array.from(a)).toEqual(Array.from(b))
     }
     expect(() => selectTopKF32(Float32Array.of(1, -2), 2, 1, new Int32Array(1), 0, new Uint32Array(HISTOGRAM_BINS), new Int32Array(2))).toThrow(/^selectTopKF32: values must be finite and non-negative/)
+  })
+
+  it('keepTopK writes the labels of the k largest in position order, ties to the lower position', () => {
+    const v = Float32Array.of(0.5, 2, 1, 2, 2, 0)
+    const keys = new Int32Array(v.buffer)
+    const kth = kthLargestF32Bits(keys, 6, 3, new Uint32Array(HISTOGRAM_BINS), new Int32Array(6))
+    const out = new Int32Array(5).fill(-1)
+    expect(keepTopK(keys, 6, kth, out, 1, Int32Array.of(10, 11, 12, 13, 14, 15))).toBe(3)
+    expect(Array.from(out)).toEqual([-1, 11, 13, 14, -1])
+    const two = kthLargestF32Bits(keys, 6, 2, new Uint32Array(HISTOGRAM_BINS), new Int32Array(6))
+    expect(keepTopK(keys, 6, two, out, 0)).toBe(2)
+    expect(Array.from(out.subarray(0, 2))).toEqual([1, 3])
   })
 
   it('kthLargestF32Bits: the k-th largest as bits, and how many of its ties are among the k largest', () => {

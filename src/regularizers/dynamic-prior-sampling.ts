@@ -28,7 +28,7 @@ import { WasmBackend } from '../tensor/backends/wasm/wasm-backend.js'
 import type { Task } from '../tensor/backends/wasm/threads.js'
 import type { Generator } from '../tensor/generator.js'
 import { chunkTotal, expPass, float32Bits, floatBelow, floatOfBits, mixPass, type SamplingKeys } from './prior-math.js'
-import { HISTOGRAM_BINS, kthLargestF32Bits, selectAbove } from './selection.js'
+import { HISTOGRAM_BINS, keepTopK, kthLargestF32Bits, selectAbove } from './selection.js'
 
 const fr = Math.fround
 const SAMPLE = 2048
@@ -223,7 +223,7 @@ export function sampleExperiments(
     let kept: number
     if (k !== undefined) {
       const kth = kthLargestF32Bits(work.keys, c, k, work.histogram, work.radix, 'sampleExperiments', boundRank)
-      kept = keepLargest(work.keys, work.candidates, c, kth.key, kth.need, out, from)
+      kept = keepTopK(work.keys, c, kth, out.kept, from, work.candidates)
       if (boundRank > 0 && boundRank <= c) previous = { value: floatOfBits(kth.boundKey), A, B }
     } else {
       const r = selectAbove(work.values, c, cfg.threshold!, out.kept, from)
@@ -233,9 +233,9 @@ export function sampleExperiments(
       // the selection wrote positions in the candidate list: map them to entries
       const idx = out.kept
       for (let q = from; q < from + kept; q++) idx[q] = work.candidates[idx[q]!]!
-      tally(out, from, from + kept)
     }
     starts[s + 1] = from + kept
+    tally(out, from, from + kept)
   }
   const step = cfg.temperature === 'per-entry' ? 1 : 0
   const base = (s: number): number => (s * n) | 0
@@ -277,26 +277,6 @@ function tally(out: GroupBuffers, from: number, to: number): void {
     if (c > max) max = c
   }
   out.maxCount = max
-}
-
-// The entries of the k largest candidates into out.kept from `from`, in index order, tallied:
-// keys above the k-th largest `key`, and the first `need` equal to it (ties to the lower index).
-function keepLargest(keys: Int32Array, entries: Int32Array, c: number, key: number, need: number, out: GroupBuffers, from: number): number {
-  const { kept, tally, marks } = out
-  let w = from
-  let max = out.maxCount
-  for (let q = 0; q < c; q++) {
-    const x = keys[q]!
-    if (x > key || (x === key && need-- > 0)) {
-      const j = entries[q]!
-      kept[w++] = j
-      const t = ++tally[j]!
-      if (t === 1) marks[j >>> 5]! |= 1 << (j & 31)
-      if (t > max) max = t
-    }
-  }
-  out.maxCount = max
-  return w - from
 }
 
 // The (entry, c_j) pairs of the tallied entries in increasing order. Touches only the kept

@@ -66,9 +66,13 @@ export function expf(t: number): number {
 
 /** exp(t) for t in [-span, 0] as the kernel computes it: the short polynomial of that degree (SHORT_EXPS) by Horner. @example expShort(-0.01, 3) */
 export function expShort(t: number, degree: ShortDegree): number {
-  const c = shortExp(degree)
-  let q = fr(c[degree]!)
-  for (let i = degree - 1; i >= 0; i--) q = fr(fr(q * t) + fr(c[i]!))
+  return horner(t, shortExp(degree))
+}
+
+// c0 + t (c1 + t (c2 + ...)) in float32, the highest coefficient first
+function horner(t: number, c: readonly number[]): number {
+  let q = fr(c[c.length - 1]!)
+  for (let i = c.length - 2; i >= 0; i--) q = fr(fr(q * t) + fr(c[i]!))
   return q
 }
 
@@ -86,8 +90,9 @@ export interface SamplingKeys {
  */
 export function expPass(fa: Float32Array, fb: Float32Array | null, ea: Float32Array, eb: Float32Array | null, n: number, c0: number, step: number,
   keys: SamplingKeys, m1: number, m2: number, v: PriorExpVariant, sums: Float64Array): void {
-  const d = v.degree
-  const exp = d === 0 ? expf : (t: number) => expShort(t, d)
+  // (the coefficients looked up once, not per entry)
+  const c = v.degree === 0 ? null : shortExp(v.degree)
+  const exp = c ? (t: number) => horner(t, c) : expf
   const lanes = [[0, 0, 0, 0], [0, 0, 0, 0]]
   const blocks = [[0, 0, 0, 0], [0, 0, 0, 0]]
   for (let cs = 0; cs < n; cs += PRIOR_CHUNK) {

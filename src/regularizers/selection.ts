@@ -103,7 +103,7 @@ export function selectAbove(values: Float32Array | Float64Array, n: number, thre
 }
 
 const HISTOGRAM_BITS = 11
-/** Bins of {@link selectTopKF32}'s histogram. */
+/** Bins of the histogram of {@link kthLargestF32Bits} (and {@link selectTopKF32}). */
 export const HISTOGRAM_BINS = 2 ** HISTOGRAM_BITS
 
 /** The k-th largest key of {@link kthLargestF32Bits}, its ties among the k largest, and the optional second rank's bound. */
@@ -192,14 +192,30 @@ export function kthLargestF32Bits(keys: Int32Array, n: number, k: number, histog
 export function selectTopKF32(values: Float32Array, n: number, k: number, out: Int32Array, outStart: number, histogram: Uint32Array, scratch: Int32Array): number {
   // (non-negative floats have bit patterns below 2^31: an Int32Array view keeps them small integers)
   const keys = new Int32Array(values.buffer, values.byteOffset, n)
-  const kth = kthLargestF32Bits(keys, n, k, histogram, scratch, 'selectTopKF32')
+  return keepTopK(keys, n, kthLargestF32Bits(keys, n, k, histogram, scratch, 'selectTopKF32'), out, outStart)
+}
+
+/**
+ * Given the k-th largest of {@link kthLargestF32Bits}, write the k largest of the n keys to `out`
+ * from `outStart` in increasing position, ties to the lower position: each as its position i, or
+ * as `labels[i]` when given. Returns k.
+ * @example keepTopK(keys, n, kthLargestF32Bits(keys, n, k, hist, scratch), out, 0, entries)
+ */
+export function keepTopK(keys: Int32Array, n: number, kth: KthKey, out: Int32Array, outStart: number, labels?: Int32Array): number {
   const lo = kth.key
   let need = kth.need
   // keys > lo are all in; of the keys == lo, the first `need`
   let w = outStart
-  for (let i = 0; i < n; i++) {
-    const x = keys[i]!
-    if (x > lo || (x === lo && need-- > 0)) out[w++] = i
+  if (labels) {
+    for (let i = 0; i < n; i++) {
+      const x = keys[i]!
+      if (x > lo || (x === lo && need-- > 0)) out[w++] = labels[i]!
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const x = keys[i]!
+      if (x > lo || (x === lo && need-- > 0)) out[w++] = i
+    }
   }
-  return k
+  return w - outStart
 }
