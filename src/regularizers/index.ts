@@ -11,5 +11,6 @@ export { ProjectedCrossEntropy, type ProjectedCrossEntropyOptions } from './proj
 export { weightDensity, meanAbsWeight, globalL2Norm, weightStats, type MetricInput, type WeightStats, type WeightStatsEntry, type WeightStatsOptions } from './metrics.js'
 export { boundsExperiment, logSpace, type BoundsOptions, type BoundsRow, type Verdict } from './bounds.js'
 export { keepTopK, kthLargest, kthLargestF32Bits, selectTopK, selectTopKF32, selectAbove } from './selection.js'
+export type { KthKey } from './selection.js'
 export { fillUniform } from './uniform-fill.js'
 export { boundsChart, formatBoundsTable, type BoundsSetting } from './bounds-report.js'

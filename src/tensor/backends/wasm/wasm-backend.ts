@@ -58,7 +58,11 @@ export class WasmBackend implements Backend {
     return this.engine
   }
 
-  /** The engine (memory, module, threads), for modules that run their own kernels on it, e.g. the dynamic prior's sampling. @example (getBackend() as WasmBackend).wasmEngine */
+  /**
+   * The engine (memory, module, threads), for modules that run their own kernels on it, e.g. the
+   * dynamic prior's sampling. Not public API: the engine's layout may change with any release.
+   * @internal
+   */
   get wasmEngine(): WasmEngine {
     return this.e
   }
