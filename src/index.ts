@@ -13,7 +13,7 @@ export {
 } from './autograd/functional.js'
 export { noGrad, isGradEnabled } from './autograd/no-grad.js'
 export { toDot, type BackwardOptions } from './autograd/graph.js'
-export { gradcheck, assertGradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js'
+export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js'
 export { apply, type OpDef } from './autograd/op.js'
 export { Context } from './autograd/node.js'
 export { opRegistry } from './autograd/registry.js'

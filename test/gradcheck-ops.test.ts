@@ -3,7 +3,7 @@
 // added without a case here fails the suite; each case also asserts that its graph
 // really contains the op it claims to test.
 import { describe, expect, it } from 'vitest'
-import { F, Tensor, cat, clamp, gradcheck, opRegistry, pad, stack, where, type GradcheckOptions } from '../src/index.js'
+import { F, Tensor, cat, clamp, GradcheckError, gradcheck, opRegistry, pad, stack, where, type GradcheckOptions } from '../src/index.js'
 import { input, ints, makeRng, type Kind } from './helpers/inputs.js'
 
 type Spec = number[] | { shape: number[]; kind?: Kind; grad?: boolean } | Tensor
@@ -197,11 +197,23 @@ describe('gradcheck itself', () => {
   it('catches a wrong backward and names the worst element', () => {
     const wrong = { ...opRegistry.get('exp')!, name: 'exp', backward: (_ctx: unknown, g: Tensor) => [g] }
     const x = input([3], makeRng(1))
-    const r = gradcheck((t) => {
+    const wrongExp = (t: Tensor): Tensor => {
       const y = t.exp()
       y.node = { ...y.node!, op: wrong }
       return y
-    }, [x])
+    }
+    // By default it throws, like PyTorch's raise_exception=True, with the report attached.
+    let thrown: unknown
+    try {
+      gradcheck(wrongExp, [x])
+    } catch (err) {
+      thrown = err
+    }
+    expect(thrown).toBeInstanceOf(GradcheckError)
+    expect((thrown as GradcheckError).message).toMatch(/^gradcheck: Jacobian mismatch for input 0/)
+    expect((thrown as GradcheckError).result.ok).toBe(false)
+    // With raiseException: false the failing report comes back instead.
+    const r = gradcheck(wrongExp, [x], { raiseException: false })
     expect(r.ok).toBe(false)
     expect(r.worst).not.toBeNull()
     expect(r.message).toMatch(/input 0 at element \d, output \d: analytic .* vs numeric/)

@@ -15,6 +15,11 @@ export interface GradcheckOptions {
   atol?: number
   /** relative tolerance (default 1e-3) */
   rtol?: number
+  /**
+   * Throw a {@link GradcheckError} when the check fails (default true, PyTorch's
+   * `raise_exception=True`); false returns the failing report instead.
+   */
+  raiseException?: boolean
 }
 
 /** The Jacobian entry with the largest error, to point at the failing (output, input) pair. */
@@ -42,13 +47,36 @@ export interface GradcheckResult {
   worst: GradcheckWorst | null
 }
 
+/** A failed gradcheck: the message is the report's, and the whole report is attached. */
+export class GradcheckError extends Error {
+  /** What gradcheck found (ok is false). */
+  readonly result: GradcheckResult
+  constructor(result: GradcheckResult) {
+    super(result.message)
+    this.name = 'GradcheckError'
+    this.result = result
+  }
+}
+
 /**
  * Check the gradients of `fn` at `inputs` (those with requiresGrad, all float64).
  * Also checks gradient shapes, that two backward passes agree exactly, and that a
- * zero upstream gradient gives zero gradients.
- * @example gradcheck((a, b) => a.mul(b).sum(), [randn([3], {dtype: 'float64', requiresGrad: true}), randn([3], {dtype: 'float64'})]).ok
+ * zero upstream gradient gives zero gradients. Like PyTorch's gradcheck it throws on a failure
+ * (a {@link GradcheckError} with the report in its message), so `assert(gradcheck(f, xs))`
+ * works; pass `{ raiseException: false }` to get the failing report back instead.
+ * @example gradcheck((a, b) => a.mul(b).sum(), [randn([3], {dtype: 'float64', requiresGrad: true}), randn([3], {dtype: 'float64'})])
  */
 export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], options: GradcheckOptions = {}): GradcheckResult {
+  if (typeof fn !== 'function') throw new Error(`gradcheck: fn must be a function of the inputs, got ${typeof fn}`)
+  if (!Array.isArray(inputs) || !inputs.every((t) => t instanceof Tensor)) {
+    throw new Error('gradcheck: inputs must be an array of Tensors (float64; those to check with requiresGrad)')
+  }
+  const result = checkGradients(fn, inputs, options)
+  if (!result.ok && options.raiseException !== false) throw new GradcheckError(result)
+  return result
+}
+
+function checkGradients(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], options: GradcheckOptions): GradcheckResult {
   const eps = options.eps ?? 1e-6
   const atol = options.atol ?? 1e-5
   const rtol = options.rtol ?? 1e-3
@@ -145,10 +173,4 @@ function backwardGrads(out: Tensor, upstream: Tensor, checked: { t: Tensor }[]):
   for (const { t } of checked) t.grad = null
   out.backward(upstream, { retainGraph: true })
   return checked.map(({ t }) => t.grad)
-}
-
-/** Like gradcheck, but throws with the failure message. @example assertGradcheck((x) => x.exp().sum(), [x]) */
-export function assertGradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], options: GradcheckOptions = {}): void {
-  const r = gradcheck(fn, inputs, options)
-  if (!r.ok) throw new Error(r.message)
 }

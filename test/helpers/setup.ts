@@ -1,4 +1,5 @@
-// Custom matchers: expect(gradcheck(...)).toPass() prints the worst element on failure.
+// Custom matchers: expect(gradcheck(...)).toPass(). gradcheck itself throws on a failure (with the
+// worst element in its message); the matcher also reads a report from { raiseException: false }.
 import { expect } from 'vitest'
 import type { GradcheckResult } from '../../src/index.js'
 
