@@ -15,6 +15,49 @@ export interface BackwardOptions {
   retainGraph?: boolean
 }
 
+/**
+ * Sort out backward's two call forms, PyTorch's `backward(gradient, retain_graph=...)` in
+ * camelCase: `backward()`, `backward(grad)`, `backward(grad, { retainGraph })` and
+ * `backward({ retainGraph })`. Anything else is an error that names what was given.
+ */
+function backwardArguments(
+  root: Tensor,
+  gradOrOptions: Tensor | BackwardOptions | undefined,
+  maybeOptions: BackwardOptions | undefined,
+): { grad: Tensor | undefined; options: BackwardOptions } {
+  const expected = `a Tensor of shape ${formatShape(root.shape)} (or nothing, for a one-element output)`
+  let grad: Tensor | undefined
+  let options: unknown = maybeOptions ?? {}
+  if (gradOrOptions instanceof Tensor) grad = gradOrOptions
+  else if (isPlainObject(gradOrOptions)) {
+    if (maybeOptions !== undefined) throw new Error(`backward: the gradient must be ${expected}, got an object and options`)
+    options = gradOrOptions
+  } else if (gradOrOptions !== undefined) {
+    throw new Error(`backward: the gradient must be ${expected}, got ${describeValue(gradOrOptions)}`)
+  }
+  if (!isPlainObject(options)) throw new Error(`backward: options must be an object like { retainGraph: true }, got ${describeValue(options)}`)
+  for (const [key, value] of Object.entries(options)) {
+    if (key !== 'retainGraph') throw new Error(`backward: unknown option '${key}' (known: retainGraph)`)
+    if (value !== undefined && typeof value !== 'boolean') throw new Error(`backward: retainGraph must be true or false, got ${describeValue(value)}`)
+  }
+  return { grad, options: options as BackwardOptions }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
+  const proto = Object.getPrototypeOf(v)
+  return proto === Object.prototype || proto === null
+}
+
+/** A short description of a value for an error message (never calls the value's own toString). */
+function describeValue(v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return `an array of length ${v.length}`
+  if (typeof v === 'object') return `a ${Object.prototype.toString.call(v).slice(8, -1)}`
+  if (typeof v === 'string') return `the string '${v.length > 40 ? v.slice(0, 40) + '...' : v}'`
+  return `${typeof v} ${String(v)}`
+}
+
 /** Tensors reachable from `root` through recorded nodes, inputs before outputs. */
 export function topologicalOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = []
@@ -43,7 +86,10 @@ export function topologicalOrder(root: Tensor): Tensor[] {
   return order
 }
 
-export function backward(root: Tensor, grad: Tensor | undefined, options: BackwardOptions = {}): void {
+/** Backpropagate from `root`, accumulating `.grad` on the leaves that require grad (see Tensor.backward). */
+export function backward(root: Tensor, gradOrOptions?: Tensor | BackwardOptions, maybeOptions?: BackwardOptions): void {
+  const { grad: given, options } = backwardArguments(root, gradOrOptions, maybeOptions)
+  let grad = given
   if (!root.requiresGrad) {
     throw new Error('backward: this tensor does not require grad (no input of its graph has requiresGrad=true)')
   }
@@ -57,6 +103,8 @@ export function backward(root: Tensor, grad: Tensor | undefined, options: Backwa
     grad = new Tensor(root.data instanceof Float64Array ? new Float64Array([1]) : new Float32Array([1]), root.shape)
   } else if (!shapesEqual(grad.shape, root.shape)) {
     throw new Error(`backward: gradient shape ${formatShape(grad.shape)} does not match output shape ${formatShape(root.shape)}`)
+  } else if (grad.dtype !== root.dtype) {
+    throw new Error(`backward: gradient dtype ${grad.dtype} does not match output dtype ${root.dtype}`)
   }
   const order = topologicalOrder(root)
   const grads = new Map<Tensor, Tensor>([[root, grad]])

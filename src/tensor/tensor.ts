@@ -91,8 +91,13 @@ export class Tensor {
     return formatTensor(this)
   }
 
-  /** Backpropagate from this tensor (a scalar unless `grad` is given). @example loss.backward() */
-  backward(grad?: Tensor, options: BackwardOptions = {}): void {
+  /**
+   * Backpropagate from this tensor (a scalar unless `grad` is given), like PyTorch's
+   * `backward(gradient, retain_graph)`: `backward()`, `backward(grad)`, `backward(grad, options)`
+   * or `backward(options)`.
+   * @example loss.backward({ retainGraph: true })
+   */
+  backward(grad?: Tensor | BackwardOptions, options?: BackwardOptions): void {
     backward(this, grad, options)
   }
   /** A tensor sharing the data, cut from the graph. @example const w0 = w.detach() */
