@@ -54,7 +54,7 @@ describe('parseStrictJson: what JSON.parse does not do', () => {
     const text = '['.repeat(40_000_000)
     const t0 = performance.now()
     expect(errorOf(text).offset).toBe(64)
-    expect(performance.now() - t0).toBeLessThan(100)
+    expect(performance.now() - t0).toBeLessThan(1000) // about 1 ms; generous for a loaded machine
   })
 
   it('rejects duplicate keys, naming the key, the offset and the path', () => {
