@@ -78,7 +78,7 @@ export function topologicalOrder(root: Tensor): Tensor[] {
     if (node.freed) {
       throw new Error(
         `backward: the graph through '${node.opName}' was already freed by an earlier backward; ` +
-          `pass {retainGraph: true} to the first backward to run backward twice`,
+          `call the first one as backward({ retainGraph: true }) to run backward twice`,
       )
     }
     for (const input of node.inputs) if (input.requiresGrad && !visited.has(input)) stack.push([input, false])

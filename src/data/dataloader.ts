@@ -20,8 +20,11 @@ export interface DataLoaderOptions {
   transforms?: ImageTransform[]
 }
 
-/** One mini-batch; the tensors own their arrays (nothing is reused by the loader). */
-export interface Batch {
+/**
+ * One mini-batch; the tensors own their arrays (nothing is reused by the loader). It reads as an
+ * object (`{ x, y }`) and, like PyTorch's `(x, y)` tuple, destructures as `[x, y]`.
+ */
+export interface Batch extends Iterable<Tensor> {
   /** float32 [B, C, H, W] */
   x: Tensor
   /** int32 [B] class indices */
@@ -33,10 +36,14 @@ export interface Batch {
 }
 
 /**
- * Batches a dataset, with seeded shuffling and augmentation.
- * @example for (const { x, y } of new DataLoader(train, { batchSize: 32, shuffle: true, seed: 0 }).epochBatches(0)) step(x, y)
+ * Batches a dataset, with seeded shuffling and augmentation. Iterating the loader itself runs
+ * one epoch, as in PyTorch: each pass is the next epoch (0, 1, 2, ...), so a shuffled order
+ * changes from pass to pass yet is the same in every run with the same seed; `setEpoch(e)` picks
+ * the epoch of the next pass (PyTorch's `sampler.set_epoch`). `epochBatches(e, b)` reads any
+ * epoch from any batch without touching that count.
+ * @example for (const [x, y] of new DataLoader(train, { batchSize: 32, shuffle: true, seed: 0 })) step(x, y)
  */
-export class DataLoader {
+export class DataLoader implements Iterable<Batch> {
   readonly dataset: Dataset
   readonly batchSize: number
   readonly shuffle: boolean
@@ -48,8 +55,13 @@ export class DataLoader {
   private readonly shapes: number[][]
   // Scratch images for the transform chain; only used inside one synchronous batch build.
   private readonly scratch: [Float32Array, Float32Array]
+  private epochOfNextPass = 0
 
   constructor(dataset: Dataset, options: DataLoaderOptions) {
+    if (typeof dataset !== 'object' || dataset === null || !Number.isInteger(dataset.length) || !Array.isArray(dataset.shape) || typeof dataset.getItem !== 'function') {
+      throw new Error('DataLoader: the first argument must be a Dataset (length, shape and getItem(i); e.g. TensorDataset or mnist())')
+    }
+    if (typeof options !== 'object' || options === null) throw new Error(`DataLoader: options must be an object like { batchSize: 32 }, got ${String(options)}`)
     const { batchSize } = options
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`DataLoader: batchSize must be a positive integer, got ${batchSize}`)
     const seed = options.seed ?? 0
@@ -71,6 +83,29 @@ export class DataLoader {
   numBatches(): number {
     const n = this.dataset.length
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize)
+  }
+
+  /** Batches per epoch, PyTorch's `len(loader)`. @example new DataLoader(ds, { batchSize: 32 }).length */
+  get length(): number {
+    return this.numBatches()
+  }
+
+  /** The epoch that the next `for (... of loader)` pass will run (0 for a new loader). */
+  get nextEpoch(): number {
+    return this.epochOfNextPass
+  }
+
+  /** Make the next pass over the loader epoch `epoch` (PyTorch's `sampler.set_epoch`), e.g. after resuming. @example loader.setEpoch(3) */
+  setEpoch(epoch: number): void {
+    checkEpoch(epoch)
+    this.epochOfNextPass = epoch
+  }
+
+  /** One epoch's batches; every pass advances the epoch. @example for (const [x, y] of loader) step(x, y) */
+  [Symbol.iterator](): IterableIterator<Batch> {
+    const epoch = this.epochOfNextPass
+    this.epochOfNextPass = epoch + 1
+    return this.epochBatches(epoch)
   }
 
   /**
@@ -129,7 +164,18 @@ export class DataLoader {
         src = out
       }
     }
-    return { x: new Tensor(x, [bsz, ...this.sampleShape]), y: new Tensor(y, [bsz]), index: b, indices }
+    const xs = new Tensor(x, [bsz, ...this.sampleShape])
+    const ys = new Tensor(y, [bsz])
+    return {
+      x: xs,
+      y: ys,
+      index: b,
+      indices,
+      *[Symbol.iterator]() {
+        yield xs
+        yield ys
+      },
+    }
   }
 
   private read(i: number, out: Float32Array, offset: number): number {

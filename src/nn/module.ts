@@ -237,3 +237,18 @@ export function expectNdim(op: string, x: Tensor, ndim: number | number[]): void
     throw new Error(`${op}: expected a ${allowed.join(' or ')}-D input, got shape ${formatShape(x.shape)}`)
   }
 }
+
+/**
+ * Throw unless `value` (a size, or a pair of sizes) holds integers >= `min`, naming the layer and
+ * the argument; used by layer constructors, where a bad size would otherwise surface much later
+ * as a shape error in an op the user never called.
+ */
+export function expectSizes(op: string, name: string, value: unknown, min: number): void {
+  const values = Array.isArray(value) && value.length === 2 ? value : [value]
+  for (const v of values) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+      const got = typeof v === 'number' ? String(v) : typeof v === 'string' ? `'${v}'` : Array.isArray(value) ? `an array of length ${value.length}` : typeof v
+      throw new Error(`${op}: ${name} must be an integer >= ${min}${Array.isArray(value) ? ' in each entry' : ''}, got ${got}`)
+    }
+  }
+}

@@ -22,11 +22,80 @@ export interface RandomOptions extends CreateOptions {
 }
 
 /**
+ * A shape as PyTorch's creation functions take it: one array (`zeros([2, 3])`) or the sizes as
+ * separate numbers (`zeros(2, 3)`), either way optionally followed by an options object.
+ */
+export type SizeArgs<O> = [shape: Shape, options?: O] | number[] | [...sizes: number[], options: O]
+
+/** Split size arguments into a checked shape and checked options (keys limited to `known`). */
+function sizeArgs<O extends object>(op: string, args: unknown[], known: readonly string[]): { shape: Shape; options: O } {
+  const usage = `${op}(2, 3) or ${op}([2, 3]), optionally with an options object last`
+  let shape: unknown
+  let rest: unknown[]
+  if (Array.isArray(args[0])) {
+    shape = args[0]
+    rest = args.slice(1)
+  } else {
+    let n = 0
+    while (n < args.length && typeof args[n] === 'number') n++
+    shape = args.slice(0, n)
+    rest = args.slice(n)
+    if (n === 0 && rest.length > 0 && !isOptionsObject(rest[0])) {
+      throw new Error(`${op}: expected a shape like ${usage}; got ${describeArg(args[0])}`)
+    }
+  }
+  if (rest.length > 1 || (rest.length === 1 && rest[0] !== undefined && !isOptionsObject(rest[0]))) {
+    throw new Error(`${op}: after the shape only an options object may follow (${usage}); got ${rest.map(describeArg).join(', ')}`)
+  }
+  const sizes = shape as unknown[]
+  const bad = sizes.findIndex((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 0)
+  if (bad >= 0) throw new Error(`${op}: sizes must be non-negative integers, got ${describeArg(sizes[bad])} at position ${bad}`)
+  const options = (rest[0] ?? {}) as Record<string, unknown>
+  checkOptions(op, options, known)
+  return { shape: sizes as number[], options: options as O }
+}
+
+/** Throw on option keys a function does not know (a typo like requires_grad is not silently ignored). */
+function checkOptions(op: string, options: Record<string, unknown>, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new Error(`${op}: unknown option '${key}' (known: ${known.join(', ')})`)
+  }
+  const dtype = options['dtype']
+  if (dtype !== undefined && dtype !== 'float32' && dtype !== 'float64' && dtype !== 'int32') {
+    throw new Error(`${op}: dtype must be 'float32', 'float64' or 'int32', got ${describeArg(dtype)}`)
+  }
+  if (options['requiresGrad'] !== undefined && typeof options['requiresGrad'] !== 'boolean') {
+    throw new Error(`${op}: requiresGrad must be true or false, got ${describeArg(options['requiresGrad'])}`)
+  }
+  const g = options['generator']
+  if (g !== undefined && (typeof g !== 'object' || g === null || typeof (g as Generator).uniform !== 'function')) {
+    throw new Error(`${op}: generator must be a Generator (new Generator(seed)), got ${describeArg(g)}`)
+  }
+}
+
+function isOptionsObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v)
+}
+
+/** A value described for an error message without calling its own toString. */
+function describeArg(v: unknown): string {
+  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean') return String(v)
+  if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 40)}...` : v}'`
+  if (Array.isArray(v)) return `an array of length ${v.length}`
+  return `a ${typeof v === 'object' ? Object.prototype.toString.call(v).slice(8, -1) : typeof v}`
+}
+
+const CREATE_KEYS = ['dtype', 'requiresGrad'] as const
+const RANDOM_KEYS = ['dtype', 'requiresGrad', 'generator'] as const
+
+/**
  * A tensor from a number, nested arrays or a typed array (copied).
  * NaN and Infinity are allowed in the data.
  * @example tensor([[1, 2], [3, 4]], { requiresGrad: true })
  */
 export function tensor(data: NestedNumbers | TypedArray, options: CreateOptions & { shape?: Shape } = {}): Tensor {
+  if (!isOptionsObject(options as unknown)) throw new Error(`tensor: options must be an object like { dtype: 'float64' }, got ${describeArg(options)}`)
+  checkOptions('tensor', options as Record<string, unknown>, ['dtype', 'requiresGrad', 'shape'])
   if (ArrayBuffer.isView(data)) {
     const dtype = options.dtype ?? dtypeOf(data as TypedArray)
     const out = allocate(assertDType(dtype), (data as TypedArray).length)
@@ -73,21 +142,26 @@ function flatten(data: NestedNumbers, shape: number[], dim: number, out: number[
   for (const d of data) flatten(d, shape, dim + 1, out)
 }
 
-/** A tensor filled with `value`. @example full([2, 3], 0.5) */
+/** A tensor filled with `value` (the shape is one array, as in PyTorch). @example full([2, 3], 0.5) */
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
+  if (!Array.isArray(shape)) throw new Error(`full: the shape must be an array like full([2, 3], 0.5), got ${describeArg(shape)}`)
   assertValidShape('full', shape)
+  if (typeof value !== 'number') throw new Error(`full: the fill value must be a number, got ${describeArg(value)}`)
+  checkOptions('full', options as Record<string, unknown>, CREATE_KEYS)
   const out = allocate(options.dtype ?? 'float32', numel(shape))
   if (value !== 0) out.fill(value)
   return finish(new Tensor(out, shape), options)
 }
 
-/** A tensor filled with 0. @example zeros([2, 3]) */
-export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
+/** A tensor filled with 0; the shape as an array or as separate sizes. @example zeros(2, 3) // = zeros([2, 3]) */
+export function zeros(...args: SizeArgs<CreateOptions>): Tensor {
+  const { shape, options } = sizeArgs<CreateOptions>('zeros', args, CREATE_KEYS)
   return full(shape, 0, options)
 }
 
-/** A tensor filled with 1. @example ones([4], { dtype: 'float64' }) */
-export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
+/** A tensor filled with 1; the shape as an array or as separate sizes. @example ones([4], { dtype: 'float64' }) */
+export function ones(...args: SizeArgs<CreateOptions>): Tensor {
+  const { shape, options } = sizeArgs<CreateOptions>('ones', args, CREATE_KEYS)
   return full(shape, 1, options)
 }
 
@@ -122,16 +196,18 @@ export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
   return t
 }
 
-/** A tensor of uniform samples in [0, 1). @example rand([2, 2], { generator: new Generator(0) }) */
-export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
+/** A tensor of uniform samples in [0, 1). @example rand([2, 2], { generator: new Generator(0) }) // or rand(2, 2, {...}) */
+export function rand(...args: SizeArgs<RandomOptions>): Tensor {
+  const { shape, options } = sizeArgs<RandomOptions>('rand', args, RANDOM_KEYS)
   const g = options.generator ?? defaultGenerator()
   const t = zeros(shape, { dtype: options.dtype ?? 'float32' })
   for (let i = 0; i < t.data.length; i++) t.data[i] = g.uniform()
   return finish(t, options)
 }
 
-/** A tensor of standard normal samples, N(0, 1). @example randn([3], { generator: g }) */
-export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
+/** A tensor of standard normal samples, N(0, 1). @example randn(3, 4) // = randn([3, 4]); randn([3], { generator: g }) */
+export function randn(...args: SizeArgs<RandomOptions>): Tensor {
+  const { shape, options } = sizeArgs<RandomOptions>('randn', args, RANDOM_KEYS)
   const g = options.generator ?? defaultGenerator()
   const t = zeros(shape, { dtype: options.dtype ?? 'float32' })
   for (let i = 0; i < t.data.length; i++) t.data[i] = g.normal()
@@ -141,8 +217,10 @@ export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
 /** A tensor of uniform random integers in [low, high), int32. @example randint(0, 10, [5]) */
 export function randint(low: number, high: number, shape: Shape, options: Omit<RandomOptions, 'requiresGrad'> = {}): Tensor {
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
-    throw new Error(`randint: need integers low < high, got low=${low} high=${high}`)
+    throw new Error(`randint: need integers low < high, got low=${describeArg(low)} high=${describeArg(high)}`)
   }
+  if (!Array.isArray(shape)) throw new Error(`randint: the shape must be an array like randint(0, 10, [2, 3]), got ${describeArg(shape)}`)
+  checkOptions('randint', options as Record<string, unknown>, ['dtype', 'generator'])
   const g = options.generator ?? defaultGenerator()
   const t = zeros(shape, { dtype: options.dtype ?? 'int32' })
   for (let i = 0; i < t.data.length; i++) t.data[i] = low + g.int(high - low)

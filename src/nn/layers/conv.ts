@@ -4,7 +4,7 @@ import type { Tensor } from '../../tensor/tensor.js'
 import { zeros } from '../../tensor/creation.js'
 import { conv2d } from '../functional.js'
 import { defaultLayerInit } from '../init.js'
-import { Module, expectNdim } from '../module.js'
+import { Module, expectNdim, expectSizes } from '../module.js'
 import type { LayerOptions } from './linear.js'
 
 /** A size for both spatial dims: one number, or [height, width]. */
@@ -39,6 +39,11 @@ export class Conv2d extends Module {
     options: Conv2dOptions = {},
   ) {
     super()
+    expectSizes('Conv2d', 'inChannels', inChannels, 1)
+    expectSizes('Conv2d', 'outChannels', outChannels, 1)
+    expectSizes('Conv2d', 'kernelSize', kernelSize, 1)
+    expectSizes('Conv2d', 'stride', options.stride ?? 1, 1)
+    expectSizes('Conv2d', 'padding', options.padding ?? 0, 0)
     const dtype = options.dtype ?? 'float32'
     this.kernelSize = pair(kernelSize)
     this.stride = pair(options.stride ?? 1)

@@ -6,7 +6,7 @@ import type { DType } from '../../tensor/dtype.js'
 import type { Generator } from '../../tensor/generator.js'
 import { linear } from '../functional.js'
 import { defaultLayerInit } from '../init.js'
-import { Module } from '../module.js'
+import { Module, expectSizes } from '../module.js'
 
 /** Options every layer with weights accepts: the generator its init draws from, and the dtype. */
 export interface LayerOptions {
@@ -36,6 +36,8 @@ export class Linear extends Module {
     options: LinearOptions = {},
   ) {
     super()
+    expectSizes('Linear', 'inFeatures', inFeatures, 1)
+    expectSizes('Linear', 'outFeatures', outFeatures, 1)
     const dtype = options.dtype ?? 'float32'
     this.weight = this.registerParameter('weight', zeros([outFeatures, inFeatures], { dtype }))
     this.bias = this.registerParameter('bias', options.bias ?? true ? zeros([outFeatures], { dtype }) : null)

@@ -2,7 +2,7 @@
 // As in PyTorch, the stride defaults to the kernel size (non-overlapping windows).
 import type { Tensor } from '../../tensor/tensor.js'
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from '../functional.js'
-import { Module } from '../module.js'
+import { Module, expectSizes } from '../module.js'
 import type { Size2 } from './conv.js'
 
 const show = (v: Size2): string => (Array.isArray(v) ? `[${v.join(', ')}]` : String(v))
@@ -15,6 +15,9 @@ abstract class Pool2d extends Module {
     readonly padding: Size2 = 0,
   ) {
     super()
+    expectSizes(this.constructor.name, 'kernelSize', kernelSize, 1)
+    expectSizes(this.constructor.name, 'stride', stride, 1)
+    expectSizes(this.constructor.name, 'padding', padding, 0)
   }
   /** The function applied to each window (F.maxPool2d or F.avgPool2d). */
   protected abstract pool: typeof maxPool2d
@@ -42,6 +45,7 @@ export class AvgPool2d extends Pool2d {
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: Size2) {
     super()
+    expectSizes('AdaptiveAvgPool2d', 'outputSize', outputSize, 1)
   }
   override forward(x: Tensor): Tensor {
     return adaptiveAvgPool2d(x, this.outputSize)
