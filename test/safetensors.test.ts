@@ -317,3 +317,155 @@ describe('safetensors: encode validates its input', () => {
     expect(enc({}, { epoch: 3 })).toMatch(/metadata "epoch": value must be a string, found number 3/)
   })
 })
+
+// Issue #21: hostile headers found by fuzzing. Each failed before the reader used strict-json.
+describe('safetensors: hostile headers (issue #21)', () => {
+  const bad = (file: Uint8Array): SafetensorsError => errorOf(() => decodeSafetensors(file, 'evil.safetensors'))
+  /** A file of N = text.length header bytes (no padding) and the given body bytes, built without copies. */
+  const fileOf = (header: Uint8Array, bodyBytes = 0): Uint8Array => {
+    const out = new Uint8Array(8 + header.length + bodyBytes)
+    new DataView(out.buffer).setUint32(0, header.length, true)
+    out.set(header, 8)
+    return out
+  }
+  /** `prefix`, then `unit` repeated to about `bytes`, then `suffix`, as UTF-8 bytes. */
+  const repeated = (prefix: string, unit: string, bytes: number, suffix: string): Uint8Array => {
+    const [p, u, s] = [prefix, unit, suffix].map((x) => new TextEncoder().encode(x))
+    const count = Math.floor(bytes / u.length)
+    const out = new Uint8Array(p.length + count * u.length + s.length)
+    out.set(p)
+    out.set(u, p.length)
+    // Doubling copies fill the repeats in log2(count) steps.
+    for (let filled = u.length; filled < count * u.length; filled *= 2) {
+      out.copyWithin(p.length + filled, p.length, p.length + Math.min(filled, count * u.length - filled))
+    }
+    out.set(s, p.length + count * u.length)
+    return out
+  }
+
+  it('a value with a "toString" key is described, not converted (was TypeError: Cannot convert object to primitive value)', () => {
+    const body = [0, 0, 0, 0]
+    const e = bad(rawFile('{"a":{"dtype":{"toString":1},"shape":[1],"data_offsets":[0,4]}}', body))
+    expect(e.key).toBe('a')
+    expect(e.message).toMatch(/^decodeSafetensors\(evil.safetensors\): tensor "a": dtype must be a string, found an object, at file byte offset 22$/)
+    expect(bad(rawFile('{"a":{"dtype":"F32","shape":{"toString":1},"data_offsets":[0,4]}}', body)).message).toMatch(
+      /tensor "a": shape must be a list of non-negative integers, found an object with keys "toString"/,
+    )
+    expect(bad(rawFile('{"a":{"dtype":"F32","shape":[1],"data_offsets":{"valueOf":1,"toString":2}}}', body)).message).toMatch(
+      /data_offsets must be .* found an object with keys "valueOf", "toString"/,
+    )
+    expect(bad(rawFile('{"a":{"toString":1}}', body)).message).toMatch(/tensor "a": unknown or unsupported dtype undefined/)
+    expect(bad(rawFile('{"__metadata__":{"k":{"toString":1}}}', [])).message).toMatch(/__metadata__: value of "k" must be a string, found an object/)
+    // The writer describes a caller's hostile objects the same way.
+    const hostile = { toString: () => { throw new Error('called') } }
+    expect(errorOf(() => encodeSafetensors({ w: hostile as unknown as TensorEntry })).message).toMatch(/tensor "w": unknown dtype undefined/)
+    expect(errorOf(() => encodeSafetensors({}, hostile as unknown as Record<string, string>)).message).toMatch(/metadata "toString": value must be a string, found function a function/)
+  })
+
+  it('3,156 nested arrays give a named error (was RangeError: Maximum call stack size exceeded)', () => {
+    const header = '{"a":' + '['.repeat(3156) + ']'.repeat(3156) + '}'
+    expect(header.length).toBe(6318)
+    const e = bad(rawFile(header, []))
+    expect(e.key).toBe('a')
+    expect(e.message).toMatch(/tensor "a": header \(byte offsets 8 to 6328\) is not valid JSON: nesting deeper than 64 levels at offset 68/)
+  })
+
+  it('an 80 MB header nested 40M deep fails fast (was 4.1 GB and 18 s)', () => {
+    const file = fileOf(repeated('{"a":', '[', 40_000_000, ''))
+    const t0 = performance.now()
+    expect(bad(file).message).toMatch(/nesting deeper than 64 levels/)
+    expect(performance.now() - t0).toBeLessThan(3000) // about 0.1 s: decoding the text, then 64 levels
+  })
+
+  it('a 75 MB __metadata__ of 25M empty objects fails at the first one, with a short message (was 3.1 GB and a 400 MB message)', () => {
+    for (const [open, unit, close] of [['[', '{},', '{}]}'], ['{', '"":{},', '"x":{}}}']] as const) {
+      const file = fileOf(repeated(`{"__metadata__":${open}`, unit, 75_000_000, close))
+      const t0 = performance.now()
+      const e = bad(file)
+      expect(performance.now() - t0).toBeLessThan(3000)
+      expect(e.key).toBe('__metadata__')
+      expect(e.message.length).toBeLessThan(300)
+      expect(e.message).toMatch(open === '[' ? /__metadata__: must be an object of strings, found an array, at file byte offset 24$/ : /__metadata__: value of "" must be a string, found an object, at file byte offset 28$/)
+    }
+  })
+
+  it('duplicate keys are refused, naming the key: a tensor, a field, __metadata__ (were: last one wins)', () => {
+    const e1 = bad(rawFile(`{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}`, [0, 0, 0, 0]))
+    expect(e1.key).toBe('w')
+    expect(e1.message).toMatch(/tensor "w": duplicate key "w" at file byte offset 62: the format forbids duplicate keys/)
+    const e2 = bad(rawFile(`{"w":{"dtype":"F32","shape":[1],"dtype":"I32","data_offsets":[0,4]}}`, [0, 0, 0, 0]))
+    expect(e2.key).toBe('w')
+    expect(e2.message).toMatch(/tensor "w": duplicate key "dtype" at file byte offset 40/)
+    const e3 = bad(rawFile('{"__metadata__":{"a":"1"},"__metadata__":{"a":"2"}}', []))
+    expect(e3.key).toBe('__metadata__')
+    expect(e3.message).toMatch(/__metadata__: duplicate key "__metadata__"/)
+    expect(bad(rawFile('{"__metadata__":{"a":"1","a":"2"}}', [])).message).toMatch(/__metadata__: duplicate key "a"/)
+  })
+
+  it('shape arithmetic is u64-exact: [2^52, 2^52, 0] overflows before the 0 (was accepted), dims above 2^53 are refused', () => {
+    const e = bad(rawFile('{"a":{"dtype":"F32","shape":[4503599627370496,4503599627370496,0],"data_offsets":[0,0]}}', []))
+    expect(e.key).toBe('a')
+    expect(e.message).toMatch(/tensor "a": shape \[4503599627370496,4503599627370496,0\] is too large: the product of dimensions 0..1 overflows 64 bits/)
+    expect(bad(rawFile('{"a":{"dtype":"F32","shape":[9007199254740993,0],"data_offsets":[0,0]}}', [])).message).toMatch(/shape must be a list of non-negative integers.*at most 2\^53 - 1/)
+    expect(bad(rawFile('{"a":{"dtype":"F64","shape":[4294967296,536870912],"data_offsets":[0,0]}}', [])).message).toMatch(/its byte count 18446744073709551616 \(dtype F64\) overflows 64 bits/)
+    // Zero-size tensors whose product stays in range are fine.
+    expect(decodeSafetensors(rawFile('{"a":{"dtype":"F32","shape":[4294967296,0],"data_offsets":[0,0]}}', [])).tensors.a.shape).toEqual([4294967296, 0])
+  })
+
+  it('names: decodes only the tensors asked for, and names a missing one', () => {
+    const bytes = encodeSafetensors({ a: { dtype: 'F32', shape: [1], data: new Float32Array([1]) }, b: { dtype: 'U8', shape: [2], data: new Uint8Array([7, 8]) } })
+    expect(Object.keys(decodeSafetensors(bytes, 'x', { names: ['b'] }).tensors)).toEqual(['b'])
+    expect(errorOf(() => decodeSafetensors(bytes, 'x', { names: ['c'] })).message).toMatch(/decodeSafetensors\(x\): tensor "c": no tensor named "c" \(the file has 2 tensors\)/)
+  })
+})
+
+describe('loadSafetensors: header first, then tensors by offset (issue #21)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'priorgrad-st-big-'))
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const GiB = 2 ** 30
+  /** A sparse file: header and the first `written` body bytes on disk, holes up to `size`. */
+  function sparseFile(name: string, header: string, bodyHead: number[], size: number): string | null {
+    const file = path.join(dir, name)
+    fs.writeFileSync(file, rawFile(header, bodyHead))
+    fs.truncateSync(file, size)
+    // Only where holes cost no disk: otherwise the test would write gigabytes.
+    const sparse = fs.statSync(file).blocks * 512 < 1024 * 1024
+    return sparse ? file : null
+  }
+
+  it('a 1.2 GiB file with a 16-byte tensor is refused after reading only its header', (ctx) => {
+    const file = sparseFile('trailing.safetensors', '{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}', f32Bytes([1, 2, 3, 4]), Math.floor(1.2 * GiB))
+    if (file === null) return ctx.skip()
+    const t0 = performance.now()
+    const e = errorOf(() => loadSafetensors(file))
+    expect(performance.now() - t0).toBeLessThan(1000)
+    expect(e.source).toBe(file)
+    expect(e.message).toMatch(new RegExp(`^loadSafetensors\\(${file}\\): \\d+ trailing bytes after the last tensor: tensors end at file byte offset \\d+ but the file has ${Math.floor(1.2 * GiB)} bytes`))
+  })
+
+  it('a 2.5 GiB file loads the tensors asked for (was ERR_FS_FILE_TOO_LARGE)', (ctx) => {
+    const big = 2.5 * GiB
+    const header = `{"small":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"big":{"dtype":"U8","shape":[${big}],"data_offsets":[16,${16 + big}]}}`
+    const n = Math.ceil(header.length / 8) * 8
+    const file = sparseFile('big.safetensors', header, f32Bytes([1, 2, 3, 4]), 8 + n + 16 + big)
+    if (file === null) return ctx.skip()
+    const { tensors } = loadSafetensors(file, { names: ['small'] })
+    expect(tensors.small.data).toEqual(new Float32Array([1, 2, 3, 4]))
+    expect(Object.keys(tensors)).toEqual(['small'])
+  })
+
+  it('a directory or a missing file is named as such', () => {
+    const sub = path.join(dir, 'model.safetensors')
+    fs.mkdirSync(sub)
+    const e = errorOf(() => loadSafetensors(sub))
+    expect(e.message).toBe(`loadSafetensors(${sub}): is a directory, not a safetensors file`)
+    expect(errorOf(() => loadSafetensors(path.join(dir, 'none.safetensors'))).message).toMatch(/^loadSafetensors\(.*none.safetensors\): cannot open the file: ENOENT/)
+  })
+
+  it('reads a regular file the same as decodeSafetensors does', () => {
+    const bytes = encodeSafetensors({ a: { dtype: 'F64', shape: [2], data: new Float64Array([1.5, -2]) }, b: { dtype: 'I64', shape: [1], data: new BigInt64Array([3n]) } }, { k: 'v' })
+    const file = path.join(dir, 'same.safetensors')
+    fs.writeFileSync(file, bytes)
+    expect(loadSafetensors(file)).toEqual(decodeSafetensors(bytes))
+  })
+})

@@ -58,10 +58,11 @@ describe('parseStrictJson: what JSON.parse does not do', () => {
   })
 
   it('rejects duplicate keys, naming the key, the offset and the path', () => {
-    expect(errorOf('{"a":1,"a":2}').message).toBe('duplicate key "a" at offset 7 ($)')
+    expect(errorOf('{"a":1,"a":2}').message).toBe('duplicate key "a" at offset 7 ($["a"])')
     const e = errorOf('{"w":{"dtype":"F32","shape":[1],"dtype":"F64"}}')
-    expect(e.message).toMatch(/duplicate key "dtype" at offset 32 \(\$\["w"\]\)/)
-    expect(e.path).toEqual(['w'])
+    expect(e.message).toMatch(/duplicate key "dtype" at offset 32 \(\$\["w"\]\["dtype"\]\)/)
+    expect(e.path).toEqual(['w', 'dtype'])
+    expect(e.reason).toBe('duplicate')
     // Same text after escapes is the same key.
     expect(errorOf('{"a":1,"\\u0061":2}').message).toMatch(/duplicate key "a"/)
   })

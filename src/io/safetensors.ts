@@ -5,9 +5,11 @@
 //   bytes [8+N, end)    the body: each tensor's little-endian, row-major bytes at [begin, end)
 //                       relative to the body start; tensors cover the body with no holes.
 // Reading treats the file as hostile: every length and offset is checked before use, the header is
-// only ever JSON.parse'd, and errors name the source, the tensor and the byte offsets involved.
+// parsed by a bounded-depth parser that rejects duplicate keys, a file is read header first and then
+// tensor by tensor at their offsets, and errors name the source, the tensor and the byte offsets.
 import fs from 'node:fs'
 import { writeFileAtomic } from './atomic.js'
+import { StrictJsonError, describeValue, parseStrictJson, preview, type JsonKind } from './strict-json.js'
 import {
   DTYPE_INFO,
   arrayToBytes,
@@ -46,6 +48,8 @@ export interface DecodeOptions {
   maxHeaderBytes?: number
   /** 'int32' (default): I64 tensors become Int32Array, and a value outside int32 is an error. */
   i64?: I64Mode
+  /** Decode only these tensors (the whole header is still checked); a name not in the file is an error. */
+  names?: string[]
 }
 
 /**
@@ -70,8 +74,10 @@ export class SafetensorsError extends Error {
 export const MAX_HEADER_BYTES = 100_000_000
 const METADATA_KEY = '__metadata__'
 
-const fmt = (v: unknown): string =>
-  typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? `[${v.join(',')}]` : String(v)
+// NOTE: values in messages come from the file or the caller: describe them without calling their
+// methods (a header value {"toString":1} made String(v) throw) and cut long ones short.
+const fmt = (v: unknown): string => describeValue(v)
+const quoted = (key: string): string => preview(key, 80)
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
 // Own data properties, so a tensor named "__proto__" cannot touch a prototype.
@@ -170,6 +176,186 @@ interface HeaderEntry {
   end: number
 }
 
+/** The checked header: where the body starts, the entries in body order, and the metadata. */
+interface Header {
+  bodyStart: number
+  entries: HeaderEntry[]
+  metadata: Record<string, string>
+}
+
+type Fail = (msg: string, key?: string) => never
+
+const U64_MAX = 2n ** 64n - 1n
+
+/** The header length N from bytes 0-7, checked against the limit and the file size. */
+function readHeaderLength(first8: Uint8Array, size: number, maxHeader: number, fail: Fail): number {
+  if (size < 8) fail(`file is ${size} bytes, too short for the 8-byte header length at offset 0`)
+  const view = new DataView(first8.buffer, first8.byteOffset, 8)
+  const n = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32
+  if (n > maxHeader) fail(`header length ${n} (bytes 0-7) exceeds the limit of ${maxHeader} bytes`)
+  if (8 + n > size) {
+    fail(`header length ${n} (bytes 0-7) runs past the end of the file: header would end at byte offset ${8 + n} but the file has ${size} bytes`)
+  }
+  return n
+}
+
+// The schema, checked while parsing (see strict-json's `enter`): a container where the format has
+// a string or a number is refused at its first byte, so a 75 MB __metadata__ of 25M empty objects
+// costs nothing. Primitives of the wrong type pass here and get a message with their value below.
+function headerSchema(path: readonly (string | number)[], kind: JsonKind): string | undefined {
+  const container = kind === 'object' || kind === 'array'
+  const found = `found ${kind === 'object' || kind === 'array' ? 'an' : 'a'} ${kind}`
+  const [key, field] = path
+  if (path.length === 1 && key === METADATA_KEY && kind !== 'object') return `must be an object of strings, ${found}`
+  if (path.length === 2 && key === METADATA_KEY && container) return `value of ${quoted(String(field))} must be a string, ${found}`
+  if (path.length === 2 && field === 'dtype' && container) return `dtype must be a string, ${found}`
+  if (path.length === 3 && (field === 'shape' || field === 'data_offsets') && container) {
+    return `${field} must be a list of non-negative integers, ${found} at index ${path[2]}`
+  }
+  return undefined
+}
+
+/** Parse and check the header text against a body of `bodyLength` bytes starting at `bodyStart`. */
+function checkHeader(headerBytes: Uint8Array, bodyStart: number, bodyLength: number, fail: Fail): Header {
+  const n = headerBytes.byteLength
+  if (n === 0 || headerBytes[0] !== 0x7b) {
+    const found = n === 0 ? 'an empty header' : `byte 0x${headerBytes[0].toString(16).padStart(2, '0')}`
+    fail(`header must be a JSON object starting with '{' at byte offset 8, found ${found}`)
+  }
+  let text = ''
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes)
+  } catch {
+    fail(`header (byte offsets 8 to ${8 + n}) is not valid UTF-8`)
+  }
+  let head: Record<string, unknown> = {}
+  try {
+    head = parseStrictJson(text, { enter: headerSchema }) as Record<string, unknown>
+  } catch (err) {
+    if (!(err instanceof StrictJsonError)) throw err
+    const key = typeof err.path[0] === 'string' ? err.path[0] : undefined
+    const at = `at file byte offset ${8 + Buffer.byteLength(text.slice(0, err.offset), 'utf8')}`
+    if (err.reason === 'rejected') fail(`${err.detail}, ${at}`, key)
+    // NOTE: the format forbids duplicate keys; JSON.parse kept the last one, so a file could say
+    // two things and readers would disagree on which one it meant.
+    if (err.reason === 'duplicate') fail(`${err.detail} ${at}: the format forbids duplicate keys`, key)
+    fail(`header (byte offsets 8 to ${8 + n}) is not valid JSON: ${err.message}`, key)
+  }
+
+  const metadata: Record<string, string> = {}
+  const entries: HeaderEntry[] = []
+  for (const key of Object.keys(head)) {
+    const value = head[key]
+    if (key === METADATA_KEY) {
+      // An object here: the schema refused anything else while parsing.
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (typeof v !== 'string') fail(`value of ${quoted(k)} must be a string, found ${typeof v} ${fmt(v)}`, METADATA_KEY)
+        setOwn(metadata, k, v as string)
+      }
+      continue
+    }
+    entries.push(checkEntry(key, value, bodyStart, bodyLength, fail))
+  }
+
+  // The entries must tile the body exactly: sorted by offset, each starts where the last ended.
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end)
+  let covered = 0
+  let prev: HeaderEntry | undefined
+  for (const e of entries) {
+    if (e.begin < covered) {
+      fail(`data_offsets [${e.begin},${e.end}] overlap tensor ${quoted(prev!.key)} at [${prev!.begin},${prev!.end}]`, e.key)
+    }
+    if (e.begin > covered) {
+      fail(`hole in the body: bytes [${covered},${e.begin}) (file byte offsets ${bodyStart + covered} to ${bodyStart + e.begin}) belong to no tensor`, e.key)
+    }
+    covered = e.end
+    prev = e
+  }
+  if (covered !== bodyLength) {
+    fail(`${bodyLength - covered} trailing bytes after the last tensor: tensors end at file byte offset ${bodyStart + covered} but the file has ${bodyStart + bodyLength} bytes`)
+  }
+  return { bodyStart, entries, metadata }
+}
+
+/** One tensor's entry: known dtype, a shape whose byte count fits u64 and matches its data_offsets inside the body. */
+function checkEntry(key: string, value: unknown, bodyStart: number, bodyLength: number, fail: Fail): HeaderEntry {
+  if (!isPlainObject(value)) fail(`entry must be an object with dtype, shape and data_offsets, found ${fmt(value)}`, key)
+  const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>
+  if (!isKnownDType(dtype)) {
+    fail(`unknown or unsupported dtype ${fmt(dtype)} (supported: ${Object.keys(DTYPE_INFO).join(', ')})`, key)
+  }
+  const d = dtype as SafetensorsDType
+  if (!Array.isArray(shape) || !shape.every((x) => Number.isSafeInteger(x) && x >= 0)) {
+    fail(`shape must be a list of non-negative integers, found ${fmt(shape)} (each at most 2^53 - 1)`, key)
+  }
+  const isOffset = (x: unknown): boolean => Number.isSafeInteger(x) && (x as number) >= 0
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isOffset) || offsets[0] > offsets[1]) {
+    fail(`data_offsets must be [begin, end] with 0 <= begin <= end, found ${fmt(offsets)} (integers at most 2^53 - 1)`, key)
+  }
+  const [begin, end] = offsets as number[]
+  const dims = shape as number[]
+  // NOTE: u64 arithmetic in BigInt, checked after every factor as the reference reader's
+  // checked_mul is: [2^52, 2^52, 0] overflows at the second dimension, although its product is 0.
+  let numel = 1n
+  for (let i = 0; i < dims.length; i++) {
+    numel *= BigInt(dims[i])
+    if (numel > U64_MAX) fail(`shape ${fmt(dims)} is too large: the product of dimensions 0..${i} overflows 64 bits`, key)
+  }
+  const expected = numel * BigInt(DTYPE_INFO[d].size)
+  if (expected > U64_MAX) fail(`shape ${fmt(dims)} is too large: its byte count ${expected} (dtype ${d}) overflows 64 bits`, key)
+  if (expected !== BigInt(end - begin)) {
+    fail(`dtype ${d} shape ${fmt(dims)} needs ${expected} bytes but data_offsets [${begin},${end}] hold ${end - begin} bytes`, key)
+  }
+  if (end > bodyLength) {
+    fail(`data_offsets [${begin},${end}] reach file byte offset ${bodyStart + end} but the file ends at byte offset ${bodyStart + bodyLength} (the body has ${bodyLength} bytes): offsets outside the body or truncated file`, key)
+  }
+  return { key, dtype: d, shape: [...dims], begin, end }
+}
+
+/**
+ * The one reader behind decodeSafetensors and loadSafetensors: `read(offset, length)` returns a
+ * fresh, offset-0 copy of those bytes of the file (from memory or from disk), so the header is
+ * checked before any tensor is read and only the tensors asked for are read.
+ */
+function readSafetensors(
+  size: number,
+  read: (offset: number, length: number) => Uint8Array,
+  opts: DecodeOptions,
+  fail: Fail,
+): { tensors: Record<string, DecodedEntry>; metadata: Record<string, string> } {
+  assertLittleEndianHost('readSafetensors')
+  const maxHeader = opts.maxHeaderBytes ?? MAX_HEADER_BYTES
+  const n = readHeaderLength(read(0, Math.min(size, 8)), size, maxHeader, fail)
+  const { bodyStart, entries, metadata } = checkHeader(read(8, n), 8 + n, size - 8 - n, fail)
+
+  let wanted = entries
+  if (opts.names !== undefined) {
+    const byKey = new Map(entries.map((e) => [e.key, e]))
+    wanted = opts.names.map((k) => byKey.get(k) ?? fail(`no tensor named ${quoted(String(k))} (the file has ${entries.length} tensors)`, k))
+  }
+  const i64 = opts.i64 ?? 'int32'
+  const tensors: Record<string, DecodedEntry> = {}
+  for (const e of wanted) {
+    let data: DecodedData
+    try {
+      data = bytesToArray(read(bodyStart + e.begin, e.end - e.begin), e.dtype, i64)
+    } catch (err) {
+      if (err instanceof SafetensorsError) throw err
+      return fail((err as Error).message, e.key)
+    }
+    setOwn(tensors, e.key, { dtype: e.dtype, shape: e.shape, data })
+  }
+  return { tensors, metadata }
+}
+
+/** The `fail` of one reader call: the function and source first, then the tensor or metadata. */
+function failIn(fn: string, source: string): Fail {
+  return (msg, key) => {
+    const where = key === undefined ? '' : key === METADATA_KEY ? `${METADATA_KEY}: ` : `tensor ${quoted(key)}: `
+    throw new SafetensorsError(`${fn}(${source}): ${where}${msg}`, source, key)
+  }
+}
+
 /**
  * Parse safetensors bytes. `source` (a file path) is named in every error. See `DecodedEntry` for
  * the array type each dtype becomes; returned arrays never alias `bytes`.
@@ -180,116 +366,16 @@ export function decodeSafetensors(
   source = '<buffer>',
   opts: DecodeOptions = {},
 ): { tensors: Record<string, DecodedEntry>; metadata: Record<string, string> } {
-  assertLittleEndianHost('decodeSafetensors')
-  const fail = (msg: string, key?: string): never => {
-    const where = key === undefined ? '' : key === METADATA_KEY ? `${METADATA_KEY}: ` : `tensor "${key}": `
-    throw new SafetensorsError(`decodeSafetensors(${source}): ${where}${msg}`, source, key)
-  }
-  const maxHeader = opts.maxHeaderBytes ?? MAX_HEADER_BYTES
+  const fail = failIn('decodeSafetensors', source)
   if (!(bytes instanceof Uint8Array)) fail(`expected a Uint8Array, found ${Object.prototype.toString.call(bytes)}`)
-  const size = bytes.byteLength
-  if (size < 8) fail(`file is ${size} bytes, too short for the 8-byte header length at offset 0`)
-
-  const view = new DataView(bytes.buffer, bytes.byteOffset, size)
-  const n = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32
-  if (n > maxHeader) fail(`header length ${n} (bytes 0-7) exceeds the limit of ${maxHeader} bytes`)
-  if (8 + n > size) {
-    fail(`header length ${n} (bytes 0-7) runs past the end of the file: header would end at byte offset ${8 + n} but the file has ${size} bytes`)
+  // Copy into a fresh buffer: the source may be a Buffer at any byteOffset, and typed-array
+  // views need offsets aligned to the item size.
+  const read = (offset: number, length: number): Uint8Array => {
+    const out = allocate(length, fail)
+    out.set(bytes.subarray(offset, offset + length))
+    return out
   }
-  if (n === 0 || bytes[8] !== 0x7b) {
-    const found = n === 0 ? 'an empty header' : `byte 0x${bytes[8].toString(16).padStart(2, '0')}`
-    fail(`header must be a JSON object starting with '{' at byte offset 8, found ${found}`)
-  }
-  let text = ''
-  try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n))
-  } catch {
-    fail(`header (byte offsets 8 to ${8 + n}) is not valid UTF-8`)
-  }
-  let header: unknown
-  try {
-    header = JSON.parse(text)
-  } catch (err) {
-    fail(`header (byte offsets 8 to ${8 + n}) is not valid JSON: ${(err as Error).message}`)
-  }
-  if (!isPlainObject(header)) fail(`header must be a JSON object, found ${fmt(header)}`)
-  const head = header as Record<string, unknown>
-
-  const metadata: Record<string, string> = {}
-  const bodyStart = 8 + n
-  const bodyLength = size - bodyStart
-  const entries: HeaderEntry[] = []
-  for (const key of Object.keys(head)) {
-    const value = head[key]
-    if (key === METADATA_KEY) {
-      if (!isPlainObject(value)) fail(`must be an object of strings, found ${fmt(value)}`, METADATA_KEY)
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`value of "${k}" must be a string, found ${typeof v} ${fmt(v)}`, METADATA_KEY)
-        setOwn(metadata, k, v as string)
-      }
-      continue
-    }
-    if (!isPlainObject(value)) fail(`entry must be an object with dtype, shape and data_offsets, found ${fmt(value)}`, key)
-    const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>
-    if (!isKnownDType(dtype)) {
-      fail(`unknown or unsupported dtype ${fmt(dtype)} (supported: ${Object.keys(DTYPE_INFO).join(', ')})`, key)
-    }
-    const d = dtype as SafetensorsDType
-    if (!Array.isArray(shape) || !shape.every((x) => Number.isSafeInteger(x) && x >= 0)) {
-      fail(`shape must be a list of non-negative integers, found ${fmt(shape)}`, key)
-    }
-    const isOffset = (x: unknown): boolean => Number.isSafeInteger(x) && (x as number) >= 0
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isOffset) || offsets[0] > offsets[1]) {
-      fail(`data_offsets must be [begin, end] with 0 <= begin <= end, found ${fmt(offsets)}`, key)
-    }
-    const [begin, end] = offsets as number[]
-    const dims = shape as number[]
-    const numel = product(dims)
-    const expected = numel * DTYPE_INFO[d].size
-    if (!Number.isSafeInteger(expected)) fail(`shape [${dims.join(',')}] is too large (byte count overflows)`, key)
-    if (expected !== end - begin) {
-      fail(`dtype ${d} shape [${dims.join(',')}] needs ${expected} bytes but data_offsets [${begin},${end}] hold ${end - begin} bytes`, key)
-    }
-    if (end > bodyLength) {
-      fail(`data_offsets [${begin},${end}] reach file byte offset ${bodyStart + end} but the file ends at byte offset ${size} (the body has ${bodyLength} bytes): offsets outside the body or truncated file`, key)
-    }
-    entries.push({ key, dtype: d, shape: [...dims], begin, end })
-  }
-
-  // The entries must tile the body exactly: sorted by offset, each starts where the last ended.
-  entries.sort((a, b) => a.begin - b.begin || a.end - b.end)
-  let covered = 0
-  let prev: HeaderEntry | undefined
-  for (const e of entries) {
-    if (e.begin < covered) {
-      fail(`data_offsets [${e.begin},${e.end}] overlap tensor "${prev!.key}" at [${prev!.begin},${prev!.end}]`, e.key)
-    }
-    if (e.begin > covered) {
-      fail(`hole in the body: bytes [${covered},${e.begin}) (file byte offsets ${bodyStart + covered} to ${bodyStart + e.begin}) belong to no tensor`, e.key)
-    }
-    covered = e.end
-    prev = e
-  }
-  if (covered !== bodyLength) {
-    fail(`${bodyLength - covered} trailing bytes after the last tensor: tensors end at file byte offset ${bodyStart + covered} but the file has ${size} bytes`)
-  }
-
-  const i64 = opts.i64 ?? 'int32'
-  const tensors: Record<string, DecodedEntry> = {}
-  for (const e of entries) {
-    // Copy into a fresh buffer: the source may be a Buffer at any byteOffset, and typed-array
-    // views need offsets aligned to the item size.
-    const raw = new Uint8Array(e.end - e.begin)
-    raw.set(bytes.subarray(bodyStart + e.begin, bodyStart + e.end))
-    let data: DecodedData
-    try {
-      data = bytesToArray(raw, e.dtype, i64)
-    } catch (err) {
-      return fail((err as Error).message, e.key)
-    }
-    setOwn(tensors, e.key, { dtype: e.dtype, shape: e.shape, data })
-  }
-  return { tensors, metadata }
+  return readSafetensors(bytes.byteLength, read, opts, fail)
 }
 
 /**
@@ -300,11 +386,50 @@ export function saveSafetensors(path: string, tensors: Record<string, TensorEntr
   writeFileAtomic(path, encodeSafetensors(tensors, metadata))
 }
 
+/** A zeroed buffer of `length` bytes, or a named error when the engine cannot allocate one. */
+function allocate(length: number, fail: Fail): Uint8Array {
+  try {
+    return new Uint8Array(length)
+  } catch (err) {
+    return fail(`cannot allocate ${length} bytes for a tensor: ${(err as Error).message}`)
+  }
+}
+
 /**
- * Read and validate a .safetensors file; errors name `path`.
+ * Read and validate a .safetensors file; errors name `path`. The header is read and checked
+ * first, then each tensor at its offset: a file costs the memory of its tensors, not its size,
+ * and files over 2 GiB load when their tensors fit (see `DecodeOptions.names` to read a few).
  * @example const { tensors } = loadSafetensors('ckpt/model.safetensors')
  */
 export function loadSafetensors(path: string, opts: DecodeOptions = {}): ReturnType<typeof decodeSafetensors> {
-  const file = fs.readFileSync(path)
-  return decodeSafetensors(new Uint8Array(file.buffer, file.byteOffset, file.byteLength), path, opts)
+  const fail = failIn('loadSafetensors', path)
+  let fd: number
+  try {
+    fd = fs.openSync(path, 'r')
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    return fail(e.code === 'EISDIR' ? 'is a directory, not a safetensors file' : `cannot open the file: ${e.message}`)
+  }
+  try {
+    const stat = fs.fstatSync(fd)
+    if (stat.isDirectory()) fail('is a directory, not a safetensors file')
+    const read = (offset: number, length: number): Uint8Array => {
+      const out = allocate(length, fail)
+      for (let done = 0; done < length; ) {
+        let got = 0
+        try {
+          // At most 1 GiB per call: one read of 2 GiB or more is out of range for Node.
+          got = fs.readSync(fd, out, done, Math.min(length - done, 2 ** 30), offset + done)
+        } catch (err) {
+          fail(`cannot read bytes ${offset + done} to ${offset + length}: ${(err as Error).message}`)
+        }
+        if (got === 0) fail(`the file ended at byte offset ${offset + done} while reading bytes ${offset} to ${offset + length} (was it truncated while being read?)`)
+        done += got
+      }
+      return out
+    }
+    return readSafetensors(stat.size, read, opts, fail)
+  } finally {
+    fs.closeSync(fd)
+  }
 }

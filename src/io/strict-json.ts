@@ -28,14 +28,22 @@ export interface StrictJsonOptions {
   enter?: (path: readonly (string | number)[], kind: JsonKind) => string | undefined
 }
 
-/** Malformed or rejected JSON: `offset` is the character index in the text, `path` the value's place. */
+/** Why a text was refused: bad grammar, too deep, a repeated key, or refused by `enter`. */
+export type StrictJsonReason = 'syntax' | 'depth' | 'duplicate' | 'rejected'
+
+/**
+ * Malformed or rejected JSON: `offset` is the character index in the text, `path` the place of the
+ * value at fault (for a duplicate key, the path of the repeated key itself).
+ */
 export class StrictJsonError extends Error {
   constructor(
-    message: string,
+    /** What is wrong, without the location (the message adds offset and path). */
+    readonly detail: string,
     readonly offset: number,
     readonly path: JsonPath,
+    readonly reason: StrictJsonReason,
   ) {
-    super(message)
+    super(`${detail} at offset ${offset} (${formatPath(path)})`)
     this.name = 'StrictJsonError'
   }
 }
@@ -47,6 +55,27 @@ export class StrictJsonError extends Error {
  */
 export function preview(s: string, max = 60): string {
   return s.length <= max ? JSON.stringify(s) : `${JSON.stringify(s.slice(0, max))}… (${s.length} characters)`
+}
+
+/**
+ * A short description of any value for an error message that never calls the value's own methods
+ * (a parsed `{"toString":1}` has no callable toString; a caller's object may have a hostile one):
+ * strings previewed, other primitives printed, arrays by their first items, objects by their keys.
+ * @example describeValue([1, 'a', {}]) // '[1,"a",{…}]'
+ */
+export function describeValue(v: unknown, max = 60): string {
+  if (typeof v === 'string') return preview(v, max)
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === null || v === undefined) return String(v)
+  if (Array.isArray(v)) {
+    const items = v.slice(0, 8).map((x: unknown) => (x !== null && typeof x === 'object' ? (Array.isArray(x) ? '[…]' : '{…}') : describeValue(x, 20)))
+    return `[${items.join(',')}${v.length > 8 ? `,… (${v.length} items)` : ''}]`
+  }
+  if (typeof v === 'object') {
+    const keys = Object.keys(v)
+    if (keys.length === 0) return 'an empty object'
+    return `an object with keys ${keys.slice(0, 4).map((k) => preview(k, 20)).join(', ')}${keys.length > 4 ? `, … (${keys.length} keys)` : ''}`
+  }
+  return `a ${typeof v}`
 }
 
 /** `$`, then `["key"]` or `[3]` per step, keys previewed. */
@@ -69,8 +98,8 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Jso
   const path: JsonPath = []
   let at = 0
 
-  const fail = (msg: string, offset = at): never => {
-    throw new StrictJsonError(`${msg} at offset ${offset} (${formatPath(path)})`, offset, [...path])
+  const fail = (msg: string, reason: StrictJsonReason = 'syntax', offset = at): never => {
+    throw new StrictJsonError(msg, offset, [...path], reason)
   }
   const skipSpace = (): void => {
     for (let c = text.charCodeAt(at); c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = text.charCodeAt(++at));
@@ -125,8 +154,8 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Jso
     skipSpace()
     const kind = kindAt()
     const rejected = opts.enter?.(path, kind)
-    if (rejected !== undefined) fail(rejected)
-    if ((kind === 'object' || kind === 'array') && depth >= maxDepth) fail(`nesting deeper than ${maxDepth} levels`)
+    if (rejected !== undefined) fail(rejected, 'rejected')
+    if ((kind === 'object' || kind === 'array') && depth >= maxDepth) fail(`nesting deeper than ${maxDepth} levels`, 'depth')
     let value: JsonValue
     if (kind === 'object') value = readObject(depth + 1)
     else if (kind === 'array') value = readArray(depth + 1)
@@ -157,10 +186,10 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Jso
       skipSpace()
       const keyAt = at
       const key = readString()
-      if (Object.prototype.hasOwnProperty.call(obj, key)) fail(`duplicate key ${preview(key)}`, keyAt)
+      path.push(key)
+      if (Object.prototype.hasOwnProperty.call(obj, key)) fail(`duplicate key ${preview(key)}`, 'duplicate', keyAt)
       skipSpace()
       expect(':')
-      path.push(key)
       obj[key] = readValue(depth)
       path.pop()
       skipSpace()
