@@ -42,6 +42,7 @@ function checkLink(from: string, target: string): string | null {
   if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('#')) return null
   const [pathPart, anchor] = target.split('#') as [string, string | undefined]
   const file = resolve(dirname(from), decodeURI(pathPart))
+  if (relative(root, file).startsWith('..')) return `${target}: points outside the repository`
   if (!existsSync(file)) return `${target}: ${relative(root, file)} does not exist`
   if (anchor === undefined || !/^L\d/.test(anchor)) return null
   const m = anchor.match(/^L(\d+)(?:-L(\d+))?$/)
@@ -67,6 +68,7 @@ describe('docs: links', () => {
     expect(checkLink(from, 'no-such-file.md')).toMatch(/does not exist/)
     expect(checkLink(from, '../src/index.ts#L1-L100000')).toMatch(/not inside/)
     expect(checkLink(from, 'https://example.com/x')).toBeNull()
+    expect(checkLink(from, '../../shared/specs/dynamic-prior.md')).toMatch(/outside the repository/)
   })
 
   for (const file of files) {
@@ -106,4 +108,49 @@ describe('docs: the tour', () => {
     }
     expect(problems).toEqual([])
   })
+})
+
+// A reader of the package or a clone has only the repository: docs and committed reports must not
+// send them to a machine's folders (a scratch directory, a checkout's parent), and code in the docs
+// must import what the package exports.
+const OUTSIDE = /(?:^|[\s`'"(=])(\/tmp\/|\/work\/|\/root\/|\/home\/|(?:\.\.\/)+shared\/|shared\/(?:specs|paper|notes)\/)/m
+
+/** The first path outside the repository that `text` names, or null. */
+function outsidePath(text: string): string | null {
+  const m = OUTSIDE.exec(text)
+  if (!m) return null
+  const line = text.slice(0, m.index + 1).split('\n').length
+  return `line ${line}: ${text.split('\n')[line - 1]!.trim()}`
+}
+
+/** Module specifiers imported by the ts/js code blocks of a Markdown file. */
+function codeImports(markdown: string): string[] {
+  const blocks = [...markdown.matchAll(/^```(?:ts|js|typescript|javascript)\n([\s\S]*?)^```/gm)].map((m) => m[1]!)
+  return blocks.flatMap((b) => [...b.matchAll(/\bfrom\s+'([^']+)'/g)].map((m) => m[1]!))
+}
+
+describe('docs: nothing outside the repository', () => {
+  it('the checks catch a scratch path, a shared/ path and a source-path import', () => {
+    expect(outsidePath('priorgrad sweep --out /tmp/runs')).toMatch(/line 1/)
+    expect(outsidePath('see `../shared/specs/x.md`')).not.toBeNull()
+    expect(outsidePath('the spec in shared/specs/dynamic-prior.md')).not.toBeNull()
+    expect(outsidePath('runs go to runs/mnist (see /usr/bin/python3)')).toBeNull()
+    expect(codeImports("```ts\nimport { F } from './src/index.js'\n```\n")).toEqual(['./src/index.js'])
+  })
+
+  const reports = (dir: string): string[] =>
+    existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.md')).map((f) => join(dir, f)) : []
+  const texts = [...files, ...reports(join(root, 'results')), ...reports(join(root, 'tools'))]
+  for (const file of texts) {
+    it(`${relative(root, file)} names no path outside the repository`, () => {
+      expect(outsidePath(readFileSync(file, 'utf8'))).toBeNull()
+    })
+  }
+
+  for (const file of files) {
+    it(`code in ${relative(root, file)} imports only 'priorgrad' and node: modules`, () => {
+      const bad = codeImports(readFileSync(file, 'utf8')).filter((s) => s !== 'priorgrad' && !s.startsWith('node:'))
+      expect(bad).toEqual([])
+    })
+  }
 })
