@@ -61,6 +61,37 @@ describe('parseIdx', () => {
     expect(() => parseIdx(bytes, 'long.idx')).toThrow(/long\.idx: 1 unexpected trailing bytes at offset 10/)
   })
 
+  it('34 sizes of 0xffffffff and one 0 are refused (issue #21: the count was NaN, both size checks passed)', () => {
+    const header = (dims: number[]): Uint8Array => {
+      const bytes = new Uint8Array(4 + 4 * dims.length)
+      bytes[2] = 0x08
+      bytes[3] = dims.length
+      dims.forEach((d, i) => new DataView(bytes.buffer).setUint32(4 + 4 * i, d, false))
+      return bytes
+    }
+    const issue = [...new Array(33).fill(0xffffffff), 0] // 34 dimensions
+    expect(() => parseIdx(header(issue), 'nan.idx')).toThrow('parseIdx: nan.idx: 34 dimensions declared at offset 3: expected at most 32')
+    // Within the dimension limit, exact arithmetic: the count overflows 2^53 before the 0 hides it.
+    expect(() => parseIdx(header([0xffffffff, 0xffffffff, 0]), 'big.idx')).toThrow(
+      'parseIdx: big.idx: the sizes of dimensions 0..1 of shape [4294967295,4294967295,0] multiply to 18446744065119617025 elements, above 2^53 - 1',
+    )
+    expect(() => parseIdx(header(new Array(32).fill(0xffffffff)), 'inf.idx')).toThrow(/dimensions 0..1 .* above 2\^53 - 1/)
+    // An empty array is a valid IDX file, whatever the other sizes.
+    const empty = parseIdx(header([0, 0xffffffff, 0xffffffff]), 'empty.idx')
+    expect(empty.shape).toEqual([0, 0xffffffff, 0xffffffff])
+    expect(empty.data.length).toBe(0)
+  })
+
+  it('readIdxFile names a directory where the file should be', () => {
+    const dir = join(tmp.dir, 'train-images-idx3-ubyte')
+    mkdirSync(dir)
+    expect(() => readIdxFile(dir)).toThrow(`readIdxFile: ${dir} is a directory, not an IDX file`)
+    const mnist = join(tmp.dir, 'mnist-dir')
+    mkdirSync(join(mnist, 't10k-images-idx3-ubyte'), { recursive: true })
+    writeFileSync(join(mnist, 't10k-labels-idx1-ubyte'), encodeIdx(0x08, [1], [3]))
+    expect(() => loadMnist({ split: 'test', dataDir: mnist })).toThrow(/t10k-images-idx3-ubyte is a directory, not an IDX file/)
+  })
+
   it('readIdxFile gunzips .gz files and names the path in errors', () => {
     const values = [0, 1, 2, 3, 4, 5]
     writeFileSync(join(tmp.dir, 'a.idx.gz'), new Uint8Array(gzipSync(encodeIdx(0x0b, [3, 2], values))))

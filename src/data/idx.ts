@@ -30,6 +30,9 @@ export interface IdxArray {
 }
 
 const BYTES: Record<IdxDtype, number> = { uint8: 1, int8: 1, int16: 2, int32: 4, float32: 4, float64: 8 }
+// NOTE: the format allows 255 dimensions; numpy's long-standing limit of 32 is far above any real
+// IDX file (MNIST has 1 or 3) and keeps a corrupt byte 3 from declaring hundreds of sizes.
+const MAX_DIMS = 32
 
 /**
  * Parse the bytes of an IDX file. `source` (usually the path) is only used in error messages.
@@ -50,6 +53,7 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
     fail(`unknown element type 0x${hex(bytes[2]!)} at offset 2: expected one of ${Object.keys(IDX_TYPES).map((k) => '0x' + hex(Number(k))).join(', ')}`)
   }
   const ndim = bytes[3]!
+  if (ndim > MAX_DIMS) fail(`${ndim} dimensions declared at offset 3: expected at most ${MAX_DIMS}`)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const headerEnd = 4 + 4 * ndim
   if (bytes.length < headerEnd) {
@@ -57,7 +61,17 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   }
   const shape: number[] = []
   for (let i = 0; i < ndim; i++) shape.push(view.getUint32(4 + 4 * i, false))
-  const count = shape.reduce((a, b) => a * b, 1)
+  // NOTE: exact arithmetic: in doubles, 34 sizes of 0xffffffff and one 0 made the count
+  // Infinity * 0 = NaN, which passed both size checks below. Every prefix of the count must stay
+  // an exact double (at most 2^53 - 1), checked before a later 0 can hide it.
+  let exact = 1n
+  for (let i = 0; i < ndim; i++) {
+    exact *= BigInt(shape[i]!)
+    if (exact > BigInt(Number.MAX_SAFE_INTEGER)) {
+      fail(`the sizes of dimensions 0..${i} of shape [${shape.join(',')}] multiply to ${exact} elements, above 2^53 - 1`)
+    }
+  }
+  const count = Number(exact)
   const expected = count * BYTES[dtype!]
   const found = bytes.length - headerEnd
   if (found < expected) {
@@ -108,7 +122,9 @@ export function readIdxFile(path: string): IdxArray {
   try {
     bytes = asBytes(readFileSync(path))
   } catch (e) {
-    throw new Error(`readIdxFile: cannot read ${path}: ${(e as Error).message}`)
+    const err = e as NodeJS.ErrnoException
+    if (err.code === 'EISDIR') throw new Error(`readIdxFile: ${path} is a directory, not an IDX file`)
+    throw new Error(`readIdxFile: cannot read ${path}: ${err.message}`)
   }
   if (path.endsWith('.gz')) {
     try {
