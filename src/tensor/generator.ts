@@ -71,16 +71,58 @@ export class Generator {
     return { seed: this.seedValue, prng: { ...this.prng.state() } }
   }
 
-  /** Restore a snapshot taken with {@link Generator.state}. @example g.setState(s) */
+  /**
+   * Restore a snapshot taken with {@link Generator.state}. The state is checked first (see
+   * {@link checkGeneratorState}); a bad one throws and leaves this generator unchanged.
+   * @example g.setState(s)
+   */
   setState(state: GeneratorState): this {
-    const r = state?.prng
-    if (!r || !['c', 's0', 's1', 's2'].every((k) => typeof (r as Record<string, unknown>)[k] === 'number')) {
-      throw new Error(`Generator.setState: expected {seed, prng: {c, s0, s1, s2}}, got ${JSON.stringify(state)}`)
-    }
+    checkGeneratorState(state, 'Generator.setState')
     this.seedValue = state.seed
-    this.prng = seedrandom.alea('', { state: { ...r } })
+    this.prng = seedrandom.alea('', { state: { ...state.prng } })
     return this
   }
+}
+
+// NOTE: alea's registers have invariants: s0, s1, s2 are multiples of 2^-32 in [0, 1) (mash
+// returns such numbers and every step keeps them), and the carry c is an integer in
+// [0, 2091639) (the integer part of 2091639 * s0 + c * 2^-32). A state outside them is not one
+// alea can reach: 1e400 (Infinity after JSON.parse) would make uniform() return Infinity forever.
+const ALEA_MULTIPLIER = 2091639
+const TWO_POW_32 = 2 ** 32
+
+// A short rendering of a value for error messages (never calls a user-controlled toString).
+const show = (v: unknown): string =>
+  typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : typeof v === 'number' ? String(v) : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v
+
+/** Why `state` is not a reachable alea state (null when it is one). */
+function generatorStateProblem(state: unknown): string | null {
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) return `expected {seed, prng: {c, s0, s1, s2}}, got ${show(state)}`
+  const { seed, prng } = state as Record<string, unknown>
+  const extra = Object.keys(state).filter((k) => k !== 'seed' && k !== 'prng')
+  if (extra.length > 0) return `unknown key ${show(extra[0])} (expected seed, prng)`
+  if (!(typeof seed === 'string' || (typeof seed === 'number' && Number.isFinite(seed)))) return `seed must be a finite number or a string, got ${show(seed)}`
+  if (typeof prng !== 'object' || prng === null || Array.isArray(prng)) return `expected {seed, prng: {c, s0, s1, s2}}, prng is ${show(prng)}`
+  const r = prng as Record<string, unknown>
+  const unknown = Object.keys(r).filter((k) => !['c', 's0', 's1', 's2'].includes(k))
+  if (unknown.length > 0) return `prng has unknown key ${show(unknown[0])} (expected c, s0, s1, s2)`
+  const c = r['c']
+  if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= ALEA_MULTIPLIER) return `prng.c must be an integer in [0, ${ALEA_MULTIPLIER}), got ${show(c)}`
+  for (const k of ['s0', 's1', 's2']) {
+    const v = r[k]
+    if (typeof v !== 'number' || !(v >= 0 && v < 1) || !Number.isInteger(v * TWO_POW_32)) return `prng.${k} must be a multiple of 2^-32 in [0, 1), got ${show(v)}`
+  }
+  return null
+}
+
+/**
+ * Throw unless `state` is a state {@link Generator.setState} accepts (an alea state it can reach);
+ * the error starts with `where`.
+ * @example checkGeneratorState(JSON.parse(text).generators.data, 'loadCheckpoint(state.json): generator "data"')
+ */
+export function checkGeneratorState(state: unknown, where: string): asserts state is GeneratorState {
+  const problem = generatorStateProblem(state)
+  if (problem !== null) throw new Error(`${where}: ${problem}`)
 }
 
 let globalGenerator = new Generator(0)
