@@ -78,6 +78,14 @@ describe('loadCifar10', () => {
     expect(() => loadCifar10({ dataDir: d, split: 'train' })).toThrow(`${path}: label 10 of record 2 at byte offset 6146 is outside [0, 10)`)
   })
 
+  it('names a directory where a batch file should be (issue #21: was "truncated ... size 40 bytes")', () => {
+    const d = freshDir('c10-dir')
+    writeCifar10(d, 1)
+    unlinkSync(join(d, 'test_batch.bin'))
+    mkdirSync(join(d, 'test_batch.bin'))
+    expect(() => loadCifar10({ dataDir: d, split: 'test' })).toThrow(`loadCifar10: ${join(d, 'test_batch.bin')} is a directory, not a CIFAR-10 batch file`)
+  })
+
   it('requires a dataDir', () => {
     expect(() => loadCifar10({ dataDir: '', split: 'train' })).toThrow(/dataDir is required/)
   })

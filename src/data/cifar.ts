@@ -2,7 +2,7 @@
 // CIFAR-10 record: 1 label byte + 3072 pixel bytes; CIFAR-100 record: coarse label byte +
 // fine label byte + 3072 pixel bytes. Pixels are channel-major R(1024) G(1024) B(1024), each
 // channel 32x32 row-major: exactly our [C, H, W] layout, so records are copied as they are.
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync, type Stats } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ImageDataset } from './dataset.js'
 import { asBytes } from './idx.js'
@@ -109,7 +109,20 @@ function locate(fn: string, format: CifarFormat, dir: string, split: Split): str
 }
 
 function readAndCheck(fn: string, format: CifarFormat, path: string, recordSize: number): Uint8Array {
-  const size = statSync(path).size
+  const cannot = (e: unknown): never => {
+    throw new Error(`${fn}: cannot read ${path}: ${(e as Error).message}`)
+  }
+  let stat: Stats
+  try {
+    stat = statSync(path)
+  } catch (e) {
+    return cannot(e)
+  }
+  // NOTE: a directory's own size (often 4096, or 40 on some file systems) would otherwise be
+  // reported as a truncated batch; a FIFO would block the read forever.
+  if (stat.isDirectory()) throw new Error(`${fn}: ${path} is a directory, not a ${format.title} batch file`)
+  if (!stat.isFile()) throw new Error(`${fn}: ${path} is not a regular file (expected a ${format.title} batch file)`)
+  const size = stat.size
   if (size === 0) throw new Error(`${fn}: ${path} is empty: expected ${format.title} records of ${recordSize} bytes`)
   if (size % recordSize !== 0) {
     const start = size - (size % recordSize)
@@ -118,7 +131,12 @@ function readAndCheck(fn: string, format: CifarFormat, path: string, recordSize:
         `the partial record ${start / recordSize} starts at byte offset ${start}`,
     )
   }
-  const bytes = asBytes(readFileSync(path))
+  let bytes: Uint8Array
+  try {
+    bytes = asBytes(readFileSync(path))
+  } catch (e) {
+    return cannot(e)
+  }
   for (let at = 0, r = 0; at < bytes.length; at += recordSize, r++) {
     for (let b = 0; b < format.labels.length; b++) {
       const { name, classes } = format.labels[b]!
