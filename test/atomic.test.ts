@@ -78,9 +78,23 @@ describe('writeFileAtomic', () => {
     expect(fs.readFileSync(path.join(target, 'inside'), 'utf8')).toBe('keep')
   })
 
-  it('a missing directory fails with the path in the message', () => {
+  it('a missing directory fails naming the target and the directory, not the temp file (#19)', () => {
     const target = path.join(freshDir(), 'no', 'such', 'dir', 'f.json')
-    expect(() => writeFileAtomic(target, 'x')).toThrow(new RegExp(`writeFileAtomic\\(${target}\\): ENOENT`))
+    const message = (fn: () => void): string => {
+      try {
+        fn()
+      } catch (err) {
+        expect((err as NodeJS.ErrnoException).code).toMatch(/^(ENOENT|ENOTDIR)$/)
+        return (err as Error).message
+      }
+      throw new Error('expected a throw')
+    }
+    const missing = message(() => writeFileAtomic(target, 'x'))
+    expect(missing).toBe(`writeFileAtomic(${target}): ENOENT: the directory ${path.dirname(target)} does not exist; create it first`)
+    const file = path.join(freshDir(), 'plain-file')
+    fs.writeFileSync(file, 'x')
+    const under = path.join(file, 'f.json')
+    expect(message(() => writeFileAtomic(under, 'x'))).toBe(`writeFileAtomic(${under}): ENOTDIR: ${file} is not a directory`)
   })
 
   it('rejects data that is neither a string nor a Uint8Array, leaving the old file', () => {

@@ -87,8 +87,31 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
         // already failing; the original error is the one worth reporting
       }
     }
-    if (tmp !== undefined) fs.rmSync(tmp, { force: true })
+    if (tmp !== undefined) {
+      try {
+        fs.rmSync(tmp, { force: true })
+      } catch {
+        // e.g. ENOTDIR when the parent is a file: there is no temp file to remove
+      }
+    }
+    const code = (err as NodeJS.ErrnoException)?.code
+    const parent = code === 'ENOENT' || code === 'ENOTDIR' ? parentProblem(target) : null
+    // The raw error names our temp file, which the caller never asked for: name the directory.
+    if (parent !== null) throw wrapError('writeFileAtomic', target, Object.assign(new Error(`${code}: ${parent}`), { code, cause: err }))
     throw wrapError('writeFileAtomic', target, err)
+  }
+}
+
+/** What is wrong with the directory `target` would be written into (null when it is a directory). */
+function parentProblem(target: string): string | null {
+  const dir = path.dirname(path.resolve(target))
+  try {
+    return fs.statSync(dir).isDirectory() ? null : `${dir} is not a directory`
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return `the directory ${dir} does not exist; create it first`
+    if (code === 'ENOTDIR') return `${dir} is not a directory (a path component above it is a file)`
+    return null
   }
 }
 
