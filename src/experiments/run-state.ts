@@ -79,10 +79,8 @@ export function saveRunState(out: string, ex: Experiment, state: RunState): stri
  * @example const state = loadRunState('runs/a', ex)
  */
 export function loadRunState(out: string, ex: Experiment): RunState {
-  const extra = loadCheckpoint(path.join(out, CHECKPOINT_DIR), { model: withSnapshots(ex), optimizer: ex.optimizer, generators: ex.generators }) as RunState
-  if (!extra || typeof extra !== 'object' || !extra.cursor || !extra.metricsBytes || !extra.acc) {
-    throw new Error(`loadRunState(${out}): the checkpoint has no run state (cursor, metricsBytes, acc); was it written by priorgrad train?`)
-  }
+  const extra = loadCheckpoint(path.join(out, CHECKPOINT_DIR), { model: withSnapshots(ex), optimizer: ex.optimizer, generators: ex.generators })
+  checkRunState(extra, `loadRunState(${out})`)
   for (const [file, bytes] of [['metrics.jsonl', extra.metricsBytes.jsonl], ['metrics.csv', extra.metricsBytes.csv]] as const) {
     const p = path.join(out, file)
     const size = fileSize(p)
@@ -90,6 +88,36 @@ export function loadRunState(out: string, ex: Experiment): RunState {
     if (size > bytes) fs.truncateSync(p, bytes)
   }
   return extra
+}
+
+// The run state, field by field: the checkpoint's checksums vouch for its bytes, this for its
+// meaning (a cursor that is not a count would silently skip or repeat batches on resume).
+function checkRunState(v: unknown, where: string): asserts v is RunState {
+  const fail = (msg: string): never => {
+    throw new Error(`${where}: the checkpoint's run state ${msg}; was it written by priorgrad train?`)
+  }
+  const isObject = (o: unknown): o is Record<string, unknown> => typeof o === 'object' && o !== null && !Array.isArray(o)
+  const show = (x: unknown): string => (typeof x === 'number' || typeof x === 'boolean' ? String(x) : x === undefined ? 'missing' : x === null ? 'null' : typeof x === 'string' ? 'a string' : Array.isArray(x) ? 'an array' : 'an object')
+  const count = (o: Record<string, unknown>, at: string, k: string): void => {
+    if (!Number.isSafeInteger(o[k]) || (o[k] as number) < 0) fail(`field ${at}${k} must be a non-negative integer, got ${show(o[k])}`)
+  }
+  const finite = (o: Record<string, unknown>, at: string, k: string): void => {
+    if (typeof o[k] !== 'number' || !Number.isFinite(o[k])) fail(`field ${at}${k} must be a finite number, got ${show(o[k])}`)
+  }
+  const object = (o: Record<string, unknown>, k: string): Record<string, unknown> => (isObject(o[k]) ? o[k] : fail(`field ${k} must be an object, got ${show(o[k])}`))
+  if (!isObject(v)) return fail(`is ${show(v)}, expected an object {cursor, iteration, acc, metricsBytes, seconds}`)
+  const cursor = object(v, 'cursor')
+  count(cursor, 'cursor.', 'epoch')
+  count(cursor, 'cursor.', 'nextBatch')
+  count(v, '', 'iteration')
+  const acc = object(v, 'acc')
+  for (const k of ['rowLoss', 'rowPenalty', 'epochLoss', 'epochPenalty']) finite(acc, 'acc.', k)
+  for (const k of ['rowSteps', 'epochSteps']) count(acc, 'acc.', k)
+  const bytes = object(v, 'metricsBytes')
+  count(bytes, 'metricsBytes.', 'jsonl')
+  count(bytes, 'metricsBytes.', 'csv')
+  finite(v, '', 'seconds')
+  if ((v['seconds'] as number) < 0) fail(`field seconds must be >= 0, got ${show(v['seconds'])}`)
 }
 
 // The model's state dict plus the dynamic prior's W_old snapshots. On load the snapshot entries

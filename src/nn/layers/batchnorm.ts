@@ -4,7 +4,8 @@
 //   running = (1 - momentum) * running + momentum * batchStat
 // with the UNBIASED batch variance (n / (n - 1)), exactly as PyTorch. Eval mode uses the running stats.
 // State-dict names are PyTorch's (running_mean, running_var, num_batches_tracked) so checkpoints
-// interoperate; num_batches_tracked is an int32 scalar (PyTorch's is int64).
+// interoperate; num_batches_tracked is an int32 scalar in memory, written to safetensors as I64,
+// PyTorch's int64 (src/nn/checkpoint.ts), and read back from I64 or I32.
 import type { Tensor } from '../../tensor/tensor.js'
 import { full, zeros } from '../../tensor/creation.js'
 import { noGrad } from '../../autograd/no-grad.js'
