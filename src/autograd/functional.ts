@@ -179,19 +179,40 @@ function extremum(x: Tensor, dim: number | undefined, keepdim: boolean, arg: typ
   return keepdim ? { values, indices } : { values: squeeze(values, d), indices: squeeze(indices, d) }
 }
 
+// NOTE: rows with non-finite entries follow PyTorch 1.13, the one rule for logsumexp, logSoftmax,
+// softmax and crossEntropy (pinned by test/fixtures/edge-cases.json, tools/fixtures/gen_edge.py):
+// - entries of -inf beside a finite one are exact: probability 0, log-probability -inf, gradient 0;
+// - logsumexp of a row of only -inf is -inf (log 0), of a row holding +inf is +inf, of a row
+//   holding NaN is NaN; its gradient exp(x - logsumexp) is NaN at every -inf - (-inf) or inf - inf;
+// - softmax and logSoftmax of a row whose logsumexp is not finite are NaN throughout, value and
+//   gradient (PyTorch shifts by the row max m and x - m is NaN where x = m = +-inf), so a
+//   crossEntropy loss over such a row is NaN: it propagates, and the trainer stops on it.
+// Finite rows never reach the NaN branch, so their bits are those of the plain formulas.
+
 /** log(sum(exp(x))) along dim, shifted by the (detached) max so exp never overflows. @example logsumexp(x, 1) */
 export function logsumexp(x: Tensor, dim: number, keepdim = false): Tensor {
   assertFloat('logsumexp', x)
   const d = normalizeDim('logsumexp', dim, x.ndim)
-  // NOTE: the shift m cancels in value and gradient, so it needs no gradient; -inf rows stay -inf.
+  // NOTE: the shift m cancels in value and gradient, so it needs no gradient. An infinite or NaN
+  // max shifts by 0 (as PyTorch): a row of -inf then sums exp(-inf) = 0 and stays -inf.
   const m = mapUnary(max(x, d, true).values, (v) => (Number.isFinite(v) ? v : 0))
   const out = add(log(sum(exp(sub(x, m)), d, true)), m)
   return keepdim ? out : squeeze(out, d)
 }
-/** exp(x - logsumexp(x)) along dim. @example softmax(logits, 1) */
+/** exp(x - logsumexp(x)) along dim; NaN rows where logsumexp is not finite (NOTE above). @example softmax(logits, 1) */
 export const softmax = (x: Tensor, dim: number): Tensor => exp(logSoftmax(x, dim))
-/** x - logsumexp(x) along dim. @example logSoftmax(logits, -1) */
-export const logSoftmax = (x: Tensor, dim: number): Tensor => sub(x, logsumexp(x, dim, true))
+/** x - logsumexp(x) along dim; NaN rows where logsumexp is not finite (NOTE above). @example logSoftmax(logits, -1) */
+export const logSoftmax = (x: Tensor, dim: number): Tensor => sub(x, nanWhereNotFinite(logsumexp(x, dim, true)))
+
+// lse times a constant that is 1 where lse is finite and NaN elsewhere: those rows become NaN in
+// value and, through the product's gradient, in every entry's gradient. Returns lse itself (no
+// extra op, the same bits) when every row is finite, as in training.
+function nanWhereNotFinite(lse: Tensor): Tensor {
+  const d = lse.data
+  let finite = true
+  for (let i = 0; i < d.length && finite; i++) finite = Number.isFinite(d[i]!)
+  return finite ? lse : mul(lse, mapUnary(lse, (v) => (Number.isFinite(v) ? 1 : NaN)))
+}
 
 // ---- matmul ------------------------------------------------------------------------
 /**
