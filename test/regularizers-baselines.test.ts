@@ -108,6 +108,38 @@ describe('weight metrics', () => {
   })
 })
 
+// Issue #21: NaN/Inf weights used to give a NaN/Inf penalty or metric silently (weightDensity
+// skipped NaN). One rule for both families (metrics.ts): reject, naming the function, the tensor
+// and the flat index of the first non-finite entry.
+describe('non-finite weights are rejected by the penalties and the metrics', () => {
+  const bad = (v: number): Tensor => f64([0.5, -1, v, v]) // first non-finite entry at flat index 2
+  const msg = (op: string, what: string, v: number, shape = '4'): RegExp =>
+    new RegExp(`${op}: ${what} has a non-finite value ${v} at flat index 2 \\(shape \\[${shape}\\]\\); expected finite values`)
+  for (const v of [NaN, Infinity, -Infinity]) {
+    it(`L1.penalty and L2.penalty on ${v}, whatever lambda`, () => {
+      const params: [string, Tensor][] = [['a', f64([1, 2])], ['fc.weight', bad(v)]]
+      expect(() => new L1().penalty(params)).toThrow(msg('L1\\.penalty', "parameter 'fc\\.weight'", v))
+      expect(() => new L2().penalty(params)).toThrow(msg('L2\\.penalty', "parameter 'fc\\.weight'", v))
+      expect(() => new L1({ lambda: 0 }).penalty(params)).toThrow(msg('L1\\.penalty', "parameter 'fc\\.weight'", v))
+    })
+    it(`weightDensity, meanAbsWeight, globalL2Norm and weightStats on ${v}`, () => {
+      expect(() => weightDensity(bad(v), 0.1)).toThrow(msg('weightDensity', 'the tensor', v))
+      expect(() => meanAbsWeight([f64([1]), bad(v)])).toThrow(msg('meanAbsWeight', 'tensor 1', v))
+      expect(() => globalL2Norm([['x', bad(v)]])).toThrow(msg('globalL2Norm', "parameter 'x'", v))
+      const net = new Sequential(new Linear(2, 2), new Linear(4, 1))
+      const [name, w] = net.namedParameters().find(([n]) => n === '1.weight')!
+      w.data[2] = v
+      expect(() => weightStats(net)).toThrow(msg('weightStats', `parameter '${name.replace('.', '\\.')}'`, v, '1,4'))
+    })
+  }
+  it('a float32 L2 penalty that overflows with finite weights is an error, not Infinity', () => {
+    const w = new Tensor(Float32Array.from([1, 2e19, 3e19]), [3])
+    expect(() => new L2({ lambda: 1 }).penalty([['w', w]])).toThrow(
+      /L2\.penalty: the penalty is Infinity although every weight is finite: the float32 sum overflowed \(largest \|w\| [^,]+, parameter 'w' at flat index 2\); expected a finite penalty/,
+    )
+  })
+})
+
 describe('building blocks', () => {
   it('fillUniform reproduces generator.uniform() bit for bit and leaves the generator where uniform() would', () => {
     const g1 = new Generator(123)

@@ -354,6 +354,34 @@ describe('DynamicPriorRegularizer: bad input and state', () => {
     expect(r.state().snapshots['layer2.0.conv1.weight']).toBeUndefined()
   })
 
+  it('penaltyWithMasks rejects NaN or Inf in the weights too, kept entry or not (issue #21: it returned NaN/Inf or ignored them)', () => {
+    for (const norm of ['squared', 'l2'] as const) {
+      const r = new DynamicPriorRegularizer({ generator: new Generator(4), sp: 0.2, S: 2, norm })
+      const w = randomParam([10], 1)
+      r.penalty([['fc1.weight', w]])
+      const masks = r.lastSample()
+      const kept = Array.from(masks.groups[0]!.entries)
+      const unkept = [...Array(10).keys()].find((j) => !kept.includes(j))!
+      for (const v of [NaN, Infinity, -Infinity]) {
+        for (const at of [kept[0]!, unkept]) {
+          const x = new Tensor(w.data.slice(), [10])
+          x.data[at] = v
+          expect(() => r.penaltyWithMasks([['fc1.weight', x]], masks), `${norm}, ${v} at ${at}`).toThrow(
+            new RegExp(`DynamicPriorRegularizer\\.penaltyWithMasks: parameter 'fc1\\.weight' has a non-finite value ${v} at flat index ${at} \\(shape \\[10\\]\\); expected finite values`),
+          )
+        }
+      }
+    }
+  })
+
+  it('a penalty that overflows float32 with finite weights is an error, not Infinity', () => {
+    const r = new DynamicPriorRegularizer({ generator: new Generator(4), sp: 0.5, S: 2, lambda: 1 })
+    const w = new Tensor(new Float32Array(10).fill(3e19), [10])
+    expect(() => r.penalty([['fc1.weight', w]])).toThrow(
+      /DynamicPriorRegularizer: the penalty is Infinity although every weight is finite: the float32 sum overflowed \(largest \|w\| [^,]+, parameter 'fc1\.weight' at flat index 0\); expected a finite penalty/,
+    )
+  })
+
   it('says so when a parameter changed shape since the last call, naming it and both shapes', () => {
     const g = new Generator(1)
     const r = new DynamicPriorRegularizer({ generator: g })

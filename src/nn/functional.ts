@@ -88,7 +88,14 @@ export function nllLoss(logProbs: Tensor, targets: Tensor): Tensor {
   return fn.neg(fn.mean(fn.gather(logProbs, 1, fn.unsqueeze(targets, 1))))
 }
 
-/** Mean cross-entropy of logits [B, C] at int32 targets [B] (via the stable logSoftmax). @example crossEntropy(logits, y) */
+/**
+ * Mean cross-entropy of logits [B, C] at int32 targets [B] (via the stable logSoftmax).
+ * Non-finite logits propagate as in PyTorch, they are not rejected: -inf logits (masked classes)
+ * are exact while the target's logit is finite, and a row holding NaN or +inf, or only -inf,
+ * makes the loss NaN (rule: the NOTE above logsumexp in src/autograd/functional.ts). The
+ * trainer stops on a non-finite loss.
+ * @example crossEntropy(logits, y)
+ */
 export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
   checkTargets('crossEntropy', logits, targets)
   return nllLoss(fn.logSoftmax(logits, 1), targets)

@@ -3,7 +3,7 @@ import type { Tensor } from '../tensor/tensor.js'
 import { crossEntropy, mseLoss, nllLoss } from './functional.js'
 import { Module } from './module.js'
 
-/** Mean of -log softmax(logits)[target]; logits [batch, classes], targets int32 [batch]. @example new CrossEntropyLoss().forward(logits, y) */
+/** Mean of -log softmax(logits)[target]; logits [batch, classes], targets int32 [batch]; NaN logits give a NaN loss (as PyTorch, see crossEntropy). @example new CrossEntropyLoss().forward(logits, y) */
 export class CrossEntropyLoss extends Module {
   override forward(input: Tensor, target: Tensor): Tensor {
     return crossEntropy(input, target)

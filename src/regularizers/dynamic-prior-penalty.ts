@@ -6,10 +6,14 @@
 //   lambda_eff = lambda / max_j c_j ('max-count', Sec. 2.3) or lambda ('none').
 // Built from Tensor ops (the squared one is the single op weightedSquareSumAt), with the counts and
 // kept indices as constants.
+// Non-finite weights are errors (the rule of metrics.ts): penalty() checks every entry before it
+// samples, checkGroupFits does for penaltyWithMasks (a NaN in an entry no mask kept would not reach
+// the value), and buildPenalty turns an overflowing value into an error.
 import { Tensor } from '../tensor/tensor.js'
 import { allocate } from '../tensor/dtype.js'
 import { formatShape, shapesEqual } from '../tensor/shape.js'
 import { weightedSquareSumAt } from '../nn/functional.js'
+import { checkPenalty, nonFiniteError, paramLabel } from './metrics.js'
 
 /** The masks of one evaluation for one group (one tensor, or all of them with scope 'model'). */
 export interface GroupSample {
@@ -30,7 +34,7 @@ export function effectiveLambda(lambda: number, normalize: 'max-count' | 'none',
   return normalize === 'max-count' && maxCount > 0 ? lambda / maxCount : lambda
 }
 
-/** Check that `tensors` are the group's tensors (count and shapes), naming the first misfit. */
+/** Check that `tensors` are the group's tensors (count and shapes) with finite values, naming the first misfit. */
 export function checkGroupFits(op: string, tensors: [string, Tensor][], g: GroupSample): void {
   const names = tensors.map(([n]) => n)
   if (names.length !== g.names.length || names.some((n, i) => n !== g.names[i])) {
@@ -41,6 +45,8 @@ export function checkGroupFits(op: string, tensors: [string, Tensor][], g: Group
       throw new Error(`${op}: parameter '${name}' has shape ${formatShape(t.shape)}, the masks were drawn for ${formatShape(g.shapes[i]!)}`)
     }
   })
+  const bad = nonFiniteError(op, tensors.map(([name, t]) => [paramLabel(name), t]))
+  if (bad) throw bad
 }
 
 /**
@@ -48,7 +54,8 @@ export function checkGroupFits(op: string, tensors: [string, Tensor][], g: Group
  * @example buildPenalty([w], sample, 'squared', 1e-12)
  */
 export function buildPenalty(tensors: Tensor[], g: GroupSample, norm: 'squared' | 'l2', eps: number): Tensor {
-  return norm === 'squared' ? squaredPenalty(tensors, g) : l2Penalty(tensors, g, eps)
+  const penalty = norm === 'squared' ? squaredPenalty(tensors, g) : l2Penalty(tensors, g, eps)
+  return checkPenalty('DynamicPriorRegularizer', penalty, tensors.map((t, i) => [paramLabel(g.names[i]!), t]))
 }
 
 // Only the entries with c_j > 0 enter (about S * sp of them): weightedSquareSumAt reads and

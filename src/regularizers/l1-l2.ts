@@ -3,8 +3,11 @@
 //   L2: R = lambda * sum_j w_j^2   (Gaussian prior; dR/dw = 2 * lambda * w)
 // How L2-in-the-loss differs from an optimizer's weightDecay (coupled, Adam) and from AdamW's
 // decoupled decay is written out in docs/regularizers.md.
+// A NaN or Infinity weight is an error naming the parameter and index (the rule of metrics.ts),
+// found from the penalty's value, so a training step pays no extra pass over the weights.
 import { Tensor } from '../tensor/tensor.js'
 import { selectParams, type ParamFilter, type ParamSource } from './params.js'
+import { checkPenalty, paramLabel, type Labelled } from './metrics.js'
 
 /** Options of L1 and L2. */
 export interface NormPenaltyOptions {
@@ -37,15 +40,19 @@ abstract class NormPenalty {
   /** The unscaled penalty of one tensor (lambda is applied once, to the sum). */
   protected abstract term(w: Tensor): Tensor
 
-  /** lambda * the sum of the per-tensor terms, a scalar in the graph (0 when nothing is selected). */
+  /** lambda * the sum of the per-tensor terms, a scalar in the graph (0 when nothing is selected); throws on a NaN or Infinity weight. */
   penalty(source: ParamSource): Tensor {
     let total: Tensor | null = null
-    for (const [pname, w] of selectParams(source, this.filter)) {
+    const params = selectParams(source, this.filter)
+    for (const [pname, w] of params) {
       if (w.dtype === 'int32') throw new Error(`${this.name}: parameter '${pname}' is int32; only float tensors can be regularized`)
       const t = this.term(w)
       total = total ? total.add(t) : t
     }
-    return total ? total.mul(this.lambda) : new Tensor(new Float32Array(1), [])
+    if (!total) return new Tensor(new Float32Array(1), [])
+    // NOTE: sum |w| and sum w^2 are NaN or Infinity exactly when some weight is (0 * NaN and
+    // 0 * Infinity are NaN, so lambda = 0 too), or when a finite sum overflows.
+    return checkPenalty(`${this.name}.penalty`, total.mul(this.lambda), params.map(([n, w]): Labelled => [paramLabel(n), w]))
   }
 }
 
