@@ -61,9 +61,9 @@ describe('parsing and defaults', () => {
   it.each([
     [['train', '--bogus', '1'], /priorgrad train: unknown flag --bogus/],
     [['train', '--batchsize', '3'], /did you mean --batch-size\?/],
-    [['train', '--lr', 'abc'], /--lr: expected a number > 0, got 'abc'/],
-    [['train', '--lr', ''], /--lr: expected a number > 0, got ''/],
-    [['train', '--epochs', '1.5'], /--epochs: expected an integer >= 1, got '1.5'/],
+    [['train', '--lr', 'abc'], /--lr: expected a decimal number in \(0, 1000\], got 'abc'/],
+    [['train', '--lr', ''], /--lr: expected a decimal number in \(0, 1000\], got ''/],
+    [['train', '--epochs', '1.5'], /--epochs: expected an integer from 1 to 100000, got '1.5'/],
     [['train', '--sp', '0'], /--sp: expected a number in \(0, 1\], got '0'/],
     [['train', '--model', 'resnet50'], /--model: expected one of mlp\|cnn2\|vgg11\|resnet18\|senet18\|densenet121, got 'resnet50'/],
     [['train', '--lr'], /--lr needs a value/],
@@ -85,6 +85,95 @@ describe('parsing and defaults', () => {
     expect(code).toBe(1)
     expect(err).toMatch(/data_batch_1\.bin/)
     expect(err).toContain(tmp.dir)
+  })
+})
+
+describe('numbers: one strict parser (issue #21)', () => {
+  const train = (...argv: string[]) => () => parseTrainArgs(argv)
+  it.each([
+    // not decimal
+    [['--seed', '0x10'], /--seed: expected a decimal integer from 0 to 4294967295, got '0x10'/],
+    [['--seed', '+3'], /--seed: expected a decimal integer .*, got '\+3'/],
+    [['--seed', ' 5 '], /--seed: expected a decimal integer .*, got ' 5 '/],
+    [['--lr', 'Infinity'], /--lr: expected a decimal number in \(0, 1000\], got 'Infinity'/],
+    [['--lr', '1_000'], /--lr: expected a decimal number/],
+    // underflow: a positive rate, and a strength that would silently become 0
+    [['--lr', '1e-400'], /--lr: expected a number in \(0, 1000\] \(the value underflows to 0\), got '1e-400'/],
+    [['--lambda', '1e-400'], /--lambda: expected a number in \[0, 1000\] \(the value underflows to 0\)/],
+    // integers exact
+    [['--seed', '9007199254740993'], /--seed: .*not a safe integer.*got '9007199254740993'/],
+    [['--epochs', '2.5'], /--epochs: expected an integer from 1 to 100000, got '2.5'/],
+    // sane upper bounds, each naming the option and its range
+    [['--epochs', '1e300'], /--epochs: expected an integer from 1 to 100000/],
+    [['--batch-size', '1e300'], /--batch-size: expected an integer from 1 to 65536/],
+    [['--seed', '1e300'], /--seed: expected an integer from 0 to 4294967295/],
+    [['--S', '1e9'], /--S: expected an integer from 1 to 1000, got '1e9'/],
+    [['--lambda', '1e308'], /--lambda: expected a number in \[0, 1000\], got '1e308'/],
+    [['--lr', '1e300'], /--lr: expected a number in \(0, 1000\], got '1e300'/],
+    [['--projected-S', '1e9'], /--projected-S: expected an integer from 1 to 1000, got '1e9'/],
+    [['--train-subset', '1e300'], /--train-subset: expected an integer from 1 to 10000000/],
+    [['--divergence-factor', '1'], /--divergence-factor: expected a number in \(1, 1e\+30\], got '1'/],
+  ])('%j is rejected: %s', (argv, message) => {
+    expect(train(...argv)).toThrow(message)
+  })
+
+  it('accepts decimal forms and exponents, and keeps integers exact', () => {
+    const c = (argv: string[]) => {
+      const a = parseTrainArgs(argv)
+      if (a.help || a.resume !== null) throw new Error('expected a config')
+      return a.config
+    }
+    expect(c(['--lr', '1e-3', '--seed', '4294967295', '--epochs', '1e2', '--lambda', '0', '--momentum', '.5'])).toMatchObject({ lr: 1e-3, seed: 4294967295, epochs: 100, lambda: 0, momentum: 0.5 })
+    expect(c(['--seed', '-0']).seed).toBe(0)
+    expect(Object.is(c(['--seed', '-0']).seed, -0)).toBe(false)
+    expect(c(['--divergence-factor', 'none']).divergenceFactor).toBeNull()
+    expect(resolveConfig({ lr: 0.5, seed: 3 })).toMatchObject({ lr: 0.5, seed: 3 })
+    expect(() => resolveConfig({ lr: Infinity })).toThrow(/--lr: expected a decimal number in \(0, 1000\], got 'Infinity'/)
+    expect(() => resolveConfig({ seed: { toString: 1 } })).toThrow(/--seed: expected a string or number, got an object/)
+  })
+})
+
+describe('flags (issue #19)', () => {
+  it('a negative number after a space is read as the value, like --lr=-0.01', async () => {
+    for (const argv of [['train', '--lr', '-0.01'], ['train', '--lr=-0.01']]) {
+      const { code, err } = await cli(...argv)
+      expect(err).toBe("priorgrad train: --lr: expected a number in (0, 1000], got '-0.01'\n")
+      expect(code).toBe(2)
+    }
+    expect(() => parseTrainArgs(['--seed', '-1'])).toThrow(/--seed: expected an integer from 0 to 4294967295, got '-1'/)
+    expect(() => parseTrainArgs(['--out', '--lr'])).toThrow(/--out needs a value, got the flag-like '--lr' \(write --out=VALUE/)
+  })
+
+  it.each([
+    ['--epoch', '--epochs'], ['--lamda', '--lambda'], ['--batchsize', '--batch-size'], ['--learning-rate', null],
+    ['--optimiser', '--optimizer'], ['--s', '--S'], ['--seeds', '--seed'], ['--resum', '--resume'], ['--helpp', '--help'],
+  ])('a typo %s suggests %s', async (flag, hint) => {
+    const { code, err } = await cli('train', flag, '1')
+    expect(code).toBe(2)
+    expect(err.startsWith(`priorgrad train: unknown flag ${flag}`)).toBe(true)
+    if (hint === null) expect(err).not.toContain('did you mean')
+    else expect(err).toContain(`; did you mean ${hint}? (see priorgrad train --help)`)
+  })
+
+  it('a mistyped key in a grid file gets the same hint', () => {
+    expect(() => expandGrid({ base: { lamda: 1 }, axes: { seed: [0] } }, 'r')).toThrow(/grid\.base\.lamda: unknown config key 'lamda' \(did you mean 'lambda'\?\)/)
+  })
+
+  it('report on a missing directory: exit code 2 (usage) and one prefix', async () => {
+    const missing = path.join(tmp.dir, 'no-such-dir')
+    const { code, err } = await cli('report', missing)
+    expect(err).toBe(`priorgrad report: ${missing} does not exist (expected a run or sweep directory)\n`)
+    expect(code).toBe(2)
+  })
+
+  it('library errors keep one prefix: priorgrad train: ..., not priorgrad train: train: ...', async () => {
+    const dir = path.join(tmp.dir, 'own-run')
+    fs.mkdirSync(dir)
+    fs.writeFileSync(path.join(dir, 'config.json'), '')
+    const { code, err } = await cli('train', '--resume', dir)
+    expect(err).toBe(`priorgrad train: ${path.join(dir, 'config.json')}: the file is empty; expected JSON\n`)
+    expect(code).toBe(1)
+    expect(err).not.toMatch(/priorgrad \w+: (train|resume|report): /)
   })
 })
 

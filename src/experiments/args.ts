@@ -2,7 +2,7 @@
 // FlagSpec (name, value name, default, help), so the parser and the --help text come from the
 // same list. Unknown flags and bad values become UsageErrors naming the flag (exit code 2).
 import { parseArgs } from 'node:util'
-import { OPTIONS, UsageError, defaultConfig, parseValue, resolveConfig, type ExperimentConfig } from './config.js'
+import { OPTIONS, UsageError, clip, defaultConfig, nearest, parseValue, resolveConfig, type ExperimentConfig } from './config.js'
 
 export interface FlagSpec {
   /** Without the dashes, e.g. 'batch-size'. */
@@ -28,25 +28,55 @@ export function parseFlags(command: string, argv: string[], flags: FlagSpec[], a
   for (const f of flags) options[f.flag] = { type: f.meta === undefined ? 'boolean' : 'string' }
   let parsed
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+    parsed = parseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals: true, strict: true })
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     const unknown = /Unknown option '([^']+)'/.exec(e.message)
-    if (unknown) throw new UsageError(`unknown flag ${unknown[1]}${suggest(unknown[1]!, flags)} (see priorgrad ${command} --help)`)
+    if (unknown) throw new UsageError(`unknown flag ${clip(unknown[1]!)}${suggest(unknown[1]!, flags)} (see priorgrad ${command} --help)`)
     const missing = /Option '(?:-\w, )?(--[^ ']+)[^']*' argument missing/.exec(e.message)
     if (missing) throw new UsageError(`${missing[1]} needs a value`)
-    throw new UsageError(e.message)
+    // Only a value that starts with '-' and is not a number is still "ambiguous" (e.g. --out --lr).
+    const ambiguous = /Option '(?:-\w, )?(--[^ ']+)' argument is ambiguous/.exec(e.message)
+    if (ambiguous) throw new UsageError(`${ambiguous[1]} needs a value, got the flag-like '${clip(nextAfter(argv, ambiguous[1]!) ?? '')}' (write ${ambiguous[1]}=VALUE for a value starting with '-')`)
+    const noValue = /Option '(?:-\w, )?(--[^ ']+)' does not take an argument/.exec(e.message)
+    if (noValue) throw new UsageError(`${noValue[1]} is a switch and takes no value`)
+    throw new UsageError(e.message.split('\n')[0]!)
   }
   if (!allowPositionals && parsed.positionals.length > 0) {
-    throw new UsageError(`unexpected argument '${parsed.positionals[0]}' (flags start with --; see priorgrad ${command} --help)`)
+    throw new UsageError(`unexpected argument '${clip(parsed.positionals[0]!)}' (flags start with --; see priorgrad ${command} --help)`)
   }
   return { values: parsed.values as ParsedFlags['values'], positionals: parsed.positionals }
 }
 
+// parseArgs refuses `--lr -0.01` as ambiguous (the value could be a flag); a negative number is
+// never a flag, so it is joined to its flag as `--lr=-0.01`, which parseArgs reads as the value.
+function joinNegativeValues(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === '--') {
+      out.push(...argv.slice(i))
+      break
+    }
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : null
+    const next = argv[i + 1]
+    if (name !== null && Object.hasOwn(options, name) && options[name]!.type === 'string' && next !== undefined && /^-(?:\d|\.\d)/.test(next)) {
+      out.push(`${a}=${next}`)
+      i++
+    } else out.push(a)
+  }
+  return out
+}
+
+function nextAfter(argv: string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag)
+  return i < 0 ? undefined : argv[i + 1]
+}
+
+// A typo'd flag gets the nearest known one (edit distance), e.g. --epoch -> --epochs.
 function suggest(given: string, flags: FlagSpec[]): string {
-  const bare = given.replace(/^-+/, '').toLowerCase().replace(/_/g, '-')
-  const hit = flags.find((f) => f.flag.toLowerCase() === bare || f.flag.replace(/-/g, '') === bare.replace(/-/g, ''))
-  return hit ? `; did you mean --${hit.flag}?` : ''
+  const hit = nearest(given.replace(/^-+/, '').replace(/=.*$/, ''), [...flags.map((f) => f.flag), 'help'])
+  return hit === null ? '' : `; did you mean --${hit}?`
 }
 
 /**
@@ -74,6 +104,7 @@ export function trainFlags(): FlagSpec[] {
   return [
     ...config,
     { flag: 'resume', meta: 'DIR', help: 'continue the run in DIR from its last checkpoint (only --epochs and --progress may be given with it)' },
+    { flag: 'overwrite', help: "start a fresh run in a non-empty --out that priorgrad did not create or that holds a run: its config.json, metrics.jsonl/csv, done.json and checkpoint/ are replaced, other files kept" },
     PROGRESS_FLAG,
   ]
 }
@@ -87,7 +118,7 @@ export const TRAIN_DESCRIPTION =
 
 export type TrainArgs =
   | { help: true }
-  | { help: false; resume: null; config: ExperimentConfig; progress: string }
+  | { help: false; resume: null; config: ExperimentConfig; progress: string; overwrite: boolean }
   | { help: false; resume: string; epochs: number | undefined; progress: string }
 
 /**
@@ -99,7 +130,9 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   if (values['help'] === true) return { help: true }
   const progress = parseProgress(values['progress'])
   const given = OPTIONS.filter((o) => values[o.flag] !== undefined)
+  const overwrite = values['overwrite'] === true
   if (typeof values['resume'] === 'string') {
+    if (overwrite) throw new UsageError('--overwrite: cannot be given with --resume (a resume continues the run in place)')
     const extra = given.filter((o) => o.key !== 'epochs')
     if (extra.length > 0) {
       throw new UsageError(`--${extra[0]!.flag}: cannot be changed with --resume (the run's config.json fixes it; only --epochs may be raised)`)
@@ -109,7 +142,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   }
   const overrides: Record<string, unknown> = {}
   for (const o of given) overrides[o.key] = values[o.flag]
-  return { help: false, resume: null, config: resolveConfig(overrides), progress }
+  return { help: false, resume: null, config: resolveConfig(overrides), progress, overwrite }
 }
 
 /** Check a --progress value. @example parseProgress('lines') */

@@ -1,6 +1,7 @@
 // Choosing the kernels for a run. 'auto' honours PRIORGRAD_BACKEND, else takes the registry's
 // default (the WebAssembly SIMD kernels); any other name is passed to setBackend.
-import { getBackendInfo, setBackend } from '../tensor/backends/registry.js'
+import { getBackendInfo, listBackends, setBackend } from '../tensor/backends/registry.js'
+import { clip, UsageError } from './config.js'
 import type { BackendInfo } from '../tensor/backends/backend.js'
 import '../tensor/backends/index.js'
 
@@ -9,6 +10,7 @@ import '../tensor/backends/index.js'
  * @example const info = await selectBackend('auto'); console.log(info.name)
  */
 export async function selectBackend(name: string): Promise<BackendInfo & { reason: string }> {
+  checkBackendName(name)
   if (name !== 'auto') {
     try {
       setBackend(name)
@@ -17,4 +19,14 @@ export async function selectBackend(name: string): Promise<BackendInfo & { reaso
     }
   }
   return getBackendInfo()
+}
+
+/**
+ * An unknown backend name is a usage error, found without creating any backend.
+ * @example checkBackendName('wasm')
+ */
+export function checkBackendName(name: string): void {
+  if (name !== 'auto' && !listBackends().includes(name)) {
+    throw new UsageError(`--backend: expected auto or one of ${listBackends().join('|')}, got '${clip(name)}'`)
+  }
 }

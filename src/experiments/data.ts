@@ -9,7 +9,8 @@ import { loadCifar10, loadCifar100 } from '../data/cifar.js'
 import { loadMnist } from '../data/mnist.js'
 import { normalize, randomCrop, randomHorizontalFlip, type ImageTransform } from '../data/transforms.js'
 import { Generator } from '../tensor/generator.js'
-import type { ExperimentConfig } from './config.js'
+import fs from 'node:fs'
+import { UsageError, type ExperimentConfig } from './config.js'
 
 export interface ExperimentData {
   train: DataLoader
@@ -27,6 +28,7 @@ export interface ExperimentData {
  * @example const { train, testFull } = buildData(resolveConfig({ trainSubset: 256 }))
  */
 export function buildData(config: ExperimentConfig): ExperimentData {
+  checkDataDir(config)
   const dataDir = config.dataDir ?? undefined
   const load = (split: 'train' | 'test'): ImageDataset => {
     if (config.dataset === 'mnist') return loadMnist({ split, ...(dataDir ? { dataDir } : {}) })
@@ -54,6 +56,18 @@ export function buildData(config: ExperimentConfig): ExperimentData {
 
 function pick(ds: ImageDataset, n: number | null, flag: string, seed: string): ImageDataset {
   if (n === null || n === ds.length) return ds
-  if (n > ds.length) throw new Error(`buildData: --${flag} ${n} is larger than the ${ds.name} set (${ds.length} images)`)
+  if (n > ds.length) throw new UsageError(`--${flag}: ${n} is larger than the ${ds.name} set (${ds.length} images)`)
   return ds.subset(n, new Generator(seed))
+}
+
+/**
+ * A --data-dir that is not a directory is a usage error, found without reading any data (a sweep
+ * checks every cell this way before it writes anything).
+ * @example checkDataDir(resolveConfig({ dataDir: 'data/mnist' }))
+ */
+export function checkDataDir(config: ExperimentConfig): void {
+  const dir = config.dataDir
+  if (dir !== null && !(fs.existsSync(dir) && fs.statSync(dir).isDirectory())) {
+    throw new UsageError(`--data-dir: ${dir} is not a directory${fs.existsSync(dir) ? '' : ' (it does not exist)'}`)
+  }
 }

@@ -3,7 +3,7 @@
 // then writes report.md with the table and the four curves, and prints where it is. It is a
 // two-cell sweep, so a second `npm start` skips finished runs and resumes an interrupted one.
 import path from 'node:path'
-import { UsageError } from './config.js'
+import { parseNumber } from './config.js'
 import type { FlagSpec, ParsedFlags } from './args.js'
 import { PROGRESS_FLAG } from './args.js'
 import type { Progress } from './progress.js'
@@ -47,8 +47,7 @@ export async function startJob(values: ParsedFlags['values'], ctx: { progress: P
   const root = typeof values['out'] === 'string' ? values['out'] : path.join('runs', 'start')
   let images = START_TRAIN_IMAGES
   if (values['train-subset'] !== undefined) {
-    images = Number(values['train-subset'])
-    if (!Number.isInteger(images) || images < 1) throw new UsageError(`--train-subset: expected an integer >= 1, got '${String(values['train-subset'])}'`)
+    images = parseNumber(String(values['train-subset']), 'train-subset', { min: 1, max: 1e7, integer: true })
   }
   const backend = typeof values['backend'] === 'string' ? values['backend'] : 'auto'
   const { progress, io } = ctx
