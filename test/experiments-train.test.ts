@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { resume, train, trainStep } from '../src/experiments/train.js'
+import { DivergenceError, resume, train, trainStep } from '../src/experiments/train.js'
 import { buildData } from '../src/experiments/data.js'
 import { buildExperiment } from '../src/experiments/build.js'
 import { readRows } from '../src/experiments/metrics.js'
@@ -71,7 +71,7 @@ describe('resume is bit-identical to an uninterrupted run', () => {
   })
 
   it('refuses to start a new run over an existing one', async () => {
-    await expect(train(tinyConfig(data.dir, straight, dyn))).rejects.toThrow(/already holds a run; continue it with --resume/)
+    await expect(train(tinyConfig(data.dir, straight, dyn))).rejects.toThrow(/already holds a run; continue it with --resume .*, start it over with --overwrite/)
   })
 })
 
@@ -91,10 +91,42 @@ describe('seeds', () => {
   })
 })
 
-describe('non-finite values', () => {
-  it('a diverging run (lr 1e38) stops with an error naming the iteration', async () => {
-    const dir = path.join(data.dir, 'nan')
-    await expect(train(tinyConfig(data.dir, dir, { epochs: 1, lr: 1e38, reg: 'none' }))).rejects.toThrow(/train: iteration \d+ \(epoch 1, batch \d+\): .*try a smaller --lr/)
+describe('non-finite values and divergence', () => {
+  // Issue #21: Adam or AdamW at lr 1e3 drove the loss to ~1e10, still finite, and the run ended "Done".
+  it.each(['adam', 'adamw'])('%s at lr 1e3 stops once the loss exceeds 1e4 times its first step\'s, before updating the weights', async (optimizer) => {
+    const dir = path.join(data.dir, `diverge-${optimizer}`)
+    const losses: number[] = []
+    const err = await train(tinyConfig(data.dir, dir, { epochs: 2, lr: 1e3, optimizer, reg: 'none' }), {
+      onEvent: (e) => e.type === 'step' && losses.push(e.loss),
+    }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(DivergenceError)
+    const first = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).firstLoss
+    expect(first).toBe(losses[0])
+    expect((err as Error).message).toMatch(new RegExp(`^train: iteration ${losses.length + 1} \\(epoch \\d, batch \\d\\): the loss \\+ penalty [\\d.e+]+ is more than --divergence-factor 10000 times the first step's ${first.toPrecision(4).replace('.', '\\.')}; the run is diverging, stopped before updating the weights`))
+    // every step that was taken stayed under the limit
+    expect(Math.max(...losses)).toBeLessThanOrEqual(1e4 * first)
+  })
+
+  it('the factor is an option: a lower one stops earlier, none lets a finite divergence run to the end', async () => {
+    const steps = async (name: string, divergenceFactor: number | string) => {
+      let n = 0
+      const r = await train(tinyConfig(data.dir, path.join(data.dir, name), { epochs: 1, lr: 1e3, reg: 'none', divergenceFactor }), {
+        onEvent: (e) => e.type === 'step' && n++,
+      }).catch((e: unknown) => e)
+      return { n, r }
+    }
+    const low = await steps('factor-2', 2)
+    expect(low.r).toBeInstanceOf(DivergenceError)
+    expect(low.n).toBe(1)
+    const off = await steps('factor-none', 'none')
+    expect(off.r).toMatchObject({ stopped: false, iteration: 4 })
+  })
+
+  it('the check reads the loss only: the normal tiny run is unchanged and never near the limit', () => {
+    const record = JSON.parse(fs.readFileSync(path.join(straight, 'config.json'), 'utf8'))
+    expect(record.config.divergenceFactor).toBe(1e4)
+    const rows = readRows(straight)
+    expect(Math.max(...rows.map((r) => r.trainLoss + r.penalty))).toBeLessThan(record.firstLoss * 10)
   })
 
   it('a NaN in a batch: the step throws naming the iteration, and no weight changes', () => {
@@ -106,7 +138,19 @@ describe('non-finite values', () => {
     const before = ex.model.parameters().map((p) => p.data.slice())
     // relu propagates NaN (as PyTorch's does), so the loss itself is NaN and the step stops there.
     expect(() => trainStep(ex, batch.x, batch.y, 7, 0, 3)).toThrow(/^train: iteration 7 \(epoch 1, batch 3\): the loss is NaN .*stopped before updating the weights/)
+    expect(() => trainStep(ex, batch.x, batch.y, 7, 0, 3)).toThrow(DivergenceError)
     expect(ex.model.parameters().map((p) => p.data)).toEqual(before)
+  })
+  it('a loss over the limit: the step throws before any weight changes', () => {
+    const config = tinyConfig(data.dir, path.join(data.dir, 'unused'), { reg: 'l2' })
+    const { train: loader, shape, numClasses } = buildData(config)
+    const ex = buildExperiment(config, shape, numClasses)
+    const batch = loader.epochBatches(0).next().value!
+    const before = ex.model.parameters().map((p) => p.data.slice())
+    expect(() => trainStep(ex, batch.x, batch.y, 5, 0, 4, { factor: 10, reference: 0.01 })).toThrow(/^train: iteration 5 \(epoch 1, batch 4\): the loss \+ penalty [\d.]+ is more than --divergence-factor 10 times the first step's 0\.01000; the run is diverging/)
+    expect(ex.model.parameters().map((p) => p.data)).toEqual(before)
+    // the same step under a limit it does not reach trains normally
+    expect(trainStep(ex, batch.x, batch.y, 5, 0, 4, { factor: 1e4, reference: 2 }).loss).toBeGreaterThan(0)
   })
 })
 

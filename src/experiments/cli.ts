@@ -8,7 +8,8 @@ import { formatHelp, parseFlags, parseProgress, parseTrainArgs, PROGRESS_FLAG, T
 import { UsageError } from './config.js'
 import { createProgress, type ProgressMode } from './progress.js'
 import { writeReport } from './report.js'
-import { expandGrid, parseShard, runSweep, shardCells, type GridFile } from './sweep.js'
+import { expandGrid, parseShard, runSweep, shardCells, validateGrid, type GridFile } from './sweep.js'
+import { SWEEP_MARKER } from './run-dir.js'
 import { startJob, START_FLAGS, START_DESCRIPTION } from './start.js'
 import { resume, train } from './train.js'
 import { interruptible, progressListener, type Io } from './session.js'
@@ -46,14 +47,18 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         throw new UsageError(`unknown command '${command}'; expected train, sweep, report or start (see priorgrad --help)`)
     }
   } catch (err) {
-    if (err instanceof UsageError) {
-      const where = ['train', 'sweep', 'report', 'start'].includes(command!) ? ` ${command}` : ''
-      io.err.write(`priorgrad${where}: ${err.message}\n`)
-      return 2
-    }
-    io.err.write(`priorgrad ${command}: ${(err as Error).message}\n`)
-    return 1
+    const where = ['train', 'sweep', 'report', 'start'].includes(command!) ? ` ${command}` : ''
+    const message = withoutPrefix(err instanceof Error ? err.message : String(err))
+    io.err.write(`priorgrad${where}: ${message}\n`)
+    // One exit code per kind: 2 for usage (a bad flag, value, grid or --out), 1 for a failure while running.
+    return err instanceof UsageError ? 2 : 1
   }
+}
+
+// Library errors start with their function's name ('train: ...', 'report: ...'); the CLI prints
+// one prefix of its own ('priorgrad train: '), so that one is dropped rather than doubled.
+function withoutPrefix(message: string): string {
+  return message.replace(/^(?:train|resume|sweep|report|start): /, '')
 }
 
 async function trainCommand(argv: string[], recorded: string[], io: Io): Promise<number> {
@@ -66,7 +71,7 @@ async function trainCommand(argv: string[], recorded: string[], io: Io): Promise
   const { signal, dispose } = interruptible(progress)
   const options = { onEvent: progressListener(progress), signal, argv: recorded }
   try {
-    const r = args.resume === null ? await train(args.config, options) : await resume(args.resume, { epochs: args.epochs }, options)
+    const r = args.resume === null ? await train(args.config, { ...options, overwrite: args.overwrite }) : await resume(args.resume, { epochs: args.epochs }, options)
     progress.finish()
     if (r.stopped) {
       io.out(`Stopped at iteration ${r.iteration}; checkpoint in ${path.join(r.out, 'checkpoint')}.\nContinue with: priorgrad train --resume ${r.out}\n`)
@@ -86,6 +91,7 @@ const SWEEP_FLAGS: FlagSpec[] = [
   { flag: 'out', meta: 'DIR', help: 'root directory; each cell gets DIR/<cell name>', default: 'runs/<grid file name>' },
   { flag: 'data-dir', meta: 'DIR', help: "replaces the grid's base dataDir (where the CIFAR .bin files are)" },
   { flag: 'list', help: 'print the cells of this shard and whether each is done, then exit' },
+  { flag: 'overwrite', help: `write into a non-empty --out that is not a priorgrad sweep directory (priorgrad marks its own with ${SWEEP_MARKER}); its grid.json is replaced` },
   PROGRESS_FLAG,
 ]
 
@@ -98,17 +104,18 @@ async function sweepCommand(argv: string[], recorded: string[], io: Io): Promise
   const gridFile = values['grid']
   if (typeof gridFile !== 'string') throw new UsageError('--grid FILE is required')
   if (!fs.existsSync(gridFile)) throw new UsageError(`--grid: ${gridFile} does not exist`)
-  let grid: GridFile
+  let grid: unknown
   try {
-    grid = JSON.parse(fs.readFileSync(gridFile, 'utf8')) as GridFile
+    grid = JSON.parse(fs.readFileSync(gridFile, 'utf8'))
   } catch (err) {
     throw new UsageError(`--grid: ${gridFile} is not valid JSON: ${(err as Error).message}`)
   }
+  validateGrid(grid, gridFile)
   if (typeof values['data-dir'] === 'string') grid = { ...grid, base: { ...grid.base, dataDir: values['data-dir'] } }
   const shard = parseShard(typeof values['shard'] === 'string' ? values['shard'] : '0/1')
   const root = typeof values['out'] === 'string' ? values['out'] : path.join('runs', path.basename(gridFile, '.json'))
   if (values['list'] === true) {
-    for (const c of shardCells(expandGrid(grid, root, gridFile), shard)) {
+    for (const c of shardCells(expandGrid(grid as GridFile, root, gridFile), shard)) {
       io.out(`${fs.existsSync(path.join(c.config.out!, 'done.json')) ? 'done   ' : 'pending'} ${c.config.out}\n`)
     }
     return 0
@@ -116,8 +123,8 @@ async function sweepCommand(argv: string[], recorded: string[], io: Io): Promise
   const progress = createProgress({ mode: parseProgress(values['progress']), stream: io.err })
   const { signal, dispose } = interruptible(progress)
   try {
-    const r = await runSweep(grid, root, {
-      shard, signal, argv: recorded, onEvent: progressListener(progress),
+    const r = await runSweep(grid as GridFile, root, {
+      shard, signal, overwrite: values['overwrite'] === true, argv: recorded, onEvent: progressListener(progress),
       onCell: (cell, action, { k, of }) => progress.log(`[${k}/${of}] ${cell.name}: ${action === 'skip' ? 'done already, skipped' : action}`),
     })
     progress.finish()
@@ -141,6 +148,7 @@ function reportCommand(argv: string[], io: Io): number {
     return 0
   }
   if (positionals.length === 0) throw new UsageError('give at least one run or sweep directory')
+  for (const d of positionals) if (!fs.existsSync(d)) throw new UsageError(`${d} does not exist (expected a run or sweep directory)`)
   const tau = values['tau'] ?? '1e-3'
   if (tau !== '1e-3' && tau !== '1e-2' && tau !== '1e-1') throw new UsageError(`--tau: expected one of 1e-3|1e-2|1e-1, got '${String(tau)}'`)
   const out = typeof values['out'] === 'string' ? values['out'] : positionals[0]!

@@ -12,8 +12,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { writeJsonAtomic } from '../io/atomic.js'
-import { resolveConfig, UsageError, type ExperimentConfig } from './config.js'
-import { resume, train, type TrainOptions, type TrainResult } from './train.js'
+import { clip, describe, OPTIONS, resolveConfig, suggestKey, UsageError, type ExperimentConfig } from './config.js'
+import { checkBackendName } from './backend.js'
+import { checkDataDir } from './data.js'
+import { checkRunOut, checkSweepRoot, SWEEP_MARKER } from './run-dir.js'
+import { packageVersion, resume, train, type TrainOptions, type TrainResult } from './train.js'
 
 export interface GridFile {
   description?: string
@@ -31,43 +34,105 @@ export interface Cell {
   config: ExperimentConfig
 }
 
+/** The most cells a grid may expand to (a typo such as a 1,000-value axis fails at once). */
+export const MAX_CELLS = 10_000
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+const isScalar = (v: unknown): boolean => v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+const CONFIG_KEYS = new Set<string>(OPTIONS.map((o) => o.key))
+
 /**
- * Every cell of a grid, in order, with its resolved config (output under `root`). Every cell is
- * validated before any is run, so a typo fails at once.
+ * Check a parsed grid file against its schema, a hand-written one: every error names the path
+ * of the bad field (`grid.exclude[0]`, `grid.grids[1].seed[2]`) and what was expected. It looks
+ * at a fixed depth and never formats a whole value, so hostile nesting cannot overflow the stack.
+ * Values themselves are checked per cell by resolveConfig.
+ * @example validateGrid({ axes: { seed: [0, 1] } }, 'g.json')
+ */
+export function validateGrid(grid: unknown, where = 'grid'): asserts grid is GridFile {
+  const fail = (at: string, what: string): UsageError => new UsageError(`${where === 'grid' ? '' : `${where}: `}${at}: ${what}`)
+  if (!isObject(grid)) throw fail('grid', `expected a JSON object, got ${describe(grid)}`)
+  const known = ['description', 'base', 'axes', 'grids', 'exclude']
+  for (const k of Object.keys(grid)) if (!known.includes(k)) throw fail(`grid.${clip(k)}`, `unknown top-level key (expected ${known.join(', ')})`)
+  if (grid['description'] !== undefined && typeof grid['description'] !== 'string') throw fail('grid.description', `expected a string, got ${describe(grid['description'])}`)
+  // A config key with a value: known key, one scalar or (where lists are allowed) a non-empty list of scalars.
+  const entry = (at: string, key: string, value: unknown, lists: boolean): void => {
+    if (!CONFIG_KEYS.has(key)) throw fail(`${at}.${clip(key)}`, `unknown config key '${clip(key)}'${suggestKey(key)}`)
+    if (key === 'out') throw fail(`${at}.out`, "not allowed in a grid: each cell's directory is <--out>/<cell name>")
+    if (lists && Array.isArray(value)) {
+      if (value.length === 0) throw fail(`${at}.${key}`, 'is an empty list (a list of values gives one cell per value)')
+      value.forEach((v, i) => {
+        if (!isScalar(v)) throw fail(`${at}.${key}[${i}]`, `expected a string, number or null, got ${describe(v)}`)
+      })
+    } else if (!isScalar(value)) throw fail(`${at}.${key}`, `expected a string, number or null${lists ? ', or a list of them' : ''}, got ${describe(value)}`)
+  }
+  if (grid['base'] !== undefined) {
+    if (!isObject(grid['base'])) throw fail('grid.base', `expected an object of config keys, got ${describe(grid['base'])}`)
+    for (const [k, v] of Object.entries(grid['base'])) entry('grid.base', k, v, false)
+  }
+  if ((grid['axes'] === undefined) === (grid['grids'] === undefined)) throw fail('grid', 'give exactly one of "axes" (one grid) or "grids" (a list)')
+  const axes = (at: string, g: unknown): void => {
+    if (!isObject(g)) throw fail(at, `expected an object of config keys to lists of values, got ${describe(g)}`)
+    if (Object.keys(g).length === 0) throw fail(at, 'has no keys: a grid needs at least one axis (its values name the cells)')
+    for (const [k, v] of Object.entries(g)) entry(at, k, v, true)
+  }
+  if (grid['axes'] !== undefined) axes('grid.axes', grid['axes'])
+  else {
+    const grids = grid['grids']
+    if (!Array.isArray(grids) || grids.length === 0) throw fail('grid.grids', `expected a non-empty list of objects, got ${describe(grids)}`)
+    grids.forEach((g, i) => axes(`grid.grids[${i}]`, g))
+  }
+  if (grid['exclude'] !== undefined) {
+    const ex = grid['exclude']
+    if (!Array.isArray(ex)) throw fail('grid.exclude', `expected a list of rules (objects of config keys), got ${describe(ex)}`)
+    ex.forEach((rule, i) => {
+      if (!isObject(rule)) throw fail(`grid.exclude[${i}]`, `expected an object of config keys, got ${describe(rule)}`)
+      if (Object.keys(rule).length === 0) throw fail(`grid.exclude[${i}]`, 'is empty: it would match, and exclude, every cell')
+      for (const [k, v] of Object.entries(rule)) entry(`grid.exclude[${i}]`, k, v, true)
+    })
+  }
+}
+
+/**
+ * Every cell of a grid, in order, with its resolved config (output under `root`). The grid is
+ * checked against its schema and every cell is validated before any is run, so a typo fails at
+ * once; a grid with no cells left after its exclusions is an error.
  * @example expandGrid({ base: { epochs: 1 }, axes: { reg: ['l1', 'l2'], seed: [0, 1] } }, 'runs/g').map((c) => c.name)
  */
 export function expandGrid(grid: GridFile, root: string, where = 'grid'): Cell[] {
-  if (grid === null || typeof grid !== 'object' || Array.isArray(grid)) throw new UsageError(`${where}: expected a JSON object`)
-  const known = new Set(['description', 'base', 'axes', 'grids', 'exclude'])
-  for (const k of Object.keys(grid)) if (!known.has(k)) throw new UsageError(`${where}: unknown top-level key '${k}' (expected ${[...known].join(', ')})`)
-  if ((grid.axes === undefined) === (grid.grids === undefined)) throw new UsageError(`${where}: give exactly one of "axes" (one grid) or "grids" (a list)`)
+  validateGrid(grid, where)
+  const prefix = where === 'grid' ? 'grid' : `${where}: grid`
   const grids = grid.grids ?? [grid.axes!]
-  if (!Array.isArray(grids) || grids.length === 0) throw new UsageError(`${where}: "grids" must be a non-empty list of objects`)
+  // Count first: the product of the axis lengths can be astronomically large.
+  const total = grids.reduce((sum, g) => sum + Object.values(g).reduce<number>((p, v) => p * (Array.isArray(v) ? v.length : 1), 1), 0)
+  if (total > MAX_CELLS) throw new UsageError(`${prefix}: expands to ${total} cells, more than the ${MAX_CELLS} allowed; split it into several grids`)
   const cells: Cell[] = []
   const names = new Set<string>()
-  grids.forEach((g, gi) => {
+  let excluded = 0
+  grids.forEach((g) => {
     const keys = Object.keys(g)
     const lists = keys.map((k) => {
       const v = g[k]
-      const list = Array.isArray(v) ? v : [v]
-      if (list.length === 0) throw new UsageError(`${where}: grids[${gi}].${k} is an empty list`)
-      return list
+      return Array.isArray(v) ? v : [v]
     })
     for (const combo of product(lists)) {
       const values = Object.fromEntries(keys.map((k, i) => [k, combo[i]]))
-      if ((grid.exclude ?? []).some((rule) => matches(values, { ...grid.base, ...values }, rule))) continue
+      if ((grid.exclude ?? []).some((rule) => matches(values, { ...grid.base, ...values }, rule))) {
+        excluded++
+        continue
+      }
       const name = keys.map((k) => `${k}=${String(values[k])}`).join(',').replace(/[^A-Za-z0-9._=,+-]/g, '_')
-      if (names.has(name)) throw new UsageError(`${where}: cell ${name} appears twice (grids overlap)`)
+      if (names.has(name)) throw new UsageError(`${prefix}: cell ${name} appears twice (grids overlap)`)
       names.add(name)
       let config: ExperimentConfig
       try {
         config = resolveConfig({ ...(grid.base ?? {}), ...values, out: path.join(root, name) })
       } catch (err) {
-        throw new UsageError(`${where}: cell ${name}: ${(err as Error).message}`)
+        throw new UsageError(`${where}: cell ${clip(name)}: ${(err as Error).message}`)
       }
       cells.push({ name, values, config })
     }
   })
+  if (cells.length === 0) throw new UsageError(`${prefix}.exclude: excludes all ${excluded} cells; the grid has nothing to run`)
   return cells
 }
 
@@ -91,7 +156,7 @@ export function parseShard(text: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(text)
   const index = m ? Number(m[1]) : NaN
   const count = m ? Number(m[2]) : NaN
-  if (!m || !(count >= 1) || !(index < count)) throw new UsageError(`--shard: expected i/n with 0 <= i < n (e.g. 0/4), got '${text}'`)
+  if (!m || !Number.isSafeInteger(count) || !(count >= 1) || !(index < count)) throw new UsageError(`--shard: expected i/n with 0 <= i < n (e.g. 0/4), got '${text}'`)
   return { index, count }
 }
 
@@ -102,6 +167,8 @@ export function shardCells<T>(cells: T[], shard: { index: number; count: number 
 
 export interface SweepOptions extends TrainOptions {
   shard?: { index: number; count: number }
+  /** Write into a non-empty root that is not a priorgrad sweep directory (its grid.json is replaced). */
+  overwrite?: boolean
   /** Called before each cell with what happens to it. */
   onCell?: (cell: Cell, action: 'skip' | 'resume' | 'train', position: { k: number; of: number }) => void
 }
@@ -119,8 +186,22 @@ export interface SweepResult {
  * @example await runSweep(JSON.parse(fs.readFileSync('grids/mnist-table1.json', 'utf8')), 'runs/mnist')
  */
 export async function runSweep(grid: GridFile, root: string, options: SweepOptions = {}): Promise<SweepResult> {
-  const cells = shardCells(expandGrid(grid, root), options.shard ?? { index: 0, count: 1 })
+  const all = expandGrid(grid, root)
+  const cells = shardCells(all, options.shard ?? { index: 0, count: 1 })
+  // Every check before the first write: the root, each new cell's directory, backends and data directories.
+  checkSweepRoot(root, grid, all.map((c) => c.name), options.overwrite === true)
+  for (const cell of cells) {
+    const dir = cell.config.out!
+    if (!fs.existsSync(path.join(dir, 'done.json')) && !fs.existsSync(path.join(dir, 'config.json'))) checkRunOut(dir, false)
+    checkBackendName(cell.config.backend)
+    try {
+      checkDataDir(cell.config)
+    } catch (err) {
+      throw new UsageError(`cell ${cell.name}: ${(err as Error).message}`)
+    }
+  }
   fs.mkdirSync(root, { recursive: true })
+  writeJsonAtomic(path.join(root, SWEEP_MARKER), { kind: 'sweep', version: packageVersion() })
   writeJsonAtomic(path.join(root, 'grid.json'), grid)
   const result: SweepResult = { ran: [], skipped: [], failed: [], stopped: false }
   for (const [k, cell] of cells.entries()) {
@@ -135,7 +216,7 @@ export async function runSweep(grid: GridFile, root: string, options: SweepOptio
     options.onCell?.(cell, started ? 'resume' : 'train', position)
     let r: TrainResult
     try {
-      r = started ? await resume(dir, { epochs: cell.config.epochs }, options) : await train(cell.config, options)
+      r = started ? await resume(dir, { epochs: cell.config.epochs }, options) : await train(cell.config, { ...options, overwrite: false })
     } catch (err) {
       result.failed.push({ name: cell.name, error: (err as Error).message })
       continue

@@ -15,6 +15,7 @@ import { buildExperiment, type Experiment } from './build.js'
 import { resolveConfig, type ExperimentConfig } from './config.js'
 import { buildData, type ExperimentData } from './data.js'
 import { appendRow, evaluate, orderRow, weightColumns, type MetricsRow } from './metrics.js'
+import { checkRunOut, readRunRecord, removeRunFiles } from './run-dir.js'
 import { freshState, hasCheckpoint, loadRunState, saveRunState, type RunState } from './run-state.js'
 
 export type TrainEvent =
@@ -29,6 +30,13 @@ export interface TrainOptions {
   signal?: AbortSignal
   /** The command line recorded in config.json (default: process.argv). */
   argv?: string[]
+  /** Write into a non-empty `out` that priorgrad did not create, replacing its run files (RUN_FILES). */
+  overwrite?: boolean
+}
+
+/** The run stopped because its loss is not finite or grew past --divergence-factor times its first step's. */
+export class DivergenceError extends Error {
+  override name = 'DivergenceError'
 }
 
 export interface TrainResult {
@@ -48,18 +56,18 @@ export interface RunRecord {
   startedAt: string
   command: string[]
   resumes: Array<{ at: string; command: string[]; iteration: number }>
+  /** Loss + penalty of the run's first step: the reference of the divergence check (set at iteration 1). */
+  firstLoss?: number
 }
 
 /**
- * Train a fresh run into `config.out` (which must not hold a run yet).
+ * Train a fresh run into `config.out`. Every check (the output directory, the backend, the data,
+ * the model) is done before anything is written, so a bad option leaves no directory behind.
  * @example await train(resolveConfig({ model: 'mlp', trainSubset: 256, out: 'runs/tiny' }))
  */
 export async function train(config: ExperimentConfig, options: TrainOptions = {}): Promise<TrainResult> {
   const out = config.out ?? resolveConfig({ ...config, out: null }).out!
-  if (fs.existsSync(path.join(out, 'metrics.jsonl')) || hasCheckpoint(out)) {
-    throw new Error(`train: ${out} already holds a run; continue it with --resume ${out}, or choose another --out`)
-  }
-  fs.mkdirSync(out, { recursive: true })
+  checkRunOut(out, options.overwrite === true)
   const backend = await selectBackend(config.backend)
   const data = buildData(config)
   const ex = buildExperiment(config, data.shape, data.numClasses)
@@ -67,18 +75,20 @@ export async function train(config: ExperimentConfig, options: TrainOptions = {}
     config, seed: config.seed, version: packageVersion(), backend, startedAt: new Date().toISOString(),
     command: options.argv ?? process.argv, resumes: [],
   }
+  if (options.overwrite === true) removeRunFiles(out)
+  fs.mkdirSync(out, { recursive: true })
   writeJsonAtomic(path.join(out, 'config.json'), record)
   return run(out, record, data, ex, freshState(), options)
 }
 
 /**
- * Continue the run in `dir` from its checkpoint (optionally with more `epochs`).
+ * Continue the run in `dir` from its checkpoint (optionally with more `epochs`). Its config.json
+ * is checked field by field first (errors name the file).
  * @example await resume('runs/tiny', { epochs: 2 })
  */
 export async function resume(dir: string, overrides: { epochs?: number } = {}, options: TrainOptions = {}): Promise<TrainResult> {
   const file = path.join(dir, 'config.json')
-  if (!fs.existsSync(file)) throw new Error(`resume: ${file} not found; --resume needs the directory of a run started by priorgrad train`)
-  const record = JSON.parse(fs.readFileSync(file, 'utf8')) as RunRecord
+  const record = readRunRecord(dir)
   const config = resolveConfig({ ...record.config, out: dir, ...(overrides.epochs === undefined ? {} : { epochs: overrides.epochs }) })
   const backend = await selectBackend(config.backend)
   if (backend.name !== record.backend.name) {
@@ -91,6 +101,7 @@ export async function resume(dir: string, overrides: { epochs?: number } = {}, o
   else {
     // Stopped before its first checkpoint: start over, dropping any rows it wrote.
     for (const f of ['metrics.jsonl', 'metrics.csv']) fs.rmSync(path.join(dir, f), { force: true })
+    delete record.firstLoss
   }
   record.config = config
   record.resumes.push({ at: new Date().toISOString(), command: options.argv ?? process.argv, iteration: state.iteration })
@@ -121,10 +132,19 @@ async function run(out: string, record: RunRecord, data: ExperimentData, ex: Exp
     emit({ type: 'checkpoint', dir, iteration: state.iteration, reason })
   }
 
+  // NOTE: the divergence check only reads the loss; it changes no computation, so runs that do
+  // not diverge write the same rows bit for bit. The reference is kept in config.json, so a
+  // resumed run checks against the same value (a run from before the check: its first step after resuming).
+  const factor = config.divergenceFactor
   for (let epoch = state.cursor.epoch; epoch < config.epochs; epoch++) {
     for (const batch of data.train.epochBatches(epoch, state.cursor.nextBatch)) {
       const it = state.iteration + 1
-      const { loss, penalty } = trainStep(ex, batch.x, batch.y, it, epoch, batch.index)
+      const limit = factor === null || record.firstLoss === undefined || !(record.firstLoss > 0) ? null : { factor, reference: record.firstLoss }
+      const { loss, penalty } = trainStep(ex, batch.x, batch.y, it, epoch, batch.index, limit)
+      if (record.firstLoss === undefined) {
+        record.firstLoss = loss + penalty
+        writeJsonAtomic(path.join(out, 'config.json'), record)
+      }
       state.iteration = it
       state.cursor = { epoch, nextBatch: batch.index + 1 }
       acc.rowLoss += loss
@@ -168,10 +188,11 @@ function testFields(r: { loss: number; accuracy: number; images: number }): Pick
 
 /**
  * One optimizer step on a batch: zeroGrad, forward, data loss + penalty, backward, step with the
- * finite-gradient check. Throws naming iteration `it` if the loss or a gradient is not finite.
+ * finite-gradient check. Throws a DivergenceError naming iteration `it` if the loss or a gradient
+ * is not finite, or if loss + penalty exceeds `limit.factor * limit.reference`, before any weight changes.
  * @example const { loss } = trainStep(ex, batch.x, batch.y, 1, 0, 0)
  */
-export function trainStep(ex: Experiment, x: Tensor, y: Tensor, it: number, epoch: number, b: number): { loss: number; penalty: number } {
+export function trainStep(ex: Experiment, x: Tensor, y: Tensor, it: number, epoch: number, b: number, limit: { factor: number; reference: number } | null = null): { loss: number; penalty: number } {
   const where = `train: iteration ${it} (epoch ${epoch + 1}, batch ${b})`
   ex.optimizer.zeroGrad()
   const dataLoss = ex.loss(ex.model.forward(x), y)
@@ -180,13 +201,19 @@ export function trainStep(ex: Experiment, x: Tensor, y: Tensor, it: number, epoc
   const loss = dataLoss.item()
   const penalty = pen ? pen.item() : 0
   if (!Number.isFinite(loss) || !Number.isFinite(penalty)) {
-    throw new Error(`${where}: the loss is ${loss} and the penalty ${penalty}; stopped before updating the weights (try a smaller --lr)`)
+    throw new DivergenceError(`${where}: the loss is ${loss} and the penalty ${penalty}; stopped before updating the weights (try a smaller --lr)`)
+  }
+  if (limit !== null && loss + penalty > limit.factor * limit.reference) {
+    throw new DivergenceError(
+      `${where}: the loss + penalty ${(loss + penalty).toPrecision(4)} is more than --divergence-factor ${limit.factor} times the first step's ${limit.reference.toPrecision(4)}; ` +
+        'the run is diverging, stopped before updating the weights (try a smaller --lr, or --divergence-factor none to go on)',
+    )
   }
   total.backward()
   try {
     ex.optimizer.step({ checkFinite: true })
   } catch (err) {
-    throw new Error(`${where}: ${(err as Error).message} (try a smaller --lr)`, { cause: err })
+    throw new DivergenceError(`${where}: ${(err as Error).message} (try a smaller --lr)`, { cause: err })
   }
   return { loss, penalty }
 }
