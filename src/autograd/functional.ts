@@ -199,9 +199,9 @@ export function logsumexp(x: Tensor, dim: number, keepdim = false): Tensor {
   const out = add(log(sum(exp(sub(x, m)), d, true)), m)
   return keepdim ? out : squeeze(out, d)
 }
-/** exp(x - logsumexp(x)) along dim; NaN rows where logsumexp is not finite (NOTE above). @example softmax(logits, 1) */
+/** exp(x - logsumexp(x)) along dim; a row holding NaN or +inf, or only -inf, is NaN as in PyTorch (NOTE above). @example softmax(logits, 1) */
 export const softmax = (x: Tensor, dim: number): Tensor => exp(logSoftmax(x, dim))
-/** x - logsumexp(x) along dim; NaN rows where logsumexp is not finite (NOTE above). @example logSoftmax(logits, -1) */
+/** x - logsumexp(x) along dim; a row holding NaN or +inf, or only -inf, is NaN as in PyTorch (NOTE above). @example logSoftmax(logits, -1) */
 export const logSoftmax = (x: Tensor, dim: number): Tensor => sub(x, nanWhereNotFinite(logsumexp(x, dim, true)))
 
 // lse times a constant that is 1 where lse is finite and NaN elsewhere: those rows become NaN in
