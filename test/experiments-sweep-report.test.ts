@@ -129,6 +129,32 @@ describe('report', () => {
     expect(md).not.toMatch(/^\| L1 \|/m)
   })
 
+  // Issue #19.6: the labels showed evalEvery=5 as if it were a hyperparameter.
+  it('labels show only the hyperparameters that differ between configurations, never logging cadence', async () => {
+    const fake = path.join(data.dir, 'labels')
+    const row = { kind: 'epoch', epoch: 1, iteration: 10, trainLoss: 0.1, penalty: 0.01, testLoss: 0.05, testAccuracy: 0.9, testImages: 100, weightMagnitude: 0.01, l2Norm: 2, 'density_1e-3': 0.5, 'density_1e-2': 0.2, 'density_1e-1': 0.01, seconds: 1 }
+    const runs: Array<[string, Record<string, unknown>]> = [
+      ['a', { reg: 'l2', evalEvery: 5, logEvery: 1, seed: 0 }],
+      ['b', { reg: 'l2', evalEvery: 100, logEvery: 10, divergenceFactor: 'none', seed: 1 }],
+      ['c', { reg: 'l2', lr: 0.01, evalEvery: 5, seed: 0 }],
+      ['d', { reg: 'none', evalEvery: 7, seed: 0 }],
+    ]
+    for (const [name, overrides] of runs) {
+      const dir = path.join(fake, name)
+      fs.mkdirSync(dir, { recursive: true })
+      const config = resolveConfig({ ...overrides, out: dir })
+      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ config, seed: config.seed, version: '0', backend: { name: 'x' }, startedAt: '', command: ['priorgrad', 'train'], resumes: [] }))
+      fs.writeFileSync(path.join(dir, 'metrics.jsonl'), JSON.stringify(row) + '\n')
+    }
+    const r = await cli('report', fake)
+    // a and b differ only in cadence and the divergence guard: one configuration of two seeds
+    expect(r.out).toContain('Report of 4 runs (3 configurations)')
+    const md = fs.readFileSync(path.join(fake, 'report.md'), 'utf8')
+    const labels = md.split('\n').filter((l) => l.startsWith('| mnist')).map((l) => [l.split(' | ')[3], l.split(' | ')[8]])
+    expect(labels).toEqual([['none lr=0.001', '1'], ['L2 λ=0.0005 lr=0.001', '2'], ['L2 λ=0.0005 lr=0.01', '1']])
+    expect(md).not.toMatch(/evalEvery=|logEvery=|divergenceFactor=/)
+  })
+
   it('fails clearly when a directory holds no runs', async () => {
     const empty = path.join(data.dir, 'empty')
     fs.mkdirSync(empty)

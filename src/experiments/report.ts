@@ -27,8 +27,12 @@ export interface Configuration {
   runs: Run[]
 }
 
-/** Keys that do not change what is computed (or are the replicate index). */
-const NOT_CONFIG = new Set<keyof ExperimentConfig>(['seed', 'out', 'backend', 'dataDir'])
+/**
+ * Keys that do not make another configuration: the replicate index (seed), paths and backend
+ * ('run'), and the cadence of rows and evaluations and the divergence guard ('logging'), which
+ * change no trained weight. Only hyperparameters and data choices tell configurations apart.
+ */
+const NOT_CONFIG = new Set<keyof ExperimentConfig>(OPTIONS.filter((o) => o.role === 'run' || o.role === 'logging').map((o) => o.key))
 const REG_ORDER = ['none', 'l1', 'l2', 'dynamic-prior']
 const DYNAMIC_KEYS = new Set<keyof ExperimentConfig>(['sp', 'S', 'alpha', 'score', 'temperature', 'norm', 'normalize', 'threshold', 'scope'])
 const PROJECTED_KEYS = new Set<keyof ExperimentConfig>(['projectedS', 'projectedSp', 'projectedScore'])
