@@ -412,6 +412,14 @@ describe('safetensors: hostile headers (issue #21)', () => {
     expect(decodeSafetensors(rawFile('{"a":{"dtype":"F32","shape":[4294967296,0],"data_offsets":[0,0]}}', [])).tensors.a.shape).toEqual([4294967296, 0])
   })
 
+  it('sizes and offsets are u64 written in plain digits (1e2, 4.0 and -0 are not)', () => {
+    for (const v of ['1e2', '4.0', '-0', '4E0']) {
+      const e = bad(rawFile(`{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,${v}]}}`, [0, 0, 0, 0]))
+      expect(e.message).toContain(`tensor "a": data_offsets must be a list of non-negative integers in plain digits, found ${JSON.stringify(v)} at index 1`)
+    }
+    expect(bad(rawFile('{"a":{"dtype":"U8","shape":[-0],"data_offsets":[0,0]}}', [])).message).toMatch(/shape must be .* in plain digits, found "-0" at index 0/)
+  })
+
   it('names: decodes only the tensors asked for, and names a missing one', () => {
     const bytes = encodeSafetensors({ a: { dtype: 'F32', shape: [1], data: new Float32Array([1]) }, b: { dtype: 'U8', shape: [2], data: new Uint8Array([7, 8]) } })
     expect(Object.keys(decodeSafetensors(bytes, 'x', { names: ['b'] }).tensors)).toEqual(['b'])

@@ -202,7 +202,11 @@ function readHeaderLength(first8: Uint8Array, size: number, maxHeader: number, f
 // The schema, checked while parsing (see strict-json's `enter`): a container where the format has
 // a string or a number is refused at its first byte, so a 75 MB __metadata__ of 25M empty objects
 // costs nothing. Primitives of the wrong type pass here and get a message with their value below.
-function headerSchema(path: readonly (string | number)[], kind: JsonKind): string | undefined {
+// NOTE: sizes and offsets are u64 in the format: written as plain digits, as the reference reader
+// (serde's u64) requires; JSON's 1e2, 100.0 and -0 would otherwise read as integers.
+const U64_DIGITS = /(?:0|[1-9][0-9]*)(?![0-9.eE])/y
+const JSON_NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y
+function headerSchema(text: string, path: readonly (string | number)[], kind: JsonKind, offset: number): string | undefined {
   const container = kind === 'object' || kind === 'array'
   const found = `found ${kind === 'object' || kind === 'array' ? 'an' : 'a'} ${kind}`
   const [key, field] = path
@@ -211,6 +215,18 @@ function headerSchema(path: readonly (string | number)[], kind: JsonKind): strin
   if (path.length === 2 && field === 'dtype' && container) return `dtype must be a string, ${found}`
   if (path.length === 3 && (field === 'shape' || field === 'data_offsets') && container) {
     return `${field} must be a list of non-negative integers, ${found} at index ${path[2]}`
+  }
+  if (path.length === 3 && (field === 'shape' || field === 'data_offsets') && kind === 'number') {
+    U64_DIGITS.lastIndex = offset
+    if (!U64_DIGITS.test(text)) {
+      // Only what would pass as an integer below needs this message; -1 or 1.5 get the one there.
+      JSON_NUMBER.lastIndex = offset
+      const written = JSON_NUMBER.test(text) ? text.slice(offset, JSON_NUMBER.lastIndex) : ''
+      const v = Number(written)
+      if (Number.isSafeInteger(v) && v >= 0) {
+        return `${field} must be a list of non-negative integers in plain digits, found ${preview(written)} at index ${path[2]}`
+      }
+    }
   }
   return undefined
 }
@@ -230,7 +246,7 @@ function checkHeader(headerBytes: Uint8Array, bodyStart: number, bodyLength: num
   }
   let head: Record<string, unknown> = {}
   try {
-    head = parseStrictJson(text, { enter: headerSchema }) as Record<string, unknown>
+    head = parseStrictJson(text, { enter: (path, kind, offset) => headerSchema(text, path, kind, offset) }) as Record<string, unknown>
   } catch (err) {
     if (!(err instanceof StrictJsonError)) throw err
     const key = typeof err.path[0] === 'string' ? err.path[0] : undefined

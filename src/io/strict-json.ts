@@ -22,10 +22,10 @@ export interface StrictJsonOptions {
   /** Deepest nesting of arrays and objects accepted (default 64). */
   maxDepth?: number
   /**
-   * Called before each value is read, with its path (valid only during the call) and kind;
-   * return a message to reject the value there, or undefined to read it.
+   * Called before each value is read, with its path (valid only during the call), its kind and
+   * the offset of its first character; return a message to reject the value there, or undefined.
    */
-  enter?: (path: readonly (string | number)[], kind: JsonKind) => string | undefined
+  enter?: (path: readonly (string | number)[], kind: JsonKind, offset: number) => string | undefined
 }
 
 /** Why a text was refused: bad grammar, too deep, a repeated key, or refused by `enter`. */
@@ -153,7 +153,7 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Jso
   function readValue(depth: number): JsonValue {
     skipSpace()
     const kind = kindAt()
-    const rejected = opts.enter?.(path, kind)
+    const rejected = opts.enter?.(path, kind, at)
     if (rejected !== undefined) fail(rejected, 'rejected')
     if ((kind === 'object' || kind === 'array') && depth >= maxDepth) fail(`nesting deeper than ${maxDepth} levels`, 'depth')
     let value: JsonValue
