@@ -1,0 +1,305 @@
+// The fuzz harness: runs the cases of every target in fuzz/targets/ (see fuzz/target.ts) in worker
+// threads under a time and a memory watchdog, and counts how each case ended.
+// - Case i of target T under seed S draws only from `new Generator(`${S}:${T}:${i}`)`, so it
+//   reproduces alone: `npm run fuzz -- --target T --seed S --from i --cases 1`.
+// - A worker runs a batch of cases one after the other (starting a worker costs ~0.2 s of module
+//   loading); it writes the case it is in and its memory at the case's start into shared memory.
+//   The main thread samples the process's resident memory every few ms: a case over its limit
+//   (4x its input plus a fixed base) or over its time is ended by terminating the worker, and a
+//   fresh worker goes on with the next case.
+// - This file is also the worker's entry: a worker imports it with tsx registered, so targets
+//   written in TypeScript load as they do under `tsx fuzz/run.ts` and under vitest.
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { basename, dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { Generator } from '../src/tensor/generator.js'
+import type { FuzzTarget, Outcome } from './target.js'
+
+/** Every outcome, in the order reports list them. */
+export const OUTCOMES: readonly Outcome[] = ['named-error', 'valid', 'silent-acceptance', 'other-exception', 'hang', 'memory']
+/** The outcomes that fail a run. */
+export const FAILURES: readonly Outcome[] = ['silent-acceptance', 'other-exception', 'hang', 'memory']
+
+/** Options of {@link runFuzz}. */
+export interface FuzzOptions {
+  /** Cases per target (default 10,000). */
+  cases?: number
+  /** First case index (default 0): with `cases: 1`, reruns one case. */
+  from?: number
+  seed?: number | string
+  /** Only these targets (file names in fuzz/targets without .ts); default all. */
+  targets?: string[]
+  /** Time limit per case in ms (default 5,000). */
+  timeoutMs?: number
+  /** Fixed part of the memory limit in bytes, added to 4x the case's input (default 64 MB). */
+  memoryBaseBytes?: number
+  /** Cases per worker before a fresh one starts (default 2,000). */
+  batch?: number
+  /** Called with progress lines (default: none). */
+  log?: (line: string) => void
+}
+
+/** One case that failed, with what a reader needs to rerun it. */
+export interface FuzzFailure {
+  target: string
+  index: number
+  outcome: Outcome
+  what: string
+  detail: string
+}
+
+/** Counts per target and outcome, the failures, and timings. */
+export interface FuzzReport {
+  seed: number | string
+  counts: Record<string, Record<Outcome, number>>
+  /** The longest named-error message per target, in characters (a bound on what a file can make us print). */
+  longestMessage: Record<string, number>
+  seconds: Record<string, number>
+  failures: FuzzFailure[]
+}
+
+const TARGETS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'targets')
+const MB = 1024 * 1024
+
+/**
+ * The targets in fuzz/targets/, by file name (a target's `name` should equal its file name).
+ * @example listTargets() // ['cifar', 'idx', 'safetensors', ...]
+ */
+export function listTargets(): string[] {
+  return readdirSync(TARGETS_DIR)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .map((f) => basename(f, '.ts'))
+    .sort()
+}
+
+/** The seeded generator of one case: a pure function of (seed, target, index). */
+export function caseGenerator(seed: number | string, target: string, index: number): Generator {
+  return new Generator(`${seed}:${target}:${index}`)
+}
+
+// ---- worker side ---------------------------------------------------------------------------
+
+interface WorkerInput {
+  kind: 'priorgrad-fuzz'
+  file: string
+  target: string
+  seed: number | string
+  start: number
+  end: number
+  dir: string
+  shared: SharedArrayBuffer
+}
+
+type WorkerMessage =
+  | { type: 'ready'; name: string }
+  | { type: 'start'; index: number; what: string }
+  | { type: 'result'; index: number; outcome: Outcome; what: string; detail: string; messageLength: number }
+  | { type: 'done' }
+
+// Shared slots: [0] the case running (-1 between cases), [1] process RSS at its start, [2] its input bytes.
+const SLOT_CASE = 0
+const SLOT_RSS = 1
+const SLOT_BYTES = 2
+
+const short = (s: string, n = 300): string => (s.length <= n ? s : `${s.slice(0, n)}… (${s.length} characters)`)
+function describeError(err: unknown): string {
+  if (err instanceof Error) return short(`${err.name}: ${err.message}`)
+  return `a thrown ${typeof err}`
+}
+
+async function workerMain(input: WorkerInput): Promise<void> {
+  const slots = new Float64Array(input.shared)
+  const target = (await import(pathToFileURL(input.file).href)).default as FuzzTarget
+  await target.setup(input.dir)
+  const post = (m: WorkerMessage): void => parentPort!.postMessage(m)
+  post({ type: 'ready', name: target.name })
+  for (let index = input.start; index < input.end; index++) {
+    slots[SLOT_BYTES] = 0
+    slots[SLOT_RSS] = process.memoryUsage.rss()
+    slots[SLOT_CASE] = index
+    let what = '(makeCase threw)'
+    let result: Omit<Extract<WorkerMessage, { type: 'result' }>, 'type' | 'index' | 'what'>
+    try {
+      const c = await target.makeCase(caseGenerator(input.seed, input.target, index), input.dir, index)
+      what = c.what
+      slots[SLOT_BYTES] = c.bytes
+      // Delivered even if the case then blocks this thread: the main thread can name a hang.
+      post({ type: 'start', index, what: short(what) })
+      try {
+        await c.run()
+        result = { outcome: c.malformed ? 'silent-acceptance' : 'valid', detail: '', messageLength: 0 }
+      } catch (err) {
+        const named = target.isNamedError(err)
+        const messageLength = err instanceof Error ? err.message.length : 0
+        result = { outcome: named ? 'named-error' : 'other-exception', detail: named ? '' : describeError(err), messageLength }
+      }
+    } catch (err) {
+      result = { outcome: 'other-exception', detail: `makeCase: ${describeError(err)}`, messageLength: 0 }
+    }
+    slots[SLOT_CASE] = -1
+    post({ type: 'result', index, what: short(what), ...result })
+  }
+  // The main thread ends this worker on 'done', even if a target left a timer or a handle open.
+  post({ type: 'done' })
+}
+
+if (!isMainThread && (workerData as WorkerInput | undefined)?.kind === 'priorgrad-fuzz') {
+  await workerMain(workerData as WorkerInput)
+}
+
+// ---- main side -----------------------------------------------------------------------------
+
+/** The code a worker evaluates: register tsx (TypeScript), then import this file. */
+function workerSource(): string {
+  const api = createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')
+  if (!existsSync(api)) throw new Error(`fuzz harness: cannot find tsx's ESM API at ${api} (is tsx installed?)`)
+  const self = import.meta.url
+  return `import(${JSON.stringify(pathToFileURL(api).href)}).then((m) => { m.register(); return import(${JSON.stringify(self)}) })`
+}
+
+const emptyCounts = (): Record<Outcome, number> => Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>
+
+/**
+ * Run `cases` cases of each target and count the outcomes.
+ * @example const report = await runFuzz({ cases: 1000, seed: 0 }); console.log(formatReport(report))
+ */
+export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
+  const cases = opts.cases ?? 10_000
+  const from = opts.from ?? 0
+  const seed = opts.seed ?? 0
+  const timeoutMs = opts.timeoutMs ?? 5_000
+  const base = opts.memoryBaseBytes ?? 64 * MB
+  const batch = opts.batch ?? 2_000
+  const log = opts.log ?? (() => {})
+  const all = listTargets()
+  const names = opts.targets ?? all
+  const unknown = names.filter((n) => !all.includes(n))
+  if (unknown.length > 0) throw new Error(`runFuzz: unknown target(s) ${unknown.join(', ')}; fuzz/targets has ${all.join(', ')}`)
+
+  const report: FuzzReport = { seed, counts: {}, longestMessage: {}, seconds: {}, failures: [] }
+  const source = workerSource()
+  for (const file of names) {
+    const t0 = performance.now()
+    const counts = emptyCounts()
+    let name = file
+    let longest = 0
+    const record = (index: number, outcome: Outcome, what: string, detail: string): void => {
+      counts[outcome]++
+      if (FAILURES.includes(outcome)) report.failures.push({ target: name, index, outcome, what, detail })
+    }
+    const done = new Set<number>()
+    let next = from
+    const end = from + cases
+    while (next < end) {
+      const stop = Math.min(end, next + batch)
+      const dir = mkdtempSync(join(tmpdir(), `priorgrad-fuzz-${file}-`))
+      const shared = new SharedArrayBuffer(3 * 8)
+      const slots = new Float64Array(shared)
+      slots[SLOT_CASE] = -1
+      const input: WorkerInput = { kind: 'priorgrad-fuzz', file: join(TARGETS_DIR, `${file}.ts`), target: file, seed, start: next, end: stop, dir, shared }
+      // One worker: resolves with the case it was killed in (hang or memory), or null when it finished.
+      const killedAt = await new Promise<{ index: number; outcome: Outcome; detail: string; what: string } | null>((resolve, reject) => {
+        const worker = new Worker(source, { eval: true, workerData: input, resourceLimits: { maxOldGenerationSizeMb: 1024 } })
+        let ready = false
+        let current = -1
+        let since = 0
+        let verdict: { index: number; outcome: Outcome; detail: string } | null = null
+        let started = { index: -1, what: '' }
+        const kill = (outcome: Outcome, detail: string): void => {
+          if (verdict !== null) return
+          verdict = { index: current, outcome, detail }
+          void worker.terminate()
+        }
+        const timer = setInterval(() => {
+          if (!ready) return
+          const c = slots[SLOT_CASE]!
+          if (c !== current) {
+            current = c
+            since = performance.now()
+          }
+          if (c < 0) return
+          const limit = 4 * slots[SLOT_BYTES]! + base
+          const grown = process.memoryUsage.rss() - slots[SLOT_RSS]!
+          if (grown > limit) kill('memory', `resident memory grew by ${Math.round(grown / MB)} MB, limit ${Math.round(limit / MB)} MB`)
+          else if (performance.now() - since > timeoutMs) kill('hang', `still running after ${timeoutMs} ms`)
+        }, 5)
+        worker.on('message', (m: WorkerMessage) => {
+          if (m.type === 'ready') {
+            ready = true
+            name = m.name
+            return
+          }
+          if (m.type === 'start') {
+            started = m
+            return
+          }
+          if (m.type === 'done') {
+            void worker.terminate()
+            return
+          }
+          done.add(m.index)
+          longest = Math.max(longest, m.messageLength)
+          record(m.index, m.outcome, m.what, m.detail)
+        })
+        worker.on('error', (err) => {
+          // An error escaping the case (an unhandled rejection, the heap limit): the case's fault.
+          const c = slots[SLOT_CASE]!
+          if (c < 0 && !ready) {
+            clearInterval(timer)
+            reject(new Error(`fuzz target ${file}: the worker failed before its first case (setup or import): ${describeError(err)}`))
+            return
+          }
+          current = c
+          const heap = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
+          if (verdict === null) verdict = { index: c, outcome: heap ? 'memory' : 'other-exception', detail: `worker died: ${describeError(err)}` }
+        })
+        worker.on('exit', () => {
+          clearInterval(timer)
+          resolve(verdict === null ? null : { ...verdict, what: started.index === verdict.index ? started.what : '(makeCase)' })
+        })
+      })
+      rmSync(dir, { recursive: true, force: true })
+      if (killedAt !== null && killedAt.index >= 0 && !done.has(killedAt.index)) {
+        done.add(killedAt.index)
+        record(killedAt.index, killedAt.outcome, killedAt.what, killedAt.detail)
+      }
+      // Go on after the last case that finished or was ended.
+      while (next < stop && done.has(next)) next++
+      if (next < stop && killedAt === null) throw new Error(`fuzz target ${file}: the worker exited before case ${next}`)
+      log(`${name}: ${next - from}/${cases}`)
+    }
+    report.counts[name] = counts
+    report.longestMessage[name] = longest
+    report.seconds[name] = (performance.now() - t0) / 1000
+  }
+  return report
+}
+
+/** Whether a report has any failing outcome. */
+export function hasFailures(report: FuzzReport): boolean {
+  return Object.values(report.counts).some((c) => FAILURES.some((o) => c[o] > 0))
+}
+
+/**
+ * A table of counts per target and outcome, then the first failures.
+ * @example console.log(formatReport(report, 5))
+ */
+export function formatReport(report: FuzzReport, maxFailures = 10): string {
+  const head = ['target', ...OUTCOMES, 'longest msg', 'seconds']
+  const rows = Object.entries(report.counts).map(([t, c]) => [
+    t,
+    ...OUTCOMES.map((o) => String(c[o])),
+    String(report.longestMessage[t] ?? 0),
+    (report.seconds[t] ?? 0).toFixed(1),
+  ])
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (r: string[]): string => r.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ')
+  const out = [`seed ${report.seed}`, line(head), ...rows.map(line)]
+  const shown = report.failures.slice(0, maxFailures)
+  if (shown.length > 0) out.push('', `first ${shown.length} of ${report.failures.length} failures:`)
+  for (const f of shown) out.push(`  ${f.target} #${f.index} ${f.outcome}: ${f.what}${f.detail ? ` -> ${f.detail}` : ''}`)
+  return out.join('\n')
+}
