@@ -131,11 +131,12 @@ export class ReferenceBackend implements Backend {
               const ix = ox * strideW - padW + j
               if (ix < 0 || ix >= W) continue
               const v = x[xo + iy * W + ix]!
-              // NOTE: NaN wins, as in PyTorch, so a NaN is never hidden by pooling.
+              // NOTE: PyTorch's rule (val > maxval || isnan(val)): ties keep the first maximum in
+              // row-major window order, and every NaN is taken, so a NaN is never hidden by pooling
+              // and the last NaN of a window gets the gradient. Pinned by test/fixtures/edge-cases.json.
               if (v > best || bestIdx < 0 || Number.isNaN(v)) {
                 best = v
                 bestIdx = iy * W + ix
-                if (Number.isNaN(v)) break
               }
             }
           }

@@ -2,16 +2,16 @@
 // Scalar max+argmax code (JS, or WASM `select`, which V8 turns into branches for floats)
 // mispredicts on every other tap of random data (~22 ns per output); here four outputs at a time
 // are lane masks and v128.bitselect, with no branches (the row remainder is scalar), split over
-// threads by plane. The taps replay the reference rule exactly: take v if v > best or v is NaN, and
-// after taking a NaN skip the rest of that window row (so ties keep the first, NaN wins).
+// threads by plane. The taps replay the reference rule exactly: take v if v > best or v is NaN (so
+// ties keep the first maximum and the last NaN wins, as in PyTorch).
 import type { WasmFunc } from './assembler.js'
 
 const lines = (xs: string[]): string => xs.join('\n')
 const i32 = (n: string): [string, 'i32'] => [n, 'i32']
 
-// take = cond && (v > best || v != v), where cond is already on the stack (an i32)
+// take = v > best || v != v
 const takeIf = (v: string): string[] => [
-  `local.get ${v}`, 'local.get $best', 'f32.gt', `local.get ${v}`, `local.get ${v}`, 'f32.ne', 'i32.or', 'i32.and', 'local.set $take',
+  `local.get ${v}`, 'local.get $best', 'f32.gt', `local.get ${v}`, `local.get ${v}`, 'f32.ne', 'i32.or', 'local.set $take',
 ]
 // best = take ? v : best; bi = take ? idx : bi
 const choose = (v: string, idx: string[]): string[] => [
@@ -23,9 +23,9 @@ const choose = (v: string, idx: string[]): string[] => [
 // ox..ox+3; even and odd lanes are split with shuffles, and every tap decision is a lane mask.
 const EVENS = '0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27'
 const ODDS = '4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31'
-// take = cond & (v > best | v != v); best = take ? v : best; bi = take ? idx : bi (lane-wise)
-const vTake = (cond: string[], v: string, idx: string[]): string[] => [
-  ...cond, `local.get ${v}`, 'local.get $vbest', 'f32x4.gt', `local.get ${v}`, `local.get ${v}`, 'f32x4.ne', 'v128.or', 'v128.and', 'local.set $vtake',
+// take = v > best | v != v; best = take ? v : best; bi = take ? idx : bi (lane-wise)
+const vTake = (v: string, idx: string[]): string[] => [
+  `local.get ${v}`, 'local.get $vbest', 'f32x4.gt', `local.get ${v}`, `local.get ${v}`, 'f32x4.ne', 'v128.or', 'local.set $vtake',
   `local.get ${v}`, 'local.get $vbest', 'local.get $vtake', 'v128.bitselect', 'local.set $vbest',
   ...idx, 'local.get $vbi', 'local.get $vtake', 'v128.bitselect', 'local.set $vbi',
 ]
@@ -42,9 +42,9 @@ const vectorStep = [
   'local.get $w0', 'local.get $w1', `i8x16.shuffle ${ODDS}`, 'local.set $u3',
   'local.get $i0', 'i32x4.splat', 'v128.const i32x4 0 2 4 6', 'i32x4.add', 'local.tee $vi', 'local.set $vbi',
   'local.get $u0', 'local.set $vbest',
-  ...vTake(['local.get $u0', 'local.get $u0', 'f32x4.eq'], '$u1', ['local.get $vi', 'v128.const i32x4 1 1 1 1', 'i32x4.add']),
-  ...vTake(['v128.const i32x4 -1 -1 -1 -1'], '$u2', ['local.get $vi', 'local.get $W', 'i32x4.splat', 'i32x4.add']),
-  ...vTake(['local.get $u2', 'local.get $u2', 'f32x4.eq'], '$u3', ['local.get $vi', 'local.get $W', 'i32.const 1', 'i32.add', 'i32x4.splat', 'i32x4.add']),
+  ...vTake('$u1', ['local.get $vi', 'v128.const i32x4 1 1 1 1', 'i32x4.add']),
+  ...vTake('$u2', ['local.get $vi', 'local.get $W', 'i32x4.splat', 'i32x4.add']),
+  ...vTake('$u3', ['local.get $vi', 'local.get $W', 'i32.const 1', 'i32.add', 'i32x4.splat', 'i32x4.add']),
   'local.get $out', 'local.get $o', 'i32.const 4', 'i32.mul', 'i32.add', 'local.get $vbest', 'v128.store',
   'local.get $argmax', 'local.get $o', 'i32.const 4', 'i32.mul', 'i32.add', 'local.get $vbi', 'v128.store',
   'local.get $o', 'i32.const 4', 'i32.add', 'local.set $o',
@@ -83,9 +83,9 @@ function maxPool2x2Kernel(): WasmFunc {
       'local.get $q', 'local.get $W', 'i32.const 4', 'i32.mul', 'i32.add', 'local.tee $q',
       'f32.load', 'local.set $v2', 'local.get $q', 'f32.load offset=4', 'local.set $v3',
       'local.get $v0', 'local.set $best', 'local.get $i0', 'local.set $bi',
-      'local.get $v0', 'local.get $v0', 'f32.eq', ...takeIf('$v1'), ...choose('$v1', idx(['i32.const 1', 'i32.add'])),
-      'i32.const 1', ...takeIf('$v2'), ...choose('$v2', idx(['local.get $W', 'i32.add'])),
-      'local.get $v2', 'local.get $v2', 'f32.eq', ...takeIf('$v3'), ...choose('$v3', idx(['local.get $W', 'i32.add', 'i32.const 1', 'i32.add'])),
+      ...takeIf('$v1'), ...choose('$v1', idx(['i32.const 1', 'i32.add'])),
+      ...takeIf('$v2'), ...choose('$v2', idx(['local.get $W', 'i32.add'])),
+      ...takeIf('$v3'), ...choose('$v3', idx(['local.get $W', 'i32.add', 'i32.const 1', 'i32.add'])),
       'local.get $out', 'local.get $o', 'i32.const 4', 'i32.mul', 'i32.add', 'local.get $best', 'f32.store',
       'local.get $argmax', 'local.get $o', 'i32.const 4', 'i32.mul', 'i32.add', 'local.get $bi', 'i32.store',
       'local.get $o', 'i32.const 1', 'i32.add', 'local.set $o',

@@ -1,6 +1,6 @@
 // Pooling in plain JS: memory bound (a few flops per loaded value), so SIMD and threads would
 // buy little. Same semantics and visiting order as the reference backend (ties -> first in
-// row-major order, NaN wins), but each window is clipped to the input once instead of testing
+// row-major order, every NaN taken), but each window is clipped to the input once instead of testing
 // every tap.
 import type { FloatArray, Pool2dGeometry } from '../backend.js'
 import { poolDivisor } from '../reference.js'
@@ -80,7 +80,6 @@ export function maxPool2d(x: FloatArray, out: FloatArray, argmax: Int32Array, g:
             if (v > best || bestIdx < 0 || v !== v) {
               best = v
               bestIdx = iy * W + ix
-              if (v !== v) break
             }
           }
         }
@@ -92,7 +91,7 @@ export function maxPool2d(x: FloatArray, out: FloatArray, argmax: Int32Array, g:
 }
 
 // The common 2x2 / stride 2 / no padding case, unrolled. It replays the reference's rule tap by
-// tap: take v if v > best or v is NaN; after taking a NaN, skip the rest of that window row.
+// tap: take v if v > best or v is NaN.
 function maxPool2x2(x: FloatArray, out: FloatArray, argmax: Int32Array, g: Pool2dGeometry): void {
   const { batch, channels, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g
   for (let plane = 0; plane < batch * channels; plane++) {
@@ -103,24 +102,20 @@ function maxPool2x2(x: FloatArray, out: FloatArray, argmax: Int32Array, g: Pool2
         const p = 2 * oy * W + 2 * ox
         let best = x[xo + p]!
         let bi = p
-        if (best === best) {
-          const v = x[xo + p + 1]!
-          if (v > best || v !== v) {
-            best = v
-            bi = p + 1
-          }
+        const v1 = x[xo + p + 1]!
+        if (v1 > best || v1 !== v1) {
+          best = v1
+          bi = p + 1
         }
-        const v = x[xo + p + W]!
-        if (v > best || v !== v) {
-          best = v
+        const v2 = x[xo + p + W]!
+        if (v2 > best || v2 !== v2) {
+          best = v2
           bi = p + W
         }
-        if (v === v) {
-          const u = x[xo + p + W + 1]!
-          if (u > best || u !== u) {
-            best = u
-            bi = p + W + 1
-          }
+        const v3 = x[xo + p + W + 1]!
+        if (v3 > best || v3 !== v3) {
+          best = v3
+          bi = p + W + 1
         }
         out[o] = best
         argmax[o] = bi
