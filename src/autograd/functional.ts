@@ -186,7 +186,8 @@ function extremum(x: Tensor, dim: number | undefined, keepdim: boolean, arg: typ
 //   holding NaN is NaN; its gradient exp(x - logsumexp) is NaN at every -inf - (-inf) or inf - inf;
 // - softmax and logSoftmax of a row whose logsumexp is not finite are NaN throughout, value and
 //   gradient (PyTorch shifts by the row max m and x - m is NaN where x = m = +-inf), so a
-//   crossEntropy loss over such a row is NaN: it propagates, and the trainer stops on it.
+//   crossEntropy loss over such a row is NaN: it propagates, and the trainer stops on it. A row
+//   whose target logit alone is -inf gives a loss of +inf with finite gradients, as PyTorch.
 // Finite rows never reach the NaN branch, so their bits are those of the plain formulas.
 
 /** log(sum(exp(x))) along dim, shifted by the (detached) max so exp never overflows. @example logsumexp(x, 1) */
