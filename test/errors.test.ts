@@ -120,6 +120,6 @@ describe('tensor()', () => {
   it('ragged or non-numeric data', () => {
     expect(() => tensor([[1, 2], [3]])).toThrow(/^tensor: ragged nested array at depth 1: expected 2 entries, got 1/)
     expect(() => tensor(['a' as unknown as number])).toThrow(/^tensor: expected numbers, got string/)
-    expect(() => pg.zeros([2, -1])).toThrow('full: invalid shape [2,-1]: sizes must be non-negative integers')
+    expect(() => pg.zeros([2, -1])).toThrow('zeros: invalid shape [2,-1]: sizes must be non-negative integers, got -1 at position 1')
   })
 })

@@ -98,7 +98,7 @@ describe('creation functions take PyTorch\'s size arguments', () => {
 
   it('bad sizes and options are named by the function', () => {
     expect(() => zeros('3' as never)).toThrow("zeros: expected a shape like zeros(2, 3) or zeros([2, 3]), optionally with an options object last; got '3'")
-    expect(() => zeros([2.5])).toThrow('zeros: sizes must be non-negative integers, got 2.5 at position 0')
+    expect(() => zeros([2.5])).toThrow('zeros: invalid shape [2.5]: sizes must be non-negative integers, got 2.5 at position 0')
     expect(() => randn(3, { requires_grad: true } as never)).toThrow("randn: unknown option 'requires_grad' (known: dtype, requiresGrad, generator)")
     expect(() => ones(2, { dtype: 'float16' } as never)).toThrow("ones: dtype must be 'float32', 'float64' or 'int32', got 'float16'")
     expect(() => tensor([1], { dtyp: 'float64' } as never)).toThrow("tensor: unknown option 'dtyp'")

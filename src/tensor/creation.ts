@@ -49,7 +49,10 @@ function sizeArgs<O extends object>(op: string, args: unknown[], known: readonly
   }
   const sizes = shape as unknown[]
   const bad = sizes.findIndex((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 0)
-  if (bad >= 0) throw new Error(`${op}: sizes must be non-negative integers, got ${describeArg(sizes[bad])} at position ${bad}`)
+  if (bad >= 0) {
+    const shown = sizes.every((d) => typeof d === 'number') ? `invalid shape ${formatShape(sizes as number[])}: ` : ''
+    throw new Error(`${op}: ${shown}sizes must be non-negative integers, got ${describeArg(sizes[bad])} at position ${bad}`)
+  }
   const options = (rest[0] ?? {}) as Record<string, unknown>
   checkOptions(op, options, known)
   return { shape: sizes as number[], options: options as O }
