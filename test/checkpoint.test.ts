@@ -63,12 +63,6 @@ function replaceFile(dir: string, file: string, bytes: Uint8Array | string): voi
   manifest.files[file] = { bytes: fs.statSync(path.join(dir, file)).size, sha256: sha(path.join(dir, file)) }
   fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n')
 }
-/** Rewrite state.json through `mutate` and update the manifest: a hand-made checkpoint with valid checksums. */
-function rewriteState(dir: string, mutate: (state: any) => void): void {
-  const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'))
-  mutate(state)
-  replaceFile(dir, 'state.json', JSON.stringify(state))
-}
 
 describe('saveCheckpoint / loadCheckpoint round trip', () => {
   it.each([
