@@ -127,3 +127,11 @@ describe('containers take what PyTorch\'s take', () => {
     expect(() => new DataLoader(3 as never, { batchSize: 2 })).toThrow('DataLoader: the first argument must be a Dataset')
   })
 })
+
+describe('binary ops name a bad operand', () => {
+  it('a string or an array where a Tensor or number belongs', () => {
+    expect(() => randn(2).add('x' as never)).toThrow('add: expected a Tensor or a number, got string')
+    expect(() => randn(2).mul([1, 2] as never)).toThrow('mul: expected a Tensor or a number, got an array (wrap it with tensor())')
+    expect(() => randn(2).gt(null as never)).toThrow('gt: expected a Tensor or a number, got null')
+  })
+})

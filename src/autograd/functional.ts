@@ -9,8 +9,13 @@ import { assertFloat } from './checks.js'
 import { unaryOps } from './elementwise.js'
 import * as ops from './ops/index.js'
 
-function lift(b: TensorLike, like: Tensor): Tensor {
+/** A number operand as a 0-d tensor of the other operand's dtype; anything else is named as an error of `op`. */
+function lift(op: string, b: TensorLike, like: Tensor): Tensor {
   if (b instanceof Tensor) return b
+  if (typeof b !== 'number') {
+    const what = b === null ? 'null' : Array.isArray(b) ? 'an array (wrap it with tensor())' : typeof b
+    throw new Error(`${op}: expected a Tensor or a number, got ${what}`)
+  }
   const dtype: DType = isFloat(like.dtype) ? like.dtype : Number.isInteger(b) ? 'int32' : 'float32'
   const t = new Tensor(allocate(dtype, 1), [])
   t.data[0] = b
@@ -19,24 +24,24 @@ function lift(b: TensorLike, like: Tensor): Tensor {
 
 // ---- elementwise -------------------------------------------------------------------
 /** a + b with broadcasting. @example add(x, 1) */
-export const add = (a: Tensor, b: TensorLike): Tensor => apply(ops.add, [a, lift(b, a)], {})
+export const add = (a: Tensor, b: TensorLike): Tensor => apply(ops.add, [a, lift('add', b, a)], {})
 /** a * b with broadcasting. @example mul(x, y) */
-export const mul = (a: Tensor, b: TensorLike): Tensor => apply(ops.mul, [a, lift(b, a)], {})
+export const mul = (a: Tensor, b: TensorLike): Tensor => apply(ops.mul, [a, lift('mul', b, a)], {})
 /** a ^ b with broadcasting. @example pow(x, 2) */
-export const pow = (a: Tensor, b: TensorLike): Tensor => apply(ops.pow, [a, lift(b, a)], {})
+export const pow = (a: Tensor, b: TensorLike): Tensor => apply(ops.pow, [a, lift('pow', b, a)], {})
 /** Elementwise maximum. @example maximum(x, 0) */
-export const maximum = (a: Tensor, b: TensorLike): Tensor => apply(ops.maximum, [a, lift(b, a)], {})
+export const maximum = (a: Tensor, b: TensorLike): Tensor => apply(ops.maximum, [a, lift('maximum', b, a)], {})
 /** Elementwise minimum. @example minimum(x, y) */
-export const minimum = (a: Tensor, b: TensorLike): Tensor => apply(ops.minimum, [a, lift(b, a)], {})
+export const minimum = (a: Tensor, b: TensorLike): Tensor => apply(ops.minimum, [a, lift('minimum', b, a)], {})
 /** a - b = a + (-b). @example sub(x, y) */
 export function sub(a: Tensor, b: TensorLike): Tensor {
-  const bt = lift(b, a)
+  const bt = lift('sub', b, a)
   broadcastShapes('sub', a.shape, bt.shape)
   return add(a, neg(bt))
 }
 /** a / b = a * (1/b). @example div(x, 2) */
 export function div(a: Tensor, b: TensorLike): Tensor {
-  const bt = lift(b, a)
+  const bt = lift('div', b, a)
   assertFloat('div', a, bt)
   broadcastShapes('div', a.shape, bt.shape)
   return mul(a, reciprocal(bt))
@@ -65,12 +70,12 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
 
 /** cond ? a : b elementwise (cond is nonzero-means-true, gets no gradient). @example where(x.gt(0), x, 0) */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  const at = a instanceof Tensor ? a : lift(a, b instanceof Tensor ? b : cond)
-  return apply(ops.where, [cond, at, lift(b, at)], {})
+  const at = a instanceof Tensor ? a : lift('where', a, b instanceof Tensor ? b : cond)
+  return apply(ops.where, [cond, at, lift('where', b, at)], {})
 }
 
 const compare = (name: string, f: (x: number, y: number) => number) => (a: Tensor, b: TensorLike): Tensor => {
-  const bt = lift(b, a)
+  const bt = lift(name, b, a)
   // NOTE: results are 0/1 in a's float dtype (int32 for int inputs), so a mask multiplies directly.
   return mapBinary(name, a, bt, f, isFloat(a.dtype) ? a.dtype : isFloat(bt.dtype) ? bt.dtype : 'int32')
 }
