@@ -1,5 +1,5 @@
 // IDX parsing (all element types, big-endian, errors with byte offsets) and the real MNIST files.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -86,6 +86,7 @@ describe('parseIdx', () => {
     const dir = join(tmp.dir, 'train-images-idx3-ubyte')
     mkdirSync(dir)
     expect(() => readIdxFile(dir)).toThrow(`readIdxFile: ${dir} is a directory, not an IDX file`)
+    if (existsSync('/dev/zero')) expect(() => readIdxFile('/dev/zero')).toThrow('readIdxFile: /dev/zero is not a regular file')
     const mnist = join(tmp.dir, 'mnist-dir')
     mkdirSync(join(mnist, 't10k-images-idx3-ubyte'), { recursive: true })
     writeFileSync(join(mnist, 't10k-labels-idx1-ubyte'), encodeIdx(0x08, [1], [3]))

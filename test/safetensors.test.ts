@@ -468,6 +468,7 @@ describe('loadSafetensors: header first, then tensors by offset (issue #21)', ()
     const e = errorOf(() => loadSafetensors(sub))
     expect(e.message).toBe(`loadSafetensors(${sub}): is a directory, not a safetensors file`)
     expect(errorOf(() => loadSafetensors(path.join(dir, 'none.safetensors'))).message).toMatch(/^loadSafetensors\(.*none.safetensors\): cannot open the file: ENOENT/)
+    if (fs.existsSync('/dev/zero')) expect(errorOf(() => loadSafetensors('/dev/zero')).message).toBe('loadSafetensors(/dev/zero): is not a regular file (a device, FIFO or socket?)')
   })
 
   it('reads a regular file the same as decodeSafetensors does', () => {

@@ -1,7 +1,7 @@
 // IDX reader (the format of the original MNIST files, LeCun et al.).
 // Layout: bytes 0-1 are zero, byte 2 is the element type, byte 3 the number of dimensions d;
 // then d big-endian uint32 sizes; then prod(sizes) big-endian elements in row-major order.
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
 
 /**
@@ -120,11 +120,14 @@ function decode(view: DataView, at: number, n: number, dtype: IdxDtype): IdxData
 export function readIdxFile(path: string): IdxArray {
   let bytes: Uint8Array
   try {
+    // NOTE: only regular files: a FIFO would block the read, /dev/zero would never end.
+    const stat = statSync(path)
+    if (stat.isDirectory()) throw new Error(`readIdxFile: ${path} is a directory, not an IDX file`)
+    if (!stat.isFile()) throw new Error(`readIdxFile: ${path} is not a regular file (a device, FIFO or socket?)`)
     bytes = asBytes(readFileSync(path))
   } catch (e) {
-    const err = e as NodeJS.ErrnoException
-    if (err.code === 'EISDIR') throw new Error(`readIdxFile: ${path} is a directory, not an IDX file`)
-    throw new Error(`readIdxFile: cannot read ${path}: ${err.message}`)
+    if ((e as Error).message.startsWith('readIdxFile: ')) throw e
+    throw new Error(`readIdxFile: cannot read ${path}: ${(e as Error).message}`)
   }
   if (path.endsWith('.gz')) {
     try {

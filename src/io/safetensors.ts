@@ -421,14 +421,19 @@ export function loadSafetensors(path: string, opts: DecodeOptions = {}): ReturnT
   const fail = failIn('loadSafetensors', path)
   let fd: number
   try {
+    // NOTE: only regular files: opening a FIFO blocks until a writer comes, /dev/zero never ends.
+    const kind = fs.statSync(path)
+    if (kind.isDirectory()) return fail('is a directory, not a safetensors file')
+    if (!kind.isFile()) return fail('is not a regular file (a device, FIFO or socket?)')
     fd = fs.openSync(path, 'r')
   } catch (err) {
+    if (err instanceof SafetensorsError) throw err
     const e = err as NodeJS.ErrnoException
     return fail(e.code === 'EISDIR' ? 'is a directory, not a safetensors file' : `cannot open the file: ${e.message}`)
   }
   try {
     const stat = fs.fstatSync(fd)
-    if (stat.isDirectory()) fail('is a directory, not a safetensors file')
+    if (!stat.isFile()) fail('is not a regular file')
     const read = (offset: number, length: number): Uint8Array => {
       const out = allocate(length, fail)
       for (let done = 0; done < length; ) {
