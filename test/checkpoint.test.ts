@@ -455,3 +455,30 @@ describe('saveStateDict / loadStateDict and PyTorch (#19)', () => {
     expect(snapshot(old)).toEqual(snapshot(bn))
   })
 })
+
+describe('run state (#21)', () => {
+  it("loadRunState checks the run's cursor and counts field by field, naming the field", async () => {
+    const { resolveConfig } = await import('../src/experiments/config.js')
+    const { buildExperiment } = await import('../src/experiments/build.js')
+    const { freshState, loadRunState, saveRunState } = await import('../src/experiments/run-state.js')
+    const out = freshDir()
+    fs.mkdirSync(out)
+    const make = () => buildExperiment(resolveConfig({ model: 'mlp', reg: 'dynamic-prior', S: 2, backend: 'reference', out }), [1, 28, 28], 10)
+    saveRunState(out, make(), { ...freshState(), cursor: { epoch: 1, nextBatch: 3 }, iteration: 7 })
+    expect(loadRunState(out, make())).toMatchObject({ cursor: { epoch: 1, nextBatch: 3 }, iteration: 7 })
+    const dir = path.join(out, 'checkpoint')
+    const original = fs.readFileSync(path.join(dir, 'state.json'), 'utf8')
+    for (const [edit, message] of [
+      [(e: any) => { e.cursor.nextBatch = 1.5 }, /^loadRunState\(.*\): the checkpoint's run state field cursor.nextBatch must be a non-negative integer, got 1.5/],
+      [(e: any) => { delete e.iteration }, /field iteration must be a non-negative integer, got missing/],
+      [(e: any) => { e.acc = null }, /field acc must be an object, got null/],
+      [(e: any) => { e.metricsBytes.csv = -1 }, /field metricsBytes.csv must be a non-negative integer, got -1/],
+      [(e: any) => { e.seconds = 'soon' }, /field seconds must be a finite number, got a string/],
+    ] as const) {
+      const s = JSON.parse(original)
+      edit(s.extra)
+      replaceFile(dir, 'state.json', JSON.stringify(s))
+      expect(() => loadRunState(out, make())).toThrow(message)
+    }
+  })
+})
