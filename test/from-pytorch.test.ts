@@ -8,6 +8,9 @@ import {
   Linear,
   ModuleList,
   ReLU,
+  mlp,
+  noGrad,
+  toDot,
   Sequential,
   ones,
   rand,
@@ -133,5 +136,15 @@ describe('binary ops name a bad operand', () => {
     expect(() => randn(2).add('x' as never)).toThrow('add: expected a Tensor or a number, got string')
     expect(() => randn(2).mul([1, 2] as never)).toThrow('mul: expected a Tensor or a number, got an array (wrap it with tensor())')
     expect(() => randn(2).gt(null as never)).toThrow('gt: expected a Tensor or a number, got null')
+  })
+})
+
+describe('public entry points name themselves', () => {
+  it('models, noGrad, toDot and softmax check their arguments', () => {
+    expect(() => mlp({ hidden: 3 } as never)).toThrow("MLP: unknown option 'hidden' (known: numClasses, inChannels, inputSize, generator, dtype)")
+    expect(() => mlp({ numClasses: 0 })).toThrow('MLP: numClasses must be an integer >= 1, got 0')
+    expect(() => noGrad(3 as never)).toThrow('noGrad: expected a function to run without recording, got number')
+    expect(() => toDot(3 as never)).toThrow('toDot: expected the Tensor whose graph to draw, got number')
+    expect(() => randn(2, 3).softmax(4)).toThrow('softmax: dim 4 is out of range for a tensor with 2 dims (expected -2..1)')
   })
 })

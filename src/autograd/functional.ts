@@ -206,9 +206,9 @@ export function logsumexp(x: Tensor, dim: number, keepdim = false): Tensor {
   return keepdim ? out : squeeze(out, d)
 }
 /** exp(x - logsumexp(x)) along dim; a row holding NaN or +inf, or only -inf, is NaN as in PyTorch (NOTE above). @example softmax(logits, 1) */
-export const softmax = (x: Tensor, dim: number): Tensor => exp(logSoftmax(x, dim))
+export const softmax = (x: Tensor, dim: number): Tensor => exp(logSoftmax(x, normalizeDim('softmax', dim, x.ndim)))
 /** x - logsumexp(x) along dim; a row holding NaN or +inf, or only -inf, is NaN as in PyTorch (NOTE above). @example logSoftmax(logits, -1) */
-export const logSoftmax = (x: Tensor, dim: number): Tensor => sub(x, nanWhereNotFinite(logsumexp(x, dim, true)))
+export const logSoftmax = (x: Tensor, dim: number): Tensor => sub(x, nanWhereNotFinite(logsumexp(x, normalizeDim('logSoftmax', dim, x.ndim), true)))
 
 // lse times a constant that is 1 where lse is finite and NaN elsewhere: those rows become NaN in
 // value and, through the product's gradient, in every entry's gradient. Returns lse itself (no

@@ -187,6 +187,7 @@ function accumulateLeaf(t: Tensor, g: Tensor): void {
  * @example console.log(toDot(loss)) // paste into `dot -Tsvg`
  */
 export function toDot(root: Tensor, names: Map<Tensor, string> = new Map()): string {
+  if (!(root instanceof Tensor)) throw new Error(`toDot: expected the Tensor whose graph to draw, got ${root === null ? 'null' : typeof root}`)
   const ids = new Map<Tensor, string>()
   const id = (t: Tensor): string => {
     let s = ids.get(t)

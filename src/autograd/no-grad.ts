@@ -13,6 +13,7 @@ export function isGradEnabled(): boolean {
  * @example const pred = noGrad(() => model.forward(x))
  */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new Error(`noGrad: expected a function to run without recording, got ${typeof fn}`)
   disabled++
   try {
     return fn()

@@ -18,7 +18,7 @@ export class CNN2 extends Module {
   constructor(options: ModelOptions = {}) {
     super()
     const size = options.inputSize ?? 28
-    const lo = layerOptions(options)
+    const lo = layerOptions(options, this.constructor.name)
     const q = Math.floor(size / 4)
     this.conv1 = this.registerModule('conv1', new Conv2d(options.inChannels ?? 1, 32, 3, { padding: 1, ...lo }))
     this.conv2 = this.registerModule('conv2', new Conv2d(32, 64, 3, { padding: 1, ...lo }))

@@ -76,7 +76,7 @@ export class DenseNet extends Module {
 
   constructor(config: DenseNetConfig, options: ModelOptions = {}) {
     super()
-    const lo = layerOptions(options)
+    const lo = layerOptions(options, this.constructor.name)
     const { growth } = config
     let planes = 2 * growth
     this.conv1 = this.registerModule('conv1', new Conv2d(options.inChannels ?? 3, planes, 3, { padding: 1, bias: false, ...lo }))

@@ -13,7 +13,7 @@ export class MLP extends Module {
     super()
     const c = options.inChannels ?? 1
     const size = options.inputSize ?? 28
-    const lo = layerOptions(options)
+    const lo = layerOptions(options, this.constructor.name)
     this.fc1 = this.registerModule('fc1', new Linear(c * size * size, 256, lo))
     this.fc2 = this.registerModule('fc2', new Linear(256, options.numClasses ?? 10, lo))
   }

@@ -67,7 +67,7 @@ export class ResNet extends Module {
 
   constructor(block: BlockFactory, numBlocks: [number, number, number, number], options: ModelOptions = {}) {
     super()
-    const lo = layerOptions(options)
+    const lo = layerOptions(options, this.constructor.name)
     this.conv1 = this.registerModule('conv1', conv3x3(options.inChannels ?? 3, 64, 1, lo))
     this.bn1 = this.registerModule('bn1', batchNorm2d(64, lo))
     let inPlanes = 64

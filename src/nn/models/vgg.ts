@@ -24,7 +24,7 @@ export class VGG extends Module {
 
   constructor(cfg: (number | 'M')[], options: ModelOptions = {}) {
     super()
-    const lo = layerOptions(options)
+    const lo = layerOptions(options, this.constructor.name)
     const { dtype } = lo
     const features = new Sequential()
     let c = options.inChannels ?? 3
