@@ -144,6 +144,11 @@ describe('flags (issue #19)', () => {
     expect(() => parseTrainArgs(['--out', '--lr'])).toThrow(/--out needs a value, got the flag-like '--lr' \(write --out=VALUE/)
   })
 
+  it('a flag given twice is an error (the first value would be silently dropped, unchecked)', () => {
+    expect(() => parseTrainArgs(['--lr==1', '--lr', '0.1'])).toThrow(/^--lr is given twice; give it once$/)
+    expect(() => parseTrainArgs(['--seed', '1', '--seed=2'])).toThrow(/--seed is given twice/)
+  })
+
   it.each([
     ['--epoch', '--epochs'], ['--lamda', '--lambda'], ['--batchsize', '--batch-size'], ['--learning-rate', null],
     ['--optimiser', '--optimizer'], ['--s', '--S'], ['--seeds', '--seed'], ['--resum', '--resume'], ['--helpp', '--help'],

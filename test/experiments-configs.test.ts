@@ -127,7 +127,7 @@ describe("a resume's config.json is checked, naming the file", () => {
     ['not JSON', '{"config":', /config\.json: not valid JSON \(/],
     ['null', 'null', /config\.json: the file: expected a JSON object \(a run record\), got null/],
     ['a bad config value', JSON.stringify({ config: { lr: '0x10' }, seed: 0, version: '0', backend: { name: 'reference' }, command: [] }), /config\.json: config: --lr: expected a decimal number/],
-    ['a bad seed', JSON.stringify({ config: {}, seed: 'a', version: '0', backend: { name: 'reference' }, command: [] }), /config\.json: seed: expected an integer, got 'a'/],
+    ['a bad seed', JSON.stringify({ config: {}, seed: 'a', version: '0', backend: { name: 'reference' }, command: [] }), /config\.json: seed: expected the config's seed 0, got 'a'/],
   ])('%s', async (name, text, message) => {
     const dir = runDir(name.replace(/ /g, '-'), text)
     const err = await resume(dir).catch((e: unknown) => e)

@@ -28,7 +28,7 @@ export function parseFlags(command: string, argv: string[], flags: FlagSpec[], a
   for (const f of flags) options[f.flag] = { type: f.meta === undefined ? 'boolean' : 'string' }
   let parsed
   try {
-    parsed = parseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals: true, strict: true })
+    parsed = parseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals: true, strict: true, tokens: true })
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     const unknown = /Unknown option '([^']+)'/.exec(e.message)
@@ -41,6 +41,13 @@ export function parseFlags(command: string, argv: string[], flags: FlagSpec[], a
     const noValue = /Option '(?:-\w, )?(--[^ ']+)' does not take an argument/.exec(e.message)
     if (noValue) throw new UsageError(`${noValue[1]} is a switch and takes no value`)
     throw new UsageError(e.message.split('\n')[0]!)
+  }
+  // A flag given twice would silently keep the last value (and skip checking the first).
+  const seen = new Set<string>()
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option') continue
+    if (seen.has(t.name)) throw new UsageError(`--${t.name} is given twice; give it once`)
+    seen.add(t.name)
   }
   if (!allowPositionals && parsed.positionals.length > 0) {
     throw new UsageError(`unexpected argument '${clip(parsed.positionals[0]!)}' (flags start with --; see priorgrad ${command} --help)`)

@@ -8,7 +8,7 @@ import { formatHelp, parseFlags, parseProgress, parseTrainArgs, PROGRESS_FLAG, T
 import { UsageError } from './config.js'
 import { createProgress, type ProgressMode } from './progress.js'
 import { writeReport } from './report.js'
-import { expandGrid, parseShard, runSweep, shardCells, validateGrid, type GridFile } from './sweep.js'
+import { expandGrid, parseShard, readGridFile, runSweep, shardCells } from './sweep.js'
 import { SWEEP_MARKER } from './run-dir.js'
 import { startJob, START_FLAGS, START_DESCRIPTION } from './start.js'
 import { resume, train } from './train.js'
@@ -103,19 +103,12 @@ async function sweepCommand(argv: string[], recorded: string[], io: Io): Promise
   }
   const gridFile = values['grid']
   if (typeof gridFile !== 'string') throw new UsageError('--grid FILE is required')
-  if (!fs.existsSync(gridFile)) throw new UsageError(`--grid: ${gridFile} does not exist`)
-  let grid: unknown
-  try {
-    grid = JSON.parse(fs.readFileSync(gridFile, 'utf8'))
-  } catch (err) {
-    throw new UsageError(`--grid: ${gridFile} is not valid JSON: ${(err as Error).message}`)
-  }
-  validateGrid(grid, gridFile)
+  let grid = readGridFile(gridFile)
   if (typeof values['data-dir'] === 'string') grid = { ...grid, base: { ...grid.base, dataDir: values['data-dir'] } }
   const shard = parseShard(typeof values['shard'] === 'string' ? values['shard'] : '0/1')
   const root = typeof values['out'] === 'string' ? values['out'] : path.join('runs', path.basename(gridFile, '.json'))
   if (values['list'] === true) {
-    for (const c of shardCells(expandGrid(grid as GridFile, root, gridFile), shard)) {
+    for (const c of shardCells(expandGrid(grid, root, gridFile), shard)) {
       io.out(`${fs.existsSync(path.join(c.config.out!, 'done.json')) ? 'done   ' : 'pending'} ${c.config.out}\n`)
     }
     return 0
@@ -123,7 +116,7 @@ async function sweepCommand(argv: string[], recorded: string[], io: Io): Promise
   const progress = createProgress({ mode: parseProgress(values['progress']), stream: io.err })
   const { signal, dispose } = interruptible(progress)
   try {
-    const r = await runSweep(grid as GridFile, root, {
+    const r = await runSweep(grid, root, {
       shard, signal, overwrite: values['overwrite'] === true, argv: recorded, onEvent: progressListener(progress),
       onCell: (cell, action, { k, of }) => progress.log(`[${k}/${of}] ${cell.name}: ${action === 'skip' ? 'done already, skipped' : action}`),
     })

@@ -64,17 +64,18 @@ export function readRunRecord(dir: string): RunRecord {
   if (!isObject(r)) throw field('the file', 'a JSON object (a run record)', r)
   if (!isObject(r['config'])) throw field('config', 'an object of config keys', r['config'])
   if (!isObject(r['backend']) || typeof r['backend']['name'] !== 'string') throw field('backend', 'an object with a name', r['backend'])
-  if (typeof r['version'] !== 'string') throw field('version', 'a string', r['version'])
+  if (typeof r['version'] !== 'string' || r['version'] === '') throw field('version', 'a non-empty string', r['version'])
   if (!Array.isArray(r['command']) || !r['command'].every((a) => typeof a === 'string')) throw field('command', 'a list of strings', r['command'])
   if (r['resumes'] !== undefined && !Array.isArray(r['resumes'])) throw field('resumes', 'a list', r['resumes'])
-  if (!Number.isSafeInteger(r['seed'])) throw field('seed', 'an integer', r['seed'])
   const first = r['firstLoss']
   if (first !== undefined && !(typeof first === 'number' && Number.isFinite(first))) throw field('firstLoss', 'a finite number', first)
+  let config
   try {
-    resolveConfig({ ...r['config'], out: dir })
+    config = resolveConfig({ ...r['config'], out: dir })
   } catch (err) {
     throw new ConfigFileError(`${file}: config: ${(err as Error).message}`)
   }
+  if (r['seed'] !== config.seed) throw field('seed', `the config's seed ${config.seed}`, r['seed'])
   return { resumes: [], ...r } as unknown as RunRecord
 }
 
@@ -135,9 +136,18 @@ export function checkSweepRoot(root: string, grid: unknown, cellNames: string[],
   } catch {
     old = undefined // unreadable: not equal to any grid
   }
-  if (old === MISSING ? names.every((n) => cellNames.includes(n)) : JSON.stringify(old) === JSON.stringify(grid)) return
+  if (old === MISSING ? names.every((n) => cellNames.includes(n)) : sameJson(old, grid)) return
   throw new UsageError(
     `--out: ${root} is not empty and is not a priorgrad sweep directory (no ${SWEEP_MARKER}${old === MISSING ? '' : ', and its grid.json differs from this grid'}); ` +
       'choose another --out, or pass --overwrite to write the sweep there (grid.json is replaced; cells that hold runs are resumed)',
   )
+}
+
+// Deep equality through JSON text; a value too deeply nested to stringify is not equal to a grid.
+function sameJson(a: unknown, b: unknown): boolean {
+  try {
+    return JSON.stringify(a) === JSON.stringify(b)
+  } catch {
+    return false
+  }
 }

@@ -93,6 +93,29 @@ export function validateGrid(grid: unknown, where = 'grid'): asserts grid is Gri
 }
 
 /**
+ * Read and check a grid file: it must exist, be JSON and pass validateGrid. Every error is a
+ * UsageError naming the file (the grid is a command-line argument).
+ * @example const grid = readGridFile('grids/mnist-table1.json')
+ */
+export function readGridFile(file: string): GridFile {
+  let text: string
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new UsageError(code === 'ENOENT' ? `--grid: ${file} does not exist` : `--grid: ${file} cannot be read (${code ?? (err as Error).message})`)
+  }
+  let grid: unknown
+  try {
+    grid = JSON.parse(text)
+  } catch (err) {
+    throw new UsageError(`--grid: ${file} is not valid JSON: ${clip((err as Error).message, 200)}`)
+  }
+  validateGrid(grid, file)
+  return grid
+}
+
+/**
  * Every cell of a grid, in order, with its resolved config (output under `root`). The grid is
  * checked against its schema and every cell is validated before any is run, so a typo fails at
  * once; a grid with no cells left after its exclusions is an error.
