@@ -365,7 +365,9 @@ export function loadCheckpoint(dir: string, parts: CheckpointParts): unknown {
 function refuseWithoutManifest(root: string, fail: (file: string, msg: string) => never): never {
   let old: unknown
   try {
-    old = JSON.parse(fs.readFileSync(path.join(root, STATE_FILE), 'utf8'))
+    // Only a small file is read: this is a guess at an old version, not a load.
+    const file = path.join(root, STATE_FILE)
+    old = fs.statSync(file).size <= 1_000_000 ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined
   } catch {
     old = undefined
   }
