@@ -6,6 +6,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main } from '../src/experiments/cli.js'
 import { runSweep, type GridFile } from '../src/experiments/sweep.js'
+import { equivalentCommand } from '../src/experiments/report.js'
 import { train } from '../src/experiments/train.js'
 import { expandGrid } from '../src/experiments/sweep.js'
 import { resolveConfig } from '../src/experiments/config.js'
@@ -153,6 +154,12 @@ describe('report', () => {
     const labels = md.split('\n').filter((l) => l.startsWith('| mnist')).map((l) => [l.split(' | ')[3], l.split(' | ')[8]])
     expect(labels).toEqual([['none lr=0.001', '1'], ['L2 λ=0.0005 lr=0.001', '2'], ['L2 λ=0.0005 lr=0.01', '1']])
     expect(md).not.toMatch(/evalEvery=|logEvery=|divergenceFactor=/)
+  })
+
+  it('a run recorded before --divergence-factor existed: its command shows no such flag', () => {
+    const config = resolveConfig({ reg: 'l2', lr: 0.01 }) as unknown as Record<string, unknown>
+    delete config['divergenceFactor']
+    expect(equivalentCommand(config as never)).toBe('priorgrad train --reg l2 --lambda 0.0005 --lr 0.01')
   })
 
   it('fails clearly when a directory holds no runs', async () => {

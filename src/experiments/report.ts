@@ -359,6 +359,8 @@ export function equivalentCommand(c: ExperimentConfig): string {
   for (const o of OPTIONS) {
     if (o.key === 'seed' || o.key === 'out' || o.key === 'backend') continue
     const v = c[o.key]
+    // A run recorded before an option existed ran with its default.
+    if (v === undefined) continue
     if (o.key === 'lambda' || JSON.stringify(v) !== JSON.stringify(d[o.key])) {
       if (o.key === 'lambda' && c.reg === 'none') continue
       if (DYNAMIC_KEYS.has(o.key) && c.reg !== 'dynamic-prior') continue
