@@ -3,7 +3,8 @@
 // last epoch row) and the four training curves of Figs. 3-5 (test loss, test accuracy, weight
 // magnitude, weight density against iteration; one line per configuration = the mean over seeds
 // with a min..max band) as SVGs, plus a 2x2 figure.svg, and the command lines that made the runs.
-// Runs with the same config except seed/out/backend/dataDir form one configuration.
+// Runs whose configs differ only in 'run' and 'logging' options (seed, out, backend, dataDir,
+// evalEvery, logEvery, divergenceFactor) form one configuration.
 import fs from 'node:fs'
 import path from 'node:path'
 import { writeFileAtomic } from '../io/atomic.js'
