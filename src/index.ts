@@ -2,7 +2,7 @@
 export { Tensor, type NestedArray, type TensorLike } from './tensor/tensor.js'
 export type { DType, TypedArray } from './tensor/dtype.js'
 export { tensor, zeros, ones, full, zerosLike, onesLike, arange, eye, rand, randn, randint } from './tensor/creation.js'
-export type { CreateOptions, RandomOptions, NestedNumbers } from './tensor/creation.js'
+export type { CreateOptions, RandomOptions, NestedNumbers, SizeArgs } from './tensor/creation.js'
 export { Generator, manualSeed, defaultGenerator, type GeneratorState } from './tensor/generator.js'
 export {
   add, sub, mul, div, pow, neg, exp, log, sqrt, abs, relu, sigmoid, tanh, reciprocal, square, sign, clamp,
@@ -35,7 +35,7 @@ export { registerWasmBackend, WasmBackend, registerGpujsBackend, gpujsIsHardware
 export * from './nn/index.js'
 export { Optimizer, SGD, Adam, AdamW, LRScheduler, StepLR, CosineAnnealingLR } from './optim/index.js'
 export type { OptimizerStateDict, ParamGroup, ParamGroupInput, ParamState, FloatBuffer, StepOptions, SavedGroup, SGDOptions, AdamOptions, SchedulerStateDict, LrOwner } from './optim/index.js'
-export { saveCheckpoint, loadCheckpoint, saveStateDict, loadStateDict, CHECKPOINT_VERSION, type CheckpointModel, type CheckpointOptimizer, type CheckpointParts } from './nn/checkpoint.js'
+export { saveCheckpoint, loadCheckpoint, saveStateDict, loadStateDict, CheckpointError, CHECKPOINT_VERSION, type CheckpointModel, type CheckpointOptimizer, type CheckpointParts, type LoadStateDictFileOptions } from './nn/checkpoint.js'
 export * from './data/index.js'
 export * from './io/index.js'
 export * from './plot/index.js'

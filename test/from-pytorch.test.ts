@@ -8,6 +8,7 @@ import {
   Linear,
   ModuleList,
   ReLU,
+  manualSeed,
   mlp,
   noGrad,
   toDot,
@@ -146,5 +147,12 @@ describe('public entry points name themselves', () => {
     expect(() => noGrad(3 as never)).toThrow('noGrad: expected a function to run without recording, got number')
     expect(() => toDot(3 as never)).toThrow('toDot: expected the Tensor whose graph to draw, got number')
     expect(() => randn(2, 3).softmax(4)).toThrow('softmax: dim 4 is out of range for a tensor with 2 dims (expected -2..1)')
+  })
+})
+
+describe('seeds are checked', () => {
+  it('a NaN or object seed is an error, not the string "NaN"', () => {
+    expect(() => new Generator({} as never)).toThrow('Generator: seed must be a finite number or a string, got object')
+    expect(() => manualSeed(Number.NaN)).toThrow('Generator: seed must be a finite number or a string, got NaN')
   })
 })

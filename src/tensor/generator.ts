@@ -18,6 +18,10 @@ export class Generator {
   private seedValue: number | string
 
   constructor(seed: number | string = 0) {
+    // NOTE: the seed is used as a string; NaN or an object would silently become 'NaN' or '[object Object]'.
+    if (typeof seed !== 'string' && (typeof seed !== 'number' || !Number.isFinite(seed))) {
+      throw new Error(`Generator: seed must be a finite number or a string, got ${typeof seed === 'number' ? seed : seed === null ? 'null' : typeof seed}`)
+    }
     this.seedValue = seed
     this.prng = seedrandom.alea(String(seed), { state: true })
   }
@@ -73,7 +77,7 @@ export class Generator {
 
   /**
    * Restore a snapshot taken with {@link Generator.state}. The state is checked first (see
-   * {@link checkGeneratorState}); a bad one throws and leaves this generator unchanged.
+   * `checkGeneratorState`); a bad one throws and leaves this generator unchanged.
    * @example g.setState(s)
    */
   setState(state: GeneratorState): this {
