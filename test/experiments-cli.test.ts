@@ -33,7 +33,8 @@ describe('train --help', () => {
     expect(OPTIONS).toHaveLength(Object.keys(defaultConfig()).length)
     expect(out.match(/\(default: [^)]+\)/g)!.length).toBeGreaterThanOrEqual(OPTIONS.length)
     expect(out).toContain('--lr X')
-    expect(out).toContain('learning rate (default: 0.001)')
+    expect(out).toContain('learning rate; a number in (0, 1000] (default: 0.001)')
+    expect(out).toContain('images per step; an integer from 1 to 65536 (default: 32)')
     expect(out).toContain('--resume DIR')
   })
 

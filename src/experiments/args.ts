@@ -2,7 +2,7 @@
 // FlagSpec (name, value name, default, help), so the parser and the --help text come from the
 // same list. Unknown flags and bad values become UsageErrors naming the flag (exit code 2).
 import { parseArgs } from 'node:util'
-import { OPTIONS, UsageError, clip, defaultConfig, nearest, parseValue, resolveConfig, type ExperimentConfig } from './config.js'
+import { OPTIONS, UsageError, clip, defaultConfig, nearest, parseValue, rangeText, resolveConfig, type ExperimentConfig } from './config.js'
 
 export interface FlagSpec {
   /** Without the dashes, e.g. 'batch-size'. */
@@ -106,7 +106,8 @@ export function trainFlags(): FlagSpec[] {
   const defaults = defaultConfig() as unknown as Record<string, unknown>
   const config: FlagSpec[] = OPTIONS.map((o) => {
     const d = defaults[o.key]
-    return { flag: o.flag, meta: o.parse.meta, help: o.help, default: o.defaultText ?? (d === null ? o.nullWord! : String(d)) }
+    const help = o.parse.range ? `${o.help}; ${rangeText(o.parse.range)}` : o.help
+    return { flag: o.flag, meta: o.parse.meta, help, default: o.defaultText ?? (d === null ? o.nullWord! : String(d)) }
   })
   return [
     ...config,
