@@ -42,6 +42,16 @@ describe('every check before anything is written', () => {
     expect(fs.existsSync(out)).toBe(false)
   })
 
+  it('start: a bad --backend or --train-subset leaves nothing behind', async () => {
+    for (const extra of [['--backend', 'nope'], ['--train-subset', '0x10'], ['--train-subset', '1e300']]) {
+      const out = fresh('start-never')
+      const r = await cli('start', '--out', out, '--progress', 'none', ...extra)
+      expect(r.code).toBe(2)
+      expect(r.err).toMatch(new RegExp(`^priorgrad start: ${extra[0]}: expected `))
+      expect(fs.existsSync(out)).toBe(false)
+    }
+  })
+
   it('a sweep checks its cells (backend, data directory) before writing grid.json', async () => {
     const root = fresh('sweep-never')
     const grid: GridFile = { base: { model: 'mlp', dataDir: path.join(data.dir, 'nope'), backend: 'reference', epochs: 1 }, axes: { seed: [0] } }

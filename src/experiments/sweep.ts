@@ -8,7 +8,8 @@
 // a cell is excluded when it matches every key of some exclude rule. A cell's directory name
 // lists its grid values in that order, e.g. `reg=dynamic-prior,sp=0.01,seed=0`, so names are
 // stable when cells are added. `--shard i/n` runs cells i, i+n, i+2n, ... of the list; a cell
-// with done.json is skipped, one with a checkpoint is resumed.
+// with done.json is skipped, one with a checkpoint is resumed. validateGrid checks a file against
+// this format first (errors give the bad field's path, e.g. grid.exclude[0]).
 import fs from 'node:fs'
 import path from 'node:path'
 import { writeJsonAtomic } from '../io/atomic.js'
