@@ -297,6 +297,8 @@ describe('safetensors: bad files give specific errors', () => {
   it('metadata that is not a map of strings', () => {
     expect(bad(rawFile('{"__metadata__":{"epoch":3}}', [])).message).toMatch(/__metadata__: value of "epoch" must be a string, found number 3/)
     expect(bad(rawFile('{"__metadata__":["x"]}', [])).message).toMatch(/__metadata__: must be an object of strings/)
+    expect(bad(rawFile('{"__metadata__":{"a":"1","b":true}}', [])).message).toMatch(/__metadata__: value of "b" must be a string, found boolean true, at file byte offset 37$/)
+    expect(bad(rawFile('{"__metadata__":{"a":null}}', [])).message).toMatch(/__metadata__: value of "a" must be a string, found null/)
   })
 })
 
@@ -367,11 +369,29 @@ describe('safetensors: hostile headers (issue #21)', () => {
     expect(header.length).toBe(6318)
     const e = bad(rawFile(header, []))
     expect(e.key).toBe('a')
-    expect(e.message).toMatch(/tensor "a": header \(byte offsets 8 to 6328\) is not valid JSON: nesting deeper than 64 levels at offset 68/)
+    // Refused at its first '[': an entry must be an object.
+    expect(e.message).toMatch(/tensor "a": entry must be an object with dtype, shape and data_offsets, found an array, at file byte offset 13$/)
+    // The same nesting in an unknown field (ignored, but still read) meets the depth limit.
+    const deep = '{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0],"x":' + '['.repeat(3156) + ']'.repeat(3156) + '}}'
+    expect(bad(rawFile(deep, [])).message).toMatch(/tensor "a": header \(byte offsets 8 to \d+\) is not valid JSON: nesting deeper than 64 levels at offset 119 \(\$\["a"\]\["x"\]\[0\]\[0\]…\[0\]\[0\] \(64 levels\)\)$/)
+  })
+
+  it('unknown fields of an entry are read as valid but not kept: a large one costs no memory', () => {
+    const junk = '[' + '[0],'.repeat(250_000) + '{"k":"v","k":[]}]' // 1 MB; repeated keys inside are not looked at
+    const { tensors } = decodeSafetensors(rawFile(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":${junk},"toString":{}}}`, [7]))
+    expect(tensors.a).toEqual({ dtype: 'U8', shape: [1], data: new Uint8Array([7]) })
+    expect(bad(rawFile(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":1,"x":2}}`, [7])).message).toMatch(/tensor "a": duplicate key "x"/)
+  })
+
+  it('a shape has at most 64 dimensions and data_offsets two items, refused at the first extra one', () => {
+    const e = bad(rawFile(`{"a":{"dtype":"U8","shape":[${new Array(65).fill(1).join(',')}],"data_offsets":[0,1]}}`, [7]))
+    expect(e.message).toMatch(/tensor "a": shape has more than 64 dimensions, at file byte offset 164$/)
+    expect(decodeSafetensors(rawFile(`{"a":{"dtype":"U8","shape":[${new Array(64).fill(1).join(',')}],"data_offsets":[0,1]}}`, [7])).tensors.a.shape.length).toBe(64)
+    expect(bad(rawFile('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1,2]}}', [7])).message).toMatch(/data_offsets must be \[begin, end\], found a third item/)
   })
 
   it('an 80 MB header nested 40M deep fails fast (was 4.1 GB and 18 s)', () => {
-    const file = fileOf(repeated('{"a":', '[', 40_000_000, ''))
+    const file = fileOf(repeated('{"a":{"x":', '[', 40_000_000, ''))
     const t0 = performance.now()
     expect(bad(file).message).toMatch(/nesting deeper than 64 levels/)
     expect(performance.now() - t0).toBeLessThan(3000) // about 0.1 s: decoding the text, then 64 levels

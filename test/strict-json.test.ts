@@ -1,7 +1,7 @@
 // The strict JSON parser used for untrusted headers: it agrees with JSON.parse on valid text,
 // rejects what JSON.parse rejects, and adds bounded depth, duplicate-key errors and early checks.
 import { describe, expect, it } from 'vitest'
-import { StrictJsonError, formatPath, parseStrictJson, preview, type JsonKind } from '../src/io/strict-json.js'
+import { SKIP, StrictJsonError, describeValue, formatPath, parseStrictJson, preview, type JsonKind } from '../src/io/strict-json.js'
 
 const errorOf = (text: string, opts = {}): StrictJsonError => {
   try {
@@ -80,6 +80,24 @@ describe('parseStrictJson: what JSON.parse does not do', () => {
     const text = '{"m":{' + Array.from({ length: 1000 }, (_, i) => `"${i}":{}`).join(',') + '}}'
     const e = errorOf(text, { enter: (p: readonly (string | number)[], k: JsonKind) => (p.length === 2 && k !== 'string' ? `expected a string, found ${k}` : undefined) })
     expect(e.message).toBe('expected a string, found object at offset 10 ($["m"]["0"])')
+  })
+
+  it('SKIP checks a value without building it: it reads as null', () => {
+    const skipX = (p: readonly (string | number)[]) => (p[0] === 'x' ? SKIP : undefined)
+    const v = parseStrictJson('{"x":{"a":[1,{"b":"\\u0041"}],"a":2},"y":[3]}', { enter: skipX }) as Record<string, unknown>
+    expect(JSON.parse(JSON.stringify(v))).toEqual({ x: null, y: [3] })
+    // Still checked for grammar and depth, not for repeated keys (nothing is kept to compare).
+    expect(errorOf('{"x":[1,]}', { enter: skipX }).reason).toBe('syntax')
+    expect(errorOf('{"x":' + '['.repeat(100) + ']'.repeat(100) + '}', { enter: skipX }).reason).toBe('depth')
+  })
+
+  it('describes values without calling their methods, and keeps paths short', () => {
+    const hostile = { toString: () => { throw new Error('called') }, valueOf: 1 }
+    expect(describeValue(hostile)).toBe('an object with keys "toString", "valueOf"')
+    expect(describeValue([1, 'a', {}, [], null])).toBe('[1,"a",{…},[…],null]')
+    expect(describeValue(new Array(20).fill(0))).toBe('[0,0,0,0,0,0,0,0,… (20 items)]')
+    expect(describeValue(Object.create(null))).toBe('an empty object')
+    expect(formatPath(['a', 0, 1, 2, 3, 4, 5, 6, 7])).toBe('$["a"][0][1][2]…[6][7] (9 levels)')
   })
 
   it('keeps messages short for huge keys and strings', () => {

@@ -23,10 +23,17 @@ export interface StrictJsonOptions {
   maxDepth?: number
   /**
    * Called before each value is read, with its path (valid only during the call), its kind and
-   * the offset of its first character; return a message to reject the value there, or undefined.
+   * the offset of its first character; return a message to reject the value there, SKIP to check
+   * its grammar and depth only (it reads as null; nothing inside it is built), or undefined.
    */
-  enter?: (path: readonly (string | number)[], kind: JsonKind, offset: number) => string | undefined
+  enter?: (path: readonly (string | number)[], kind: JsonKind, offset: number) => string | typeof SKIP | undefined
 }
+
+/**
+ * Returned by `enter` for a value the caller does not need (an unknown field): it is checked but
+ * not built, so its size costs no memory.
+ */
+export const SKIP: unique symbol = Symbol('skip')
 
 /** Why a text was refused: bad grammar, too deep, a repeated key, or refused by `enter`. */
 export type StrictJsonReason = 'syntax' | 'depth' | 'duplicate' | 'rejected'
@@ -80,7 +87,10 @@ export function describeValue(v: unknown, max = 60): string {
 
 /** `$`, then `["key"]` or `[3]` per step, keys previewed. */
 export function formatPath(path: readonly (string | number)[]): string {
-  return '$' + path.map((p) => `[${typeof p === 'number' ? p : preview(p, 40)}]`).join('')
+  const step = (p: string | number): string => `[${typeof p === 'number' ? p : preview(p, 40)}]`
+  // A path 64 levels deep would make a long message: its two ends say where it is.
+  if (path.length > 8) return `$${path.slice(0, 4).map(step).join('')}…${path.slice(-2).map(step).join('')} (${path.length} levels)`
+  return '$' + path.map(step).join('')
 }
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y
@@ -109,13 +119,14 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Jso
     at++
   }
 
-  function readString(): string {
+  // `keep` false: the value is checked (grammar, depth) but nothing is built, see SKIP.
+  function readString(keep: boolean): string {
     expect('"')
     let out = ''
     for (;;) {
       PLAIN_CHARS.lastIndex = at
       PLAIN_CHARS.test(text)
-      out += text.slice(at, PLAIN_CHARS.lastIndex)
+      if (keep) out += text.slice(at, PLAIN_CHARS.lastIndex)
       at = PLAIN_CHARS.lastIndex
       const c = text[at]
       if (c === '"') {
@@ -127,12 +138,12 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Jso
       if (e === 'u') {
         const hex = text.slice(at + 2, at + 6)
         if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail(`bad \\u escape ${preview(hex)}`)
-        out += String.fromCharCode(parseInt(hex, 16))
+        if (keep) out += String.fromCharCode(parseInt(hex, 16))
         at += 6
       } else {
         const decoded = e === undefined ? undefined : ESCAPES[e]
         if (decoded === undefined) fail(`bad escape \\${e ?? ''}`)
-        out += decoded
+        if (keep) out += decoded
         at += 2
       }
     }
@@ -150,32 +161,36 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Jso
   }
 
   // NOTE: recursion depth is bounded by maxDepth, checked before each nested container is entered.
-  function readValue(depth: number): JsonValue {
+  function readValue(depth: number, keep: boolean): JsonValue {
     skipSpace()
     const kind = kindAt()
-    const rejected = opts.enter?.(path, kind, at)
-    if (rejected !== undefined) fail(rejected, 'rejected')
+    if (keep) {
+      const verdict = opts.enter?.(path, kind, at)
+      if (verdict === SKIP) keep = false
+      else if (verdict !== undefined) fail(verdict, 'rejected')
+    }
     if ((kind === 'object' || kind === 'array') && depth >= maxDepth) fail(`nesting deeper than ${maxDepth} levels`, 'depth')
-    let value: JsonValue
-    if (kind === 'object') value = readObject(depth + 1)
-    else if (kind === 'array') value = readArray(depth + 1)
-    else if (kind === 'string') value = readString()
-    else if (kind === 'number') {
+    if (kind === 'object') return readObject(depth + 1, keep)
+    if (kind === 'array') return readArray(depth + 1, keep)
+    if (kind === 'string') {
+      const s = readString(keep)
+      return keep ? s : null
+    }
+    if (kind === 'number') {
       NUMBER.lastIndex = at
       if (!NUMBER.test(text)) fail('malformed number')
-      value = Number(text.slice(at, NUMBER.lastIndex))
+      const value = keep ? Number(text.slice(at, NUMBER.lastIndex)) : null
       at = NUMBER.lastIndex
-    } else {
-      const word = ['true', 'false', 'null'].find((w) => text.startsWith(w, at))
-      if (word === undefined) fail(`unknown literal starting with ${describeChar(text[at])}`)
-      at += word!.length
-      value = word === 'null' ? null : word === 'true'
+      return value
     }
-    return value
+    const word = ['true', 'false', 'null'].find((w) => text.startsWith(w, at))
+    if (word === undefined) return fail(`unknown literal starting with ${describeChar(text[at])}`)
+    at += word.length
+    return word === 'null' || !keep ? null : word === 'true'
   }
 
-  function readObject(depth: number): { [key: string]: JsonValue } {
-    const obj: { [key: string]: JsonValue } = Object.create(null)
+  function readObject(depth: number, keep: boolean): { [key: string]: JsonValue } | null {
+    const obj: { [key: string]: JsonValue } | null = keep ? Object.create(null) : null
     expect('{')
     skipSpace()
     if (text[at] === '}') {
@@ -185,12 +200,15 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Jso
     for (;;) {
       skipSpace()
       const keyAt = at
-      const key = readString()
+      const key = readString(keep)
       path.push(key)
-      if (Object.prototype.hasOwnProperty.call(obj, key)) fail(`duplicate key ${preview(key)}`, 'duplicate', keyAt)
+      // Inside a skipped value nothing is kept, so repeated keys there go unnoticed, as with
+      // serde's IgnoredAny: the caller said it does not read that value.
+      if (obj !== null && Object.prototype.hasOwnProperty.call(obj, key)) fail(`duplicate key ${preview(key)}`, 'duplicate', keyAt)
       skipSpace()
       expect(':')
-      obj[key] = readValue(depth)
+      const value = readValue(depth, keep)
+      if (obj !== null) obj[key] = value
       path.pop()
       skipSpace()
       if (text[at] === '}') {
@@ -201,17 +219,18 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Jso
     }
   }
 
-  function readArray(depth: number): JsonValue[] {
-    const arr: JsonValue[] = []
+  function readArray(depth: number, keep: boolean): JsonValue[] | null {
+    const arr: JsonValue[] | null = keep ? [] : null
     expect('[')
     skipSpace()
     if (text[at] === ']') {
       at++
       return arr
     }
-    for (;;) {
-      path.push(arr.length)
-      arr.push(readValue(depth))
+    for (let i = 0; ; i++) {
+      path.push(i)
+      const value = readValue(depth, keep)
+      if (arr !== null) arr.push(value)
       path.pop()
       skipSpace()
       if (text[at] === ']') {
@@ -222,7 +241,7 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Jso
     }
   }
 
-  const value = readValue(0)
+  const value = readValue(0, true)
   skipSpace()
   if (at < text.length) fail(`unexpected ${describeChar(text[at])} after the JSON value`)
   return value
