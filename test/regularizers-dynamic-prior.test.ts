@@ -1,5 +1,6 @@
-// The dynamic informative-prior regularizer against every "what must hold" item of
-// ../shared/specs/dynamic-prior.md, plus each option, the bad-input errors and buffer reuse.
+// The dynamic informative-prior regularizer against every property the project's reading of the
+// paper must hold (docs/06-the-papers-regularizer.md), plus each option, the bad-input errors and
+// buffer reuse.
 import { describe, expect, it } from 'vitest'
 import { F, Generator, Tensor, gradcheck } from '../src/index.js'
 import { DynamicPriorRegularizer, keptCount, type DynamicPriorOptions } from '../src/regularizers/index.js'

@@ -1,7 +1,8 @@
 // One experiment's settings: the dataset, network, regularizer, loss, optimizer and schedule of a
 // training run. Every field is listed once in OPTIONS (flag, default, help, parser), so the
 // `train --help` text, argv parsing, grid-file validation and the defaults cannot drift apart.
-// Defaults follow /work/shared/specs/dynamic-prior.md and the paper (Adam, lr 1e-3, batch 32).
+// Defaults follow the paper (Adam, lr 1e-3, batch 32) and, where it is silent, the readings stated
+// in docs/06-the-papers-regularizer.md.
 import { models } from '../nn/models/index.js'
 import { clip, describe, nearest, parseNumber, UsageError, type NumberRange } from './values.js'
 

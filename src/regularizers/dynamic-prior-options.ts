@@ -1,6 +1,7 @@
 // The options of the dynamic informative-prior regularizer, their defaults, and their checks.
 // Each option that is not a plain number selects one reading of a point the paper leaves open
-// (see ../shared/specs/dynamic-prior.md and docs/regularizers.md); the default is listed first.
+// (docs/06-the-papers-regularizer.md says which reading each value selects); the default, the
+// project's reading, is listed first.
 import type { Generator } from '../tensor/generator.js'
 import type { ParamFilter } from './params.js'
 
