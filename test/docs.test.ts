@@ -147,6 +147,12 @@ describe('docs: nothing outside the repository', () => {
     })
   }
 
+  it('no source file under src/ names a path outside the repository (its comments ship in the package)', () => {
+    const sources = readdirSync(join(root, 'src'), { recursive: true }).map(String).filter((f) => f.endsWith('.ts'))
+    const found = sources.map((f) => [f, outsidePath(readFileSync(join(root, 'src', f), 'utf8'))] as const).filter(([, hit]) => hit !== null)
+    expect(found).toEqual([])
+  })
+
   for (const file of files) {
     it(`code in ${relative(root, file)} imports only 'priorgrad' and node: modules`, () => {
       const bad = codeImports(readFileSync(file, 'utf8')).filter((s) => s !== 'priorgrad' && !s.startsWith('node:'))
