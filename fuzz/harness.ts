@@ -61,6 +61,12 @@ export interface FuzzReport {
   failures: FuzzFailure[]
 }
 
+let abandoned = 0
+/** How many workers were left blocked in a system call (see runFuzz); the process must then be killed to end. */
+export function abandonedWorkers(): number {
+  return abandoned
+}
+
 const TARGETS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'targets')
 const MB = 1024 * 1024
 
@@ -98,6 +104,7 @@ type WorkerMessage =
   | { type: 'start'; index: number; what: string }
   | { type: 'result'; index: number; outcome: Outcome; what: string; detail: string; messageLength: number }
   | { type: 'done' }
+  | { type: 'fatal'; detail: string }
 
 // Shared slots: [0] the case running (-1 between cases), [1] process RSS at its start, [2] its input bytes.
 const SLOT_CASE = 0
@@ -112,6 +119,11 @@ function describeError(err: unknown): string {
 
 async function workerMain(input: WorkerInput): Promise<void> {
   const slots = new Float64Array(input.shared)
+  // An error escaping a case later (a promise it left rejected, a timer it left throwing) is
+  // caught here and charged to the case it came from, instead of ending the worker.
+  let late: unknown = undefined
+  process.on('unhandledRejection', (err) => (late ??= err))
+  process.on('uncaughtException', (err) => (late ??= err))
   const target = (await import(pathToFileURL(input.file).href)).default as FuzzTarget
   await target.setup(input.dir)
   const post = (m: WorkerMessage): void => parentPort!.postMessage(m)
@@ -139,6 +151,12 @@ async function workerMain(input: WorkerInput): Promise<void> {
     } catch (err) {
       result = { outcome: 'other-exception', detail: `makeCase: ${describeError(err)}`, messageLength: 0 }
     }
+    // One turn of the event loop lets Node report a rejection the case left unhandled.
+    await new Promise((r) => setImmediate(r))
+    if (late !== undefined) {
+      result = { outcome: 'other-exception', detail: `after the case: ${describeError(late)}`, messageLength: 0 }
+      late = undefined
+    }
     slots[SLOT_CASE] = -1
     post({ type: 'result', index, what: short(what), ...result })
   }
@@ -147,7 +165,8 @@ async function workerMain(input: WorkerInput): Promise<void> {
 }
 
 if (!isMainThread && (workerData as WorkerInput | undefined)?.kind === 'priorgrad-fuzz') {
-  await workerMain(workerData as WorkerInput)
+  // Loading the target or its setup failed: say so, since the worker's own handlers keep it alive.
+  await workerMain(workerData as WorkerInput).catch((err: unknown) => parentPort!.postMessage({ type: 'fatal', detail: describeError(err) } satisfies WorkerMessage))
 }
 
 // ---- main side -----------------------------------------------------------------------------
@@ -208,10 +227,23 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
         let since = 0
         let verdict: { index: number; outcome: Outcome; detail: string } | null = null
         let started = { index: -1, what: '' }
+        const finish = (): void => {
+          clearInterval(timer)
+          resolve(verdict === null ? null : { ...verdict, what: started.index === verdict.index ? started.what : '(makeCase)' })
+        }
         const kill = (outcome: Outcome, detail: string): void => {
           if (verdict !== null) return
           verdict = { index: current, outcome, detail }
           void worker.terminate()
+          // NOTE: terminate() stops JavaScript, not a thread blocked in a system call (a read from
+          // a FIFO): after 2 s that worker is left behind (unref'd) and the run goes on.
+          setTimeout(() => {
+            if (verdict === null) return
+            verdict.detail += '; the worker did not stop (blocked in a system call?) and was abandoned'
+            abandoned++
+            worker.unref()
+            finish()
+          }, 2000).unref()
         }
         const timer = setInterval(() => {
           if (!ready) return
@@ -240,6 +272,11 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
             void worker.terminate()
             return
           }
+          if (m.type === 'fatal') {
+            void worker.terminate()
+            reject(new Error(`fuzz target ${file}: the worker failed: ${m.detail}`))
+            return
+          }
           done.add(m.index)
           longest = Math.max(longest, m.messageLength)
           record(m.index, m.outcome, m.what, m.detail)
@@ -256,10 +293,7 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
           const heap = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
           if (verdict === null) verdict = { index: c, outcome: heap ? 'memory' : 'other-exception', detail: `worker died: ${describeError(err)}` }
         })
-        worker.on('exit', () => {
-          clearInterval(timer)
-          resolve(verdict === null ? null : { ...verdict, what: started.index === verdict.index ? started.what : '(makeCase)' })
-        })
+        worker.on('exit', finish)
       })
       rmSync(dir, { recursive: true, force: true })
       if (killedAt !== null && killedAt.index >= 0 && !done.has(killedAt.index)) {

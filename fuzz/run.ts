@@ -1,7 +1,8 @@
 // `npm run fuzz -- [--cases N] [--seed S] [--target NAME]... [--from I]`: the seeded fuzz run of
 // every target in fuzz/targets (see fuzz/harness.ts). Exits 1 when any case ended in a failing
 // outcome (silent-acceptance, other-exception, hang, memory).
-import { FAILURES, formatReport, hasFailures, runFuzz, type FuzzOptions } from './harness.js'
+import { writeSync } from 'node:fs'
+import { FAILURES, abandonedWorkers, formatReport, hasFailures, runFuzz, type FuzzOptions } from './harness.js'
 
 function parseArgs(argv: string[]): FuzzOptions {
   const opts: FuzzOptions = { targets: undefined }
@@ -29,10 +30,17 @@ function parseArgs(argv: string[]): FuzzOptions {
   return opts
 }
 
-const opts = parseArgs(process.argv.slice(2))
-const report = await runFuzz({ ...opts, log: (line) => process.stderr.write(`${line}\n`) })
-console.log(formatReport(report))
-if (hasFailures(report)) {
-  console.log(`\nFAILED: some cases ended in ${FAILURES.join(', ')}; rerun one with --target T --from I --cases 1`)
-  process.exit(1)
+let report: Awaited<ReturnType<typeof runFuzz>>
+try {
+  report = await runFuzz({ ...parseArgs(process.argv.slice(2)), log: (line) => process.stderr.write(`${line}\n`) })
+} catch (err) {
+  console.error((err as Error).message)
+  process.exit(2)
 }
+const failed = hasFailures(report)
+let text = formatReport(report) + '\n'
+if (failed) text += `\nFAILED: some cases ended in ${FAILURES.join(', ')}; rerun one with --target T --from I --cases 1\n`
+writeSync(1, text)
+// NOTE: a worker abandoned in a blocking system call keeps even process.exit() waiting for it.
+if (abandonedWorkers() > 0) process.kill(process.pid, 'SIGKILL')
+process.exit(failed ? 1 : 0)
