@@ -32,6 +32,8 @@ export interface FuzzOptions {
   seed?: number | string
   /** Only these targets (file names in fuzz/targets without .ts); default all. */
   targets?: string[]
+  /** Where the target files are (default fuzz/targets; the harness's own test uses another). */
+  targetsDir?: string
   /** Time limit per case in ms (default 5,000). */
   timeoutMs?: number
   /** Fixed part of the memory limit in bytes, added to 4x the case's input (default 64 MB). */
@@ -74,8 +76,8 @@ const MB = 1024 * 1024
  * The targets in fuzz/targets/, by file name (a target's `name` should equal its file name).
  * @example listTargets() // ['cifar', 'idx', 'safetensors', ...]
  */
-export function listTargets(): string[] {
-  return readdirSync(TARGETS_DIR)
+export function listTargets(dir = TARGETS_DIR): string[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
     .map((f) => basename(f, '.ts'))
     .sort()
@@ -97,6 +99,7 @@ interface WorkerInput {
   end: number
   dir: string
   shared: SharedArrayBuffer
+  memoryBaseBytes: number
 }
 
 type WorkerMessage =
@@ -111,6 +114,8 @@ const SLOT_CASE = 0
 const SLOT_RSS = 1
 const SLOT_BYTES = 2
 
+const memoryDetail = (grown: number, limit: number): string =>
+  `resident memory grew by ${Math.round(grown / MB)} MB, limit ${Math.round(limit / MB)} MB (4x the input + base)`
 const short = (s: string, n = 300): string => (s.length <= n ? s : `${s.slice(0, n)}… (${s.length} characters)`)
 function describeError(err: unknown): string {
   if (err instanceof Error) return short(`${err.name}: ${err.message}`)
@@ -153,6 +158,11 @@ async function workerMain(input: WorkerInput): Promise<void> {
     }
     // One turn of the event loop lets Node report a rejection the case left unhandled.
     await new Promise((r) => setImmediate(r))
+    // The watchdog samples every few ms; a case faster than that is measured here, at its end
+    // (what it allocated is still resident: nothing has collected it yet).
+    const grown = process.memoryUsage.rss() - slots[SLOT_RSS]!
+    const limit = 4 * slots[SLOT_BYTES]! + input.memoryBaseBytes
+    if (grown > limit) result = { outcome: 'memory', detail: memoryDetail(grown, limit), messageLength: 0 }
     if (late !== undefined) {
       result = { outcome: 'other-exception', detail: `after the case: ${describeError(late)}`, messageLength: 0 }
       late = undefined
@@ -193,10 +203,11 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
   const base = opts.memoryBaseBytes ?? 64 * MB
   const batch = opts.batch ?? 2_000
   const log = opts.log ?? (() => {})
-  const all = listTargets()
+  const targetsDir = opts.targetsDir ?? TARGETS_DIR
+  const all = listTargets(targetsDir)
   const names = opts.targets ?? all
   const unknown = names.filter((n) => !all.includes(n))
-  if (unknown.length > 0) throw new Error(`runFuzz: unknown target(s) ${unknown.join(', ')}; fuzz/targets has ${all.join(', ')}`)
+  if (unknown.length > 0) throw new Error(`runFuzz: unknown target(s) ${unknown.join(', ')}; ${targetsDir} has ${all.join(', ')}`)
 
   const report: FuzzReport = { seed, counts: {}, longestMessage: {}, seconds: {}, failures: [] }
   const source = workerSource()
@@ -218,7 +229,7 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
       const shared = new SharedArrayBuffer(3 * 8)
       const slots = new Float64Array(shared)
       slots[SLOT_CASE] = -1
-      const input: WorkerInput = { kind: 'priorgrad-fuzz', file: join(TARGETS_DIR, `${file}.ts`), target: file, seed, start: next, end: stop, dir, shared }
+      const input: WorkerInput = { kind: 'priorgrad-fuzz', file: join(targetsDir, `${file}.ts`), target: file, seed, start: next, end: stop, dir, shared, memoryBaseBytes: base }
       // One worker: resolves with the case it was killed in (hang or memory), or null when it finished.
       const killedAt = await new Promise<{ index: number; outcome: Outcome; detail: string; what: string } | null>((resolve, reject) => {
         const worker = new Worker(source, { eval: true, workerData: input, resourceLimits: { maxOldGenerationSizeMb: 1024 } })
@@ -255,7 +266,7 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
           if (c < 0) return
           const limit = 4 * slots[SLOT_BYTES]! + base
           const grown = process.memoryUsage.rss() - slots[SLOT_RSS]!
-          if (grown > limit) kill('memory', `resident memory grew by ${Math.round(grown / MB)} MB, limit ${Math.round(limit / MB)} MB`)
+          if (grown > limit) kill('memory', memoryDetail(grown, limit))
           else if (performance.now() - since > timeoutMs) kill('hang', `still running after ${timeoutMs} ms`)
         }, 5)
         worker.on('message', (m: WorkerMessage) => {
