@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
-import { appendLine, writeFileAtomic, writeJsonAtomic } from '../src/io/index.js'
+import { appendLine, processAlive, writeFileAtomic, writeJsonAtomic } from '../src/io/index.js'
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'priorgrad-atomic-'))
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
@@ -95,6 +95,28 @@ describe('writeFileAtomic', () => {
     fs.writeFileSync(file, 'x')
     const under = path.join(file, 'f.json')
     expect(message(() => writeFileAtomic(under, 'x'))).toBe(`writeFileAtomic(${under}): ENOTDIR: ${file} is not a directory`)
+  })
+
+  // #21: a kill -9 between creating the temp file and the rename left it behind for good.
+  it('removes temp files of the same target left by dead processes, and only those (#21)', () => {
+    const dir = freshDir()
+    const file = path.join(dir, 'config.json')
+    const deadPid = 2 ** 22 + 1 // above Linux's PID_MAX_LIMIT (2^22): no process has it
+    const temp = (name: string, pid: number | string, n: number): string => path.join(dir, `.${name}.tmp-${pid}-${n}`)
+    const dead = temp('config.json', deadPid, 1)
+    const own = temp('config.json', process.pid, 999_999) // this process may be writing it (a worker thread)
+    const live = temp('config.json', process.ppid, 1) // the parent process is alive while this test runs
+    const otherTarget = temp('other.json', deadPid, 1)
+    const notATemp = path.join(dir, '.config.json.tmp-notes')
+    for (const f of [dead, own, live, otherTarget, notATemp]) fs.writeFileSync(f, 'partial')
+    const deadDir = temp('config.json', deadPid, 2) // never written by writeFileAtomic: left alone
+    fs.mkdirSync(deadDir)
+    writeFileAtomic(file, 'new')
+    expect(fs.readFileSync(file, 'utf8')).toBe('new')
+    expect(fs.existsSync(dead)).toBe(false)
+    for (const f of [own, live, otherTarget, notATemp, deadDir]) expect(fs.existsSync(f), f).toBe(true)
+    expect(processAlive(deadPid)).toBe(false)
+    expect(processAlive(process.pid)).toBe(true)
   })
 
   it('rejects data that is neither a string nor a Uint8Array, leaving the old file', () => {

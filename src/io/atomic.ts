@@ -3,6 +3,8 @@
 // atomic within one file system), then fsync the directory so the rename itself is durable.
 // All functions are synchronous: checkpoints are written between steps, and a synchronous write
 // cannot interleave with a Ctrl-C handler that saves another checkpoint.
+// A process killed between creating its temp file and the rename (kill -9, power loss) leaves the
+// temp file behind; the next write of the same target removes it once its writer is gone (#21).
 import fs from 'node:fs'
 import path from 'node:path'
 
@@ -14,6 +16,48 @@ let tempCounter = 0
 function tempPathFor(target: string): string {
   tempCounter += 1
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${tempCounter}`)
+}
+
+/**
+ * Whether a process with this pid exists (signal 0 probes without signalling). Used to tell a
+ * temp file or staging directory left by a dead writer from one a live writer is still using.
+ * @example processAlive(process.pid) // true
+ */
+export function processAlive(pid: number): boolean {
+  // NOTE: pid 0 would signal our own process group; such a name was not written by us.
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' // exists, owned by another user
+  }
+}
+
+// Remove the temp files of `target` (see tempPathFor) whose process no longer exists. Those of
+// this process are kept: a worker thread shares our pid and may be writing the same target.
+// Only plain files are removed. Best effort: a failure here never fails the write.
+function removeStaleTemps(target: string): void {
+  const dir = path.dirname(target)
+  const prefix = `.${path.basename(target)}.tmp-`
+  let names: string[]
+  try {
+    names = fs.readdirSync(dir)
+  } catch {
+    return // the write itself reports a missing directory
+  }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)-\d+$/.exec(name.slice(prefix.length)) : null
+    if (m === null) continue
+    const pid = Number(m[1])
+    if (pid === process.pid || processAlive(pid)) continue
+    try {
+      const full = path.join(dir, name)
+      if (fs.lstatSync(full).isFile()) fs.unlinkSync(full)
+    } catch {
+      // ignored on purpose (see above)
+    }
+  }
 }
 
 /** Write all of `bytes`: `writeSync` may write fewer bytes than asked. */
@@ -55,6 +99,7 @@ function wrapError(fn: string, target: string, err: unknown): Error {
 /**
  * Atomically replace `target` with `data` (string as UTF-8). On any failure the old file is left
  * untouched, the temp file is removed and the error names `target`. An existing file's mode is kept.
+ * Temp files of `target` left by processes that died mid-write are removed first.
  * @example writeFileAtomic('run/config.json', JSON.stringify(config))
  */
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
@@ -68,6 +113,7 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
     } catch {
       mode = undefined // no old file: default mode from the umask
     }
+    removeStaleTemps(target)
     tmp = tempPathFor(target)
     // 'wx' fails rather than clobbering a temp file that somehow exists already.
     fd = fs.openSync(tmp, 'wx')

@@ -8,7 +8,7 @@
 // Kept apart from checkpoint.ts because none of it depends on what the files hold.
 import fs from 'node:fs'
 import path from 'node:path'
-import { fsyncDirectory, writeFileAtomic } from '../io/atomic.js'
+import { fsyncDirectory, processAlive, writeFileAtomic } from '../io/atomic.js'
 import { CHECKPOINT_FILES, MANIFEST_FILE } from './checkpoint-format.js'
 
 let stagingCounter = 0
@@ -72,17 +72,6 @@ export function removeStaleStaging(target: string): void {
     } catch {
       // ignored on purpose (see above)
     }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  // NOTE: pid 0 would signal our own process group; such a name was not written by a save.
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' // exists, owned by another user
   }
 }
 
