@@ -219,32 +219,33 @@ function numberAt(text: string, offset: number): string {
 
 function headerSchema(text: string, path: readonly (string | number)[], kind: JsonKind, offset: number): string | typeof SKIP | undefined {
   const container = kind === 'object' || kind === 'array'
-  const found = `found ${kind === 'object' || kind === 'array' ? 'an' : 'a'} ${kind}`
-  const [key, field] = path
-  if (path.length === 1 && key === METADATA_KEY && kind !== 'object') return `must be an object of strings, ${found}`
-  if (path.length === 1 && key !== METADATA_KEY && kind === 'array') return `entry must be an object with dtype, shape and data_offsets, ${found}`
-  if (path.length === 2 && key !== METADATA_KEY && !ENTRY_FIELDS.has(field as string)) return SKIP
-  if (path.length === 3 && field === 'shape' && (path[2] as number) >= MAX_DIMS) return `shape has more than ${MAX_DIMS} dimensions`
-  if (path.length === 3 && field === 'data_offsets' && (path[2] as number) >= 2) return `data_offsets must be [begin, end], found a third item`
-  if (path.length === 2 && key === METADATA_KEY && kind !== 'string') {
-    // Every metadata value is checked here, so the object needs no second pass after parsing.
-    const written = kind === 'number' ? `number ${numberAt(text, offset).slice(0, 24)}` : kind === 'boolean' ? `boolean ${text.startsWith('true', offset)}` : kind === 'null' ? 'null' : found.slice(6)
+  const found = container ? `an ${kind}` : `a ${kind}`
+  const [key, field, index] = path
+  if (path.length === 0) return undefined
+  if (path.length === 1) {
+    if (key === METADATA_KEY) return kind === 'object' ? undefined : `must be an object of strings, found ${found}`
+    return kind === 'array' ? `entry must be an object with dtype, shape and data_offsets, found ${found}` : undefined
+  }
+  if (key === METADATA_KEY) {
+    // A metadata value: all are checked here, so the object needs no second pass after parsing.
+    if (kind === 'string') return undefined
+    const written = kind === 'number' ? `number ${numberAt(text, offset).slice(0, 24)}` : kind === 'boolean' ? `boolean ${text.startsWith('true', offset)}` : kind === 'null' ? 'null' : found
     return `value of ${quoted(String(field))} must be a string, found ${written}`
   }
-  if (path.length === 2 && field === 'dtype' && container) return `dtype must be a string, ${found}`
-  if (path.length === 3 && (field === 'shape' || field === 'data_offsets') && container) {
-    return `${field} must be a list of non-negative integers, ${found} at index ${path[2]}`
+  if (path.length === 2) {
+    if (!ENTRY_FIELDS.has(field as string)) return SKIP
+    return field === 'dtype' && container ? `dtype must be a string, found ${found}` : undefined
   }
-  if (path.length === 3 && (field === 'shape' || field === 'data_offsets') && kind === 'number') {
-    U64_DIGITS.lastIndex = offset
-    if (!U64_DIGITS.test(text)) {
-      // Only what would pass as an integer below needs this message; -1 or 1.5 get the one there.
-      const written = numberAt(text, offset)
-      const v = Number(written)
-      if (Number.isSafeInteger(v) && v >= 0) {
-        return `${field} must be a list of non-negative integers in plain digits, found ${preview(written)} at index ${path[2]}`
-      }
-    }
+  // An item of shape or data_offsets (deeper values never get here: their containers are refused).
+  if (field === 'shape' && (index as number) >= MAX_DIMS) return `shape has more than ${MAX_DIMS} dimensions`
+  if (field === 'data_offsets' && (index as number) >= 2) return 'data_offsets must be [begin, end], found a third item'
+  if (container) return `${field} must be a list of non-negative integers, found ${found} at index ${index}`
+  U64_DIGITS.lastIndex = offset
+  if (kind === 'number' && !U64_DIGITS.test(text)) {
+    // Only what would pass as an integer below needs this message; -1 or 1.5 get the one there.
+    const written = numberAt(text, offset)
+    const v = Number(written)
+    if (Number.isSafeInteger(v) && v >= 0) return `${field} must be a list of non-negative integers in plain digits, found ${preview(written)} at index ${index}`
   }
   return undefined
 }
