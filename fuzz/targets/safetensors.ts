@@ -283,15 +283,17 @@ const target: FuzzTarget = {
     const useHeader = rng.int(2) === 0
     const m = (useHeader ? pick(rng, headerMutations) : pick(rng, byteMutations))(rng, seed)
     const viaFile = rng.int(8) === 0
+    // int32 (the default) refuses I64 values outside int32 by name; bigint keeps them.
+    const i64 = rng.int(2) === 0 ? 'int32' : 'bigint'
     const file = path.join(dir, `case-${index % 16}.safetensors`)
     return {
-      what: `${seed.name}: ${m.what}${viaFile ? ' (loadSafetensors)' : ''}`,
+      what: `${seed.name}: ${m.what}${viaFile ? ' (loadSafetensors)' : ''}${i64 === 'int32' ? '' : ' (i64 as bigint)'}`,
       malformed: m.malformed,
       bytes: m.bytes.length,
       run() {
-        if (!viaFile) return decodeSafetensors(m.bytes, `fuzz-${index}`, { i64: 'bigint' })
+        if (!viaFile) return decodeSafetensors(m.bytes, `fuzz-${index}`, { i64 })
         fs.writeFileSync(file, m.bytes)
-        return loadSafetensors(file, { i64: 'bigint' })
+        return loadSafetensors(file, { i64 })
       },
     }
   },
