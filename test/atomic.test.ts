@@ -4,7 +4,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
-import { appendLine, processAlive, writeFileAtomic, writeJsonAtomic } from '../src/io/index.js'
+import { appendLine, writeFileAtomic, writeJsonAtomic } from '../src/io/index.js'
+import { processAlive } from '../src/io/atomic.js'
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'priorgrad-atomic-'))
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
