@@ -1,10 +1,10 @@
 // Move the docs' line anchors (`file.ts#L12-L20`) along with the code they point at.
-// For every anchor in README.md and docs/**/*.md whose file changed since a git revision, the
-// lines it named at that revision are looked up in the current file; when they are found once,
-// the anchor is rewritten to their new place. Anchors whose lines were edited (or appear twice)
-// are listed for a person to fix by hand. The docs test only checks that anchors are in range;
-// this keeps them on the right lines.
-// Run: npx tsx scripts/docs-anchors.ts <git-revision> [--write]
+// An anchor was right when its line of Markdown was last committed (git blame says which commit);
+// the lines it named in that commit are looked up in the current file and, when found once (with
+// a few lines of context for a line like '}'), the anchor is rewritten to their new place. Anchors
+// whose lines were edited since are listed for a person to fix by hand. The docs test only checks
+// that anchors are in range; this keeps them on the right lines.
+// Run: npx tsx scripts/docs-anchors.ts [--write]
 import { execFileSync } from 'node:child_process'
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -23,7 +23,7 @@ function markdownFiles(dir: string): string[] {
 /** The text of `file` (relative to the root) at `rev`, or null when it did not exist. */
 function textAt(rev: string, file: string): string | null {
   try {
-    return execFileSync('git', ['show', `${rev}:${file}`], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 })
+    return execFileSync('git', ['show', `${rev}:${file}`], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'ignore'] })
   } catch {
     return null
   }
@@ -40,11 +40,29 @@ function findBlock(lines: string[], block: string[]): number[] {
   return hits
 }
 
+/** The commit that last changed each line of a committed file (null for uncommitted lines). */
+function blame(file: string): (string | null)[] {
+  let out: string
+  try {
+    out = execFileSync('git', ['blame', '--porcelain', '--', relative(root, file)], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 })
+  } catch {
+    return []
+  }
+  const commits: (string | null)[] = []
+  for (const m of out.matchAll(/^([0-9a-f]{40}) \d+ (\d+)/gm)) commits[Number(m[2]) - 1] = /^0+$/.test(m[1]!) ? null : m[1]!
+  return commits
+}
+
 /** Rewrite the anchors of one Markdown file; returns the new text and the anchors left to a person. */
-export function moveAnchors(mdFile: string, markdown: string, rev: string): { text: string; moved: number; manual: string[] } {
+export function moveAnchors(mdFile: string, markdown: string): { text: string; moved: number; manual: string[] } {
   let moved = 0
   const manual: string[] = []
-  const text = markdown.replace(/\]\(([^)#\s]+)#L(\d+)(?:-L(\d+))?\)/g, (whole, target: string, a: string, b?: string) => {
+  const commits = blame(mdFile)
+  const lineOf = (offset: number): number => markdown.slice(0, offset).split('\n').length - 1
+  // [link text](target#L12-L20); the link text often repeats the anchor (graph.ts#L12-L20, L12-L20).
+  const text = markdown.replace(/\[([^\]\n]*)\]\(([^)#\s]+)#L(\d+)(?:-L(\d+))?\)/g, (whole, label: string, target: string, a: string, b: string | undefined, offset: number) => {
+    const rev = commits[lineOf(offset)]
+    if (!rev) return whole // written (or edited) in the working tree: its author chose the lines now
     const file = relative(root, resolve(dirname(mdFile), target))
     const before = textAt(rev, file)
     let now: string
@@ -70,17 +88,18 @@ export function moveAnchors(mdFile: string, markdown: string, rev: string): { te
     const start = hits[0]!
     if (start === from) return whole
     moved++
-    const anchor = b ? `#L${start}-L${start + (to - from)}` : `#L${start}`
-    return `](${target}${anchor})`
+    const [oldAnchor, newAnchor] = b ? [`L${from}-L${to}`, `L${start}-L${start + (to - from)}`] : [`L${from}`, `L${start}`]
+    const newLabel = label.replace(new RegExp(`\\b${oldAnchor}\\b`), newAnchor)
+    return `[${newLabel}](${target}#${newAnchor})`
   })
   return { text, moved, manual }
 }
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {
-  const [rev, flag] = process.argv.slice(2)
-  if (!rev) {
-    console.error('usage: npx tsx scripts/docs-anchors.ts <git-revision> [--write]')
+  const flag = process.argv[2]
+  if (flag !== undefined && flag !== '--write') {
+    console.error('usage: npx tsx scripts/docs-anchors.ts [--write]')
     process.exit(2)
   }
   let total = 0
@@ -89,7 +108,7 @@ if (isMain) {
   const docs = markdownFiles(join(root, 'docs')).filter((f) => relative(root, f) !== join('docs', 'README.md'))
   for (const file of [join(root, 'README.md'), ...docs]) {
     const md = readFileSync(file, 'utf8')
-    const r = moveAnchors(file, md, rev)
+    const r = moveAnchors(file, md)
     total += r.moved
     manual.push(...r.manual)
     if (flag === '--write' && r.text !== md) writeFileSync(file, r.text)
