@@ -82,6 +82,28 @@ describe('parseIdx', () => {
     expect(empty.data.length).toBe(0)
   })
 
+  it('readIdxFile inflates a .gz no further than its header declares (a small file cannot take gigabytes)', () => {
+    // 10 labels declared, then 64 MB of zeros: 64 KB compressed.
+    const bomb = new Uint8Array(18 + 64 * 2 ** 20)
+    bomb.set(encodeIdx(0x08, [10], [1, 2, 3, 4, 5, 6, 7, 8, 9, 0]))
+    const file = join(tmp.dir, 'bomb-idx1-ubyte.gz')
+    writeFileSync(file, new Uint8Array(gzipSync(bomb)))
+    const t0 = performance.now()
+    expect(() => readIdxFile(file)).toThrow(`readIdxFile: ${file}: inflates to more than the 18 bytes its header declares (8 of header and 10 of data)`)
+    expect(performance.now() - t0).toBeLessThan(1000)
+    // A header whose own sizes are absurd fails before anything else is inflated.
+    const huge = new Uint8Array(12 + 2 ** 20)
+    huge.set([0, 0, 0x0d, 2, 0, 1, 0, 0, 0, 1, 0, 0]) // float32 [65536, 65536]: 16 GiB
+    writeFileSync(file, new Uint8Array(gzipSync(huge)))
+    expect(() => readIdxFile(file)).toThrow(/its header declares 17179869196 bytes, more than a Buffer holds/)
+    // A truncated .gz and one that is not gzip at all.
+    const ok = new Uint8Array(gzipSync(encodeIdx(0x08, [3], [1, 2, 3])))
+    writeFileSync(file, ok.subarray(0, ok.length - 6))
+    expect(() => readIdxFile(file)).toThrow(/not a valid gzip file: unexpected end of file/)
+    writeFileSync(file, encodeIdx(0x08, [3], [1, 2, 3]))
+    expect(() => readIdxFile(file)).toThrow(/not a valid gzip file: incorrect header check/)
+  })
+
   it('readIdxFile names a directory where the file should be', () => {
     const dir = join(tmp.dir, 'train-images-idx3-ubyte')
     mkdirSync(dir)

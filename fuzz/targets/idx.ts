@@ -24,6 +24,8 @@ function wellFormed(b: Uint8Array): boolean {
 }
 
 let seeds: { name: string; bytes: Uint8Array }[] = []
+// A .gz of 10 labels followed by 80 MB of zeros: 80 KB that must not inflate to 80 MB.
+let bomb = new Uint8Array(0)
 const pick = <T>(rng: Generator, xs: readonly T[]): T => xs[rng.int(xs.length)]!
 
 type Mutation = (rng: Generator, b: Uint8Array) => { what: string; bytes: Uint8Array }
@@ -101,6 +103,10 @@ const target: FuzzTarget = {
       { name: 'scalar float64 []', bytes: encodeIdx(0x0e, [], [2.5]) },
     ]
     for (const [i, s] of seeds.entries()) fs.writeFileSync(path.join(dir, `seed-${i}.idx`), s.bytes)
+    const inflated = new Uint8Array(18 + 80 * 2 ** 20)
+    inflated.set(seeds[0]!.bytes)
+    bomb = new Uint8Array(gzipSync(inflated))
+    fs.writeFileSync(path.join(dir, 'bomb.gz'), bomb)
   },
   makeCase(rng, dir, index): FuzzCase {
     const seed = pick(rng, seeds)
@@ -108,6 +114,21 @@ const target: FuzzTarget = {
     const how = rng.int(16)
     const file = path.join(dir, `case-${index % 16}${how === 1 ? '.gz' : ''}`)
     const malformed = !wellFormed(m.bytes)
+    if (how === 3) {
+      // The gzip bomb, whole or with its stream cut or flipped.
+      const cut = rng.int(3) === 0 ? rng.int(bomb.length) : bomb.length
+      const gz = bomb.slice(0, cut)
+      if (rng.int(3) === 0) gz[rng.int(gz.length)] ^= 1 << rng.int(8)
+      return {
+        what: `a .gz of 18 bytes of IDX and 80 MB of zeros, cut to ${cut} of ${bomb.length} bytes, maybe one bit flipped`,
+        malformed: true,
+        bytes: gz.length,
+        run() {
+          fs.writeFileSync(`${file}.gz`, gz)
+          return readIdxFile(`${file}.gz`)
+        },
+      }
+    }
     if (how === 2) {
       // A directory where the file should be.
       return {

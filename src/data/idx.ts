@@ -2,7 +2,8 @@
 // Layout: bytes 0-1 are zero, byte 2 is the element type, byte 3 the number of dimensions d;
 // then d big-endian uint32 sizes; then prod(sizes) big-endian elements in row-major order.
 import { readFileSync, statSync } from 'node:fs'
-import { gunzipSync } from 'node:zlib'
+import { constants as bufferConstants } from 'node:buffer'
+import { constants as zlibConstants, gunzipSync, type ZlibOptions } from 'node:zlib'
 
 /**
  * The element types an IDX file can declare, by their type byte.
@@ -44,6 +45,19 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   const fail = (msg: string): never => {
     throw new Error(`parseIdx: ${source}: ${msg}`)
   }
+  const { dtype, shape, headerEnd, count, dataBytes: expected } = readHeader(bytes, fail)
+  const found = bytes.length - headerEnd
+  if (found < expected) {
+    fail(`truncated at offset ${headerEnd}: expected ${expected} bytes of ${dtype} data for shape [${shape.join(',')}], found ${found}`)
+  }
+  if (found > expected) {
+    fail(`${found - expected} unexpected trailing bytes at offset ${headerEnd + expected} after data of shape [${shape.join(',')}]`)
+  }
+  return { shape, dtype, data: decode(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), headerEnd, count, dtype) }
+}
+
+/** The header of an IDX file (magic, type, sizes) and the byte count of the data it declares. */
+function readHeader(bytes: Uint8Array, fail: (msg: string) => never): { dtype: IdxDtype; shape: number[]; headerEnd: number; count: number; dataBytes: number } {
   if (bytes.length < 4) fail(`truncated at offset 0: expected 4 bytes of header, found ${bytes.length}`)
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     fail(`bad magic at offset 0: expected bytes 0x00 0x00, found 0x${hex(bytes[0]!)} 0x${hex(bytes[1]!)} (not an IDX file?)`)
@@ -62,8 +76,8 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   const shape: number[] = []
   for (let i = 0; i < ndim; i++) shape.push(view.getUint32(4 + 4 * i, false))
   // NOTE: exact arithmetic: in doubles, 34 sizes of 0xffffffff and one 0 made the count
-  // Infinity * 0 = NaN, which passed both size checks below. Every prefix of the count must stay
-  // an exact double (at most 2^53 - 1), checked before a later 0 can hide it.
+  // Infinity * 0 = NaN, which passed both size checks of parseIdx. Every prefix of the count must
+  // stay an exact double (at most 2^53 - 1), checked before a later 0 can hide it.
   let exact = 1n
   for (let i = 0; i < ndim; i++) {
     exact *= BigInt(shape[i]!)
@@ -72,15 +86,7 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
     }
   }
   const count = Number(exact)
-  const expected = count * BYTES[dtype!]
-  const found = bytes.length - headerEnd
-  if (found < expected) {
-    fail(`truncated at offset ${headerEnd}: expected ${expected} bytes of ${dtype} data for shape [${shape.join(',')}], found ${found}`)
-  }
-  if (found > expected) {
-    fail(`${found - expected} unexpected trailing bytes at offset ${headerEnd + expected} after data of shape [${shape.join(',')}]`)
-  }
-  return { shape, dtype: dtype!, data: decode(view, headerEnd, count, dtype!) }
+  return { dtype: dtype!, shape, headerEnd, count, dataBytes: count * BYTES[dtype!] }
 }
 
 function decode(view: DataView, at: number, n: number, dtype: IdxDtype): IdxData {
@@ -129,14 +135,43 @@ export function readIdxFile(path: string): IdxArray {
     if ((e as Error).message.startsWith('readIdxFile: ')) throw e
     throw new Error(`readIdxFile: cannot read ${path}: ${(e as Error).message}`)
   }
-  if (path.endsWith('.gz')) {
+  if (path.endsWith('.gz')) bytes = gunzipIdx(bytes, path)
+  return parseIdx(bytes, path)
+}
+
+/**
+ * Gunzip an IDX file no further than its header says: the header is inflated from the first
+ * compressed bytes, then the whole file with the declared size as the limit, so a small .gz that
+ * inflates to gigabytes is refused by name instead of taking the memory.
+ */
+function gunzipIdx(gz: Uint8Array, path: string): Uint8Array {
+  const fail = (msg: string): never => {
+    throw new Error(`readIdxFile: ${path}: ${msg}`)
+  }
+  // The inflated bytes, or null when they would exceed opts.maxOutputLength.
+  const inflate = (input: Uint8Array, opts: ZlibOptions): Uint8Array | null => {
     try {
-      bytes = asBytes(gunzipSync(bytes))
+      return asBytes(gunzipSync(input, opts))
     } catch (e) {
-      throw new Error(`readIdxFile: ${path}: not a valid gzip file: ${(e as Error).message}`)
+      const err = e as NodeJS.ErrnoException
+      return err.code === 'ERR_BUFFER_TOO_LARGE' ? null : fail(`not a valid gzip file: ${err.message}`)
     }
   }
-  return parseIdx(bytes, path)
+  // The header from growing prefixes of the file (a gzip header may carry a long file name),
+  // each inflated to at most 16 MB (deflate inflates at most ~1032x).
+  let head: Uint8Array | null
+  for (let k = 1024; ; k *= 2) {
+    head = inflate(gz.subarray(0, k), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: 16 * 2 ** 20 })
+    if (head === null) return fail(`its first ${k} compressed bytes inflate to more than 16 MB before the IDX header ends`)
+    if ((head.length >= 4 && head.length >= 4 + 4 * head[3]!) || k >= gz.length) break
+  }
+  const { headerEnd, dataBytes } = readHeader(head, fail)
+  const declared = headerEnd + dataBytes
+  if (declared > bufferConstants.MAX_LENGTH) fail(`its header declares ${declared} bytes, more than a Buffer holds (${bufferConstants.MAX_LENGTH})`)
+  return (
+    inflate(gz, { maxOutputLength: declared }) ??
+    fail(`inflates to more than the ${declared} bytes its header declares (${headerEnd} of header and ${dataBytes} of data)`)
+  )
 }
 
 /** A plain Uint8Array view of a Node Buffer (same memory). */
