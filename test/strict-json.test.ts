@@ -19,15 +19,15 @@ describe('parseStrictJson: agrees with JSON.parse', () => {
     '"\\u00e9\\uD83D\\uDE00 ünï ✓"', '[]', '{}', ' [1, [2, [3]], {"a": null}] ', '{"a":{"b":[true,false,"x"]},"c":-1}',
     '{"__proto__":1,"toString":{"valueOf":2}}', '"\\ud800"',
   ])('%s', (text) => {
-    // Plain objects to compare: ours have no prototype.
     const ours = JSON.parse(JSON.stringify(parseStrictJson(text)))
     expect(ours).toEqual(JSON.parse(JSON.stringify(JSON.parse(text))))
   })
 
-  it('objects have no prototype, so "__proto__" and "toString" are plain keys', () => {
+  it('"__proto__" and "toString" are plain keys: own data properties, no prototype is set', () => {
     const v = parseStrictJson('{"__proto__":{"x":1},"toString":1}') as Record<string, unknown>
-    expect(Object.getPrototypeOf(v)).toBe(null)
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype)
     expect(Object.keys(v)).toEqual(['__proto__', 'toString'])
+    expect(Object.getOwnPropertyDescriptor(v, '__proto__')?.value).toEqual({ x: 1 })
     expect(v.toString).toBe(1)
   })
 

@@ -282,9 +282,8 @@ function checkHeader(headerBytes: Uint8Array, bodyStart: number, bodyLength: num
   for (const key of Object.keys(head)) {
     const value = head[key]
     if (key === METADATA_KEY) {
-      // An object of strings (the schema refused anything else while parsing), made of own data
-      // properties only: given a prototype, it is returned as it is rather than copied.
-      metadata = Object.setPrototypeOf(value as object, Object.prototype) as Record<string, string>
+      // An object of strings: the schema refused anything else while parsing.
+      metadata = value as Record<string, string>
       continue
     }
     entries.push(checkEntry(key, value, bodyStart, bodyLength, fail))
@@ -342,7 +341,7 @@ function checkEntry(key: string, value: unknown, bodyStart: number, bodyLength: 
   if (end > bodyLength) {
     fail(`data_offsets [${begin},${end}] reach file byte offset ${bodyStart + end} but the file ends at byte offset ${bodyStart + bodyLength} (the body has ${bodyLength} bytes): offsets outside the body or truncated file`, key)
   }
-  return { key, dtype: d, shape: [...dims], begin, end }
+  return { key, dtype: d, shape: dims, begin, end } // dims is the parser's own fresh array
 }
 
 /**

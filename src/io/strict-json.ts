@@ -5,13 +5,13 @@
 // - duplicate keys are an error naming the key and where it is (JSON.parse keeps the last one);
 // - `enter` sees every value's path and kind before the value is read, so a caller that knows the
 //   schema rejects a wrong type at its first byte instead of building 25M objects and then an error;
-// - objects have no prototype, so a key named "__proto__" or "toString" is plain data.
+// - keys become own data properties: a key named "__proto__" is data, it never sets a prototype.
 // Memory is the values themselves plus a path stack bounded by the depth.
 
 /** The kind of a JSON value, as seen by the `enter` hook before the value is read. */
 export type JsonKind = 'object' | 'array' | 'string' | 'number' | 'boolean' | 'null'
 
-/** A parsed JSON value; objects are prototype-less records. */
+/** A parsed JSON value; object keys are own data properties ("__proto__" included). */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 
 /** Where a value sits: object keys and array indices from the root. */
@@ -101,7 +101,7 @@ const describeChar = (c: string | undefined): string => (c === undefined ? 'the 
 /**
  * Parse `text` as one JSON value with bounded depth, no duplicate keys, and an optional
  * per-value check. Throws StrictJsonError naming the offset and the path.
- * @example parseStrictJson('{"a":[1,2]}') // { a: [1, 2] } (with a null prototype)
+ * @example parseStrictJson('{"a":[1,2]}') // { a: [1, 2] }
  */
 export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): JsonValue {
   const maxDepth = opts.maxDepth ?? 64
@@ -190,7 +190,7 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Jso
   }
 
   function readObject(depth: number, keep: boolean): { [key: string]: JsonValue } | null {
-    const obj: { [key: string]: JsonValue } | null = keep ? Object.create(null) : null
+    const obj: { [key: string]: JsonValue } | null = keep ? {} : null
     expect('{')
     skipSpace()
     if (text[at] === '}') {
@@ -208,7 +208,11 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Jso
       skipSpace()
       expect(':')
       const value = readValue(depth, keep)
-      if (obj !== null) obj[key] = value
+      // NOTE: own data properties only: "__proto__" is defined, never assigned (assigning it would
+      // set the prototype). Plain objects, not prototype-less ones: V8 keeps those as hash tables,
+      // twice the memory for a small tensor entry.
+      if (obj !== null && key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
+      else if (obj !== null) obj[key] = value
       path.pop()
       skipSpace()
       if (text[at] === '}') {
@@ -219,26 +223,29 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Jso
     }
   }
 
+  // Items are collected on one shared stack and copied out at the ']': an array grown by push
+  // keeps room for 17 items, 8x the memory of a 2-item shape or data_offsets.
+  const items: JsonValue[] = []
   function readArray(depth: number, keep: boolean): JsonValue[] | null {
-    const arr: JsonValue[] | null = keep ? [] : null
+    const base = items.length
     expect('[')
     skipSpace()
-    if (text[at] === ']') {
-      at++
-      return arr
-    }
-    for (let i = 0; ; i++) {
-      path.push(i)
-      const value = readValue(depth, keep)
-      if (arr !== null) arr.push(value)
-      path.pop()
-      skipSpace()
-      if (text[at] === ']') {
-        at++
-        return arr
+    if (text[at] !== ']') {
+      for (let i = 0; ; i++) {
+        path.push(i)
+        const value = readValue(depth, keep)
+        if (keep) items.push(value)
+        path.pop()
+        skipSpace()
+        if (text[at] === ']') break
+        expect(',')
       }
-      expect(',')
     }
+    at++
+    if (!keep) return null
+    const arr = items.slice(base)
+    items.length = base
+    return arr
   }
 
   const value = readValue(0, true)
