@@ -6,7 +6,7 @@
 // - `enter` sees every value's path and kind before the value is read, so a caller that knows the
 //   schema rejects a wrong type at its first byte instead of building 25M objects and then an error;
 // - keys become own data properties: a key named "__proto__" is data, it never sets a prototype.
-// Memory is the values themselves plus a path stack bounded by the depth.
+// Memory is the values kept (none for a SKIPped value) plus a path stack bounded by the depth.
 
 /** The kind of a JSON value, as seen by the `enter` hook before the value is read. */
 export type JsonKind = 'object' | 'array' | 'string' | 'number' | 'boolean' | 'null'
