@@ -4,9 +4,9 @@
 //   reproduces alone: `npm run fuzz -- --target T --seed S --from i --cases 1`.
 // - A worker runs a batch of cases one after the other (starting a worker costs ~0.2 s of module
 //   loading); it writes the case it is in and its memory at the case's start into shared memory.
-//   The main thread samples the process's resident memory every few ms: a case over its limit
-//   (4x its input plus a fixed base) or over its time is ended by terminating the worker, and a
-//   fresh worker goes on with the next case.
+//   The main thread samples the process's resident memory every few ms, and the worker measures
+//   it again at each case's end: a case over its limit (4x its input plus a fixed base) or over its
+//   time is ended by terminating the worker, and a fresh worker goes on with the next case.
 // - This file is also the worker's entry: a worker imports it with tsx registered, so targets
 //   written in TypeScript load as they do under `tsx fuzz/run.ts` and under vitest.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
@@ -189,6 +189,85 @@ function workerSource(): string {
   return `import(${JSON.stringify(pathToFileURL(api).href)}).then((m) => { m.register(); return import(${JSON.stringify(self)}) })`
 }
 
+type Result = Extract<WorkerMessage, { type: 'result' }>
+/** A case the main thread ended (hang, memory) or that took its worker down. */
+interface Ended {
+  index: number
+  outcome: Outcome
+  detail: string
+  what: string
+}
+
+/**
+ * Run one worker over `input`'s cases, passing each finished case to `onResult`. Resolves with the
+ * case it had to be ended in (then the caller starts a fresh worker after it), or null.
+ */
+function runWorker(source: string, input: WorkerInput, timeoutMs: number, onReady: (name: string) => void, onResult: (r: Result) => void): Promise<Ended | null> {
+  const slots = new Float64Array(input.shared)
+  slots[SLOT_CASE] = -1
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(source, { eval: true, workerData: input, resourceLimits: { maxOldGenerationSizeMb: 1024 } })
+    let ready = false
+    let current = -1
+    let since = 0
+    let verdict: Omit<Ended, 'what'> | null = null
+    let started = { index: -1, what: '' }
+    const finish = (): void => {
+      clearInterval(timer)
+      resolve(verdict === null ? null : { ...verdict, what: started.index === verdict.index ? started.what : '(in makeCase)' })
+    }
+    const kill = (outcome: Outcome, detail: string): void => {
+      if (verdict !== null) return
+      verdict = { index: current, outcome, detail }
+      void worker.terminate()
+      // NOTE: terminate() stops JavaScript, not a thread blocked in a system call (a read from a
+      // FIFO): after 2 s that worker is left behind (unref'd) and the run goes on.
+      setTimeout(() => {
+        if (verdict === null) return
+        verdict.detail += '; the worker did not stop (blocked in a system call?) and was abandoned'
+        abandoned++
+        worker.unref()
+        finish()
+      }, 2000).unref()
+    }
+    // The watchdog: the case in progress, from shared memory (a message would wait for the
+    // worker's event loop, which a hanging case never gives back).
+    const timer = setInterval(() => {
+      if (!ready) return
+      const c = slots[SLOT_CASE]!
+      if (c !== current) {
+        current = c
+        since = performance.now()
+      }
+      if (c < 0) return
+      const limit = 4 * slots[SLOT_BYTES]! + input.memoryBaseBytes
+      const grown = process.memoryUsage.rss() - slots[SLOT_RSS]!
+      if (grown > limit) kill('memory', memoryDetail(grown, limit))
+      else if (performance.now() - since > timeoutMs) kill('hang', `still running after ${timeoutMs} ms`)
+    }, 5)
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'ready') {
+        ready = true
+        onReady(m.name)
+      } else if (m.type === 'start') started = m
+      else if (m.type === 'result') onResult(m)
+      else if (m.type === 'done') void worker.terminate()
+      else {
+        void worker.terminate()
+        reject(new Error(`fuzz target ${input.target}: the worker failed: ${m.detail}`))
+      }
+    })
+    worker.on('error', (err) => {
+      // The heap limit (other errors a case leaves behind are caught in the worker): the case's fault.
+      const c = slots[SLOT_CASE]!
+      current = c
+      const heap = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
+      if (verdict === null) verdict = { index: c, outcome: heap ? 'memory' : 'other-exception', detail: `worker died: ${describeError(err)}` }
+    })
+    worker.on('exit', finish)
+  })
+}
+
 const emptyCounts = (): Record<Outcome, number> => Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>
 
 /**
@@ -216,104 +295,28 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
     const counts = emptyCounts()
     let name = file
     let longest = 0
+    const done = new Set<number>()
     const record = (index: number, outcome: Outcome, what: string, detail: string): void => {
+      done.add(index)
       counts[outcome]++
       if (FAILURES.includes(outcome)) report.failures.push({ target: name, index, outcome, what, detail })
     }
-    const done = new Set<number>()
-    let next = from
     const end = from + cases
-    while (next < end) {
+    for (let next = from; next < end; ) {
       const stop = Math.min(end, next + batch)
       const dir = mkdtempSync(join(tmpdir(), `priorgrad-fuzz-${file}-`))
-      const shared = new SharedArrayBuffer(3 * 8)
-      const slots = new Float64Array(shared)
-      slots[SLOT_CASE] = -1
-      const input: WorkerInput = { kind: 'priorgrad-fuzz', file: join(targetsDir, `${file}.ts`), target: file, seed, start: next, end: stop, dir, shared, memoryBaseBytes: base }
-      // One worker: resolves with the case it was killed in (hang or memory), or null when it finished.
-      const killedAt = await new Promise<{ index: number; outcome: Outcome; detail: string; what: string } | null>((resolve, reject) => {
-        const worker = new Worker(source, { eval: true, workerData: input, resourceLimits: { maxOldGenerationSizeMb: 1024 } })
-        let ready = false
-        let current = -1
-        let since = 0
-        let verdict: { index: number; outcome: Outcome; detail: string } | null = null
-        let started = { index: -1, what: '' }
-        const finish = (): void => {
-          clearInterval(timer)
-          resolve(verdict === null ? null : { ...verdict, what: started.index === verdict.index ? started.what : '(makeCase)' })
-        }
-        const kill = (outcome: Outcome, detail: string): void => {
-          if (verdict !== null) return
-          verdict = { index: current, outcome, detail }
-          void worker.terminate()
-          // NOTE: terminate() stops JavaScript, not a thread blocked in a system call (a read from
-          // a FIFO): after 2 s that worker is left behind (unref'd) and the run goes on.
-          setTimeout(() => {
-            if (verdict === null) return
-            verdict.detail += '; the worker did not stop (blocked in a system call?) and was abandoned'
-            abandoned++
-            worker.unref()
-            finish()
-          }, 2000).unref()
-        }
-        const timer = setInterval(() => {
-          if (!ready) return
-          const c = slots[SLOT_CASE]!
-          if (c !== current) {
-            current = c
-            since = performance.now()
-          }
-          if (c < 0) return
-          const limit = 4 * slots[SLOT_BYTES]! + base
-          const grown = process.memoryUsage.rss() - slots[SLOT_RSS]!
-          if (grown > limit) kill('memory', memoryDetail(grown, limit))
-          else if (performance.now() - since > timeoutMs) kill('hang', `still running after ${timeoutMs} ms`)
-        }, 5)
-        worker.on('message', (m: WorkerMessage) => {
-          if (m.type === 'ready') {
-            ready = true
-            name = m.name
-            return
-          }
-          if (m.type === 'start') {
-            started = m
-            return
-          }
-          if (m.type === 'done') {
-            void worker.terminate()
-            return
-          }
-          if (m.type === 'fatal') {
-            void worker.terminate()
-            reject(new Error(`fuzz target ${file}: the worker failed: ${m.detail}`))
-            return
-          }
-          done.add(m.index)
-          longest = Math.max(longest, m.messageLength)
-          record(m.index, m.outcome, m.what, m.detail)
-        })
-        worker.on('error', (err) => {
-          // An error escaping the case (an unhandled rejection, the heap limit): the case's fault.
-          const c = slots[SLOT_CASE]!
-          if (c < 0 && !ready) {
-            clearInterval(timer)
-            reject(new Error(`fuzz target ${file}: the worker failed before its first case (setup or import): ${describeError(err)}`))
-            return
-          }
-          current = c
-          const heap = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
-          if (verdict === null) verdict = { index: c, outcome: heap ? 'memory' : 'other-exception', detail: `worker died: ${describeError(err)}` }
-        })
-        worker.on('exit', finish)
-      })
-      rmSync(dir, { recursive: true, force: true })
-      if (killedAt !== null && killedAt.index >= 0 && !done.has(killedAt.index)) {
-        done.add(killedAt.index)
-        record(killedAt.index, killedAt.outcome, killedAt.what, killedAt.detail)
+      const input: WorkerInput = {
+        kind: 'priorgrad-fuzz', file: join(targetsDir, `${file}.ts`), target: file, seed, start: next, end: stop, dir,
+        shared: new SharedArrayBuffer(3 * 8), memoryBaseBytes: base,
       }
-      // Go on after the last case that finished or was ended.
+      const ended = await runWorker(source, input, timeoutMs, (n) => (name = n), (r) => {
+        longest = Math.max(longest, r.messageLength)
+        record(r.index, r.outcome, r.what, r.detail)
+      }).finally(() => rmSync(dir, { recursive: true, force: true }))
+      if (ended !== null && ended.index >= 0 && !done.has(ended.index)) record(ended.index, ended.outcome, ended.what, ended.detail)
+      // Go on after the last case that finished or was ended, in a fresh worker.
       while (next < stop && done.has(next)) next++
-      if (next < stop && killedAt === null) throw new Error(`fuzz target ${file}: the worker exited before case ${next}`)
+      if (next < stop && ended === null) throw new Error(`fuzz target ${file}: the worker exited before case ${next}`)
       log(`${name}: ${next - from}/${cases}`)
     }
     report.counts[name] = counts
