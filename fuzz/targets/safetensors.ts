@@ -279,6 +279,23 @@ const target: FuzzTarget = {
     })
   },
   makeCase(rng, dir, index): FuzzCase {
+    if (rng.int(32) === 0) {
+      // Something other than a regular file where the file should be.
+      const kind = pick(rng, ['a directory', 'a link to /dev/zero', 'a link to itself', 'nothing'] as const)
+      const file = path.join(dir, `odd-${index % 4}.safetensors`)
+      return {
+        what: `${kind} at the file's path (loadSafetensors)`,
+        malformed: true,
+        bytes: 0,
+        run() {
+          fs.rmSync(file, { recursive: true, force: true })
+          if (kind === 'a directory') fs.mkdirSync(file)
+          else if (kind === 'a link to /dev/zero') fs.symlinkSync('/dev/zero', file)
+          else if (kind === 'a link to itself') fs.symlinkSync(file, file)
+          return loadSafetensors(file)
+        },
+      }
+    }
     const seed = pick(rng, seeds)
     const useHeader = rng.int(2) === 0
     const m = (useHeader ? pick(rng, headerMutations) : pick(rng, byteMutations))(rng, seed)
