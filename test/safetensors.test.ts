@@ -464,9 +464,10 @@ describe('loadSafetensors: header first, then tensors by offset (issue #21)', ()
   it('a 1.2 GiB file with a 16-byte tensor is refused after reading only its header', (ctx) => {
     const file = sparseFile('trailing.safetensors', '{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}', f32Bytes([1, 2, 3, 4]), Math.floor(1.2 * GiB))
     if (file === null) return ctx.skip()
-    const t0 = performance.now()
+    const [t0, rss0] = [performance.now(), process.memoryUsage.rss()]
     const e = errorOf(() => loadSafetensors(file))
     expect(performance.now() - t0).toBeLessThan(1000)
+    expect(process.memoryUsage.rss() - rss0).toBeLessThan(100 * 2 ** 20) // reading it all took 1.2 GiB
     expect(e.source).toBe(file)
     expect(e.message).toMatch(new RegExp(`^loadSafetensors\\(${file}\\): \\d+ trailing bytes after the last tensor: tensors end at file byte offset \\d+ but the file has ${Math.floor(1.2 * GiB)} bytes`))
   })
