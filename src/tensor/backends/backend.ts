@@ -2,6 +2,7 @@
 // row-major typed arrays. No autograd and no Tensor here, so a backend can be swapped
 // (reference loops, WebAssembly SIMD on worker threads, GPU.js) without touching the ops.
 // Every kernel writes its whole output array (it never accumulates into it).
+import type { BackendStats } from './counters.js'
 
 /** The arrays the kernels compute on: float32, or float64 for gradcheck. */
 export type FloatArray = Float32Array | Float64Array
@@ -72,6 +73,8 @@ export interface Backend {
   readonly name: string
   /** Name, description and hardware, for logs and getBackendInfo(). */
   info(): BackendInfo
+  /** Cumulative kernel calls and copies between host arrays and the backend's memory (see counters.ts). */
+  counters(): BackendStats
   /** C = op(A) @ op(B), batched; `out` has batch*m*n entries. */
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void
   /** out[n,o,y,x] = bias[o] + sum_{c,i,j} x[n,c,y*s-p+i,x*s-p+j] w[o,c,i,j] (zero padding). `bias` may be null. */

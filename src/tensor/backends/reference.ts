@@ -2,6 +2,7 @@
 // It is the specification the fast and GPU.js backends are tested against, and it
 // runs in float64 for gradcheck. It accumulates in the array's own precision.
 import type { Backend, BackendInfo, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry } from './backend.js'
+import { Counters, type BackendStats } from './counters.js'
 
 /**
  * The specification backend: every kernel as the plainest loop, float32 and float64; the others are tested against it.
@@ -9,13 +10,20 @@ import type { Backend, BackendInfo, Conv2dGeometry, FloatArray, MatmulShape, Poo
  */
 export class ReferenceBackend implements Backend {
   readonly name = 'reference'
+  // Kernel calls only: the loops read and write the callers' arrays, so nothing is copied.
+  private readonly count = new Counters()
 
   info(): BackendInfo {
     return { name: this.name, description: 'plain TypeScript loops (float32 and float64)', hardwareGpu: false }
   }
 
+  counters(): BackendStats {
+    return this.count.snapshot()
+  }
+
   // C[b,i,j] = sum_p opA[b,i,p] * opB[b,p,j]
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void {
+    this.count.kernel()
     const { batch, m, k, n, transA, transB } = s
     for (let t = 0; t < batch; t++) {
       const ao = t * m * k
@@ -36,6 +44,7 @@ export class ReferenceBackend implements Backend {
   }
 
   conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry): void {
+    this.count.kernel()
     const { batch, inChannels: C, inHeight: H, inWidth: W, outChannels: O } = g
     const { kernelHeight: KH, kernelWidth: KW, strideH, strideW, padH, padW, outHeight: OH, outWidth: OW } = g
     for (let nb = 0; nb < batch; nb++) {
@@ -63,6 +72,7 @@ export class ReferenceBackend implements Backend {
 
   // dx[n,c,iy,ix] = sum over every output tap that read x[n,c,iy,ix] of gradOut * w
   conv2dGradInput(gradOut: FloatArray, w: FloatArray, gradX: FloatArray, g: Conv2dGeometry): void {
+    this.count.kernel()
     const { batch, inChannels: C, inHeight: H, inWidth: W, outChannels: O } = g
     const { kernelHeight: KH, kernelWidth: KW, strideH, strideW, padH, padW, outHeight: OH, outWidth: OW } = g
     gradX.fill(0)
@@ -90,6 +100,7 @@ export class ReferenceBackend implements Backend {
 
   // dw[o,c,i,j] = sum_{n,oy,ox} gradOut[n,o,oy,ox] * x[n,c,oy*s-p+i,ox*s-p+j]
   conv2dGradWeight(gradOut: FloatArray, x: FloatArray, gradW: FloatArray, g: Conv2dGeometry): void {
+    this.count.kernel()
     const { batch, inChannels: C, inHeight: H, inWidth: W, outChannels: O } = g
     const { kernelHeight: KH, kernelWidth: KW, strideH, strideW, padH, padW, outHeight: OH, outWidth: OW } = g
     for (let o = 0; o < O; o++) {
@@ -116,6 +127,7 @@ export class ReferenceBackend implements Backend {
   }
 
   maxPool2d(x: FloatArray, out: FloatArray, argmax: Int32Array, g: Pool2dGeometry): void {
+    this.count.kernel()
     const { batch, channels, inHeight: H, inWidth: W, kernelHeight: KH, kernelWidth: KW } = g
     const { strideH, strideW, padH, padW, outHeight: OH, outWidth: OW } = g
     for (let plane = 0; plane < batch * channels; plane++) {
@@ -149,6 +161,7 @@ export class ReferenceBackend implements Backend {
   }
 
   maxPool2dBackward(gradOut: FloatArray, argmax: Int32Array, gradX: FloatArray, g: Pool2dGeometry): void {
+    this.count.kernel()
     const { batch, channels, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g
     gradX.fill(0)
     for (let plane = 0; plane < batch * channels; plane++) {
@@ -160,6 +173,7 @@ export class ReferenceBackend implements Backend {
   }
 
   avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry): void {
+    this.count.kernel()
     const { batch, channels, inHeight: H, inWidth: W, kernelHeight: KH, kernelWidth: KW } = g
     const { strideH, strideW, padH, padW, outHeight: OH, outWidth: OW } = g
     for (let plane = 0; plane < batch * channels; plane++) {
@@ -182,6 +196,7 @@ export class ReferenceBackend implements Backend {
   }
 
   avgPool2dBackward(gradOut: FloatArray, gradX: FloatArray, g: Pool2dGeometry): void {
+    this.count.kernel()
     const { batch, channels, inHeight: H, inWidth: W, kernelHeight: KH, kernelWidth: KW } = g
     const { strideH, strideW, padH, padW, outHeight: OH, outWidth: OW } = g
     gradX.fill(0)

@@ -2,6 +2,7 @@
 // environment variable PRIORGRAD_BACKEND (read once, at the first kernel call), like
 // MLX's DEVICE. Backends register a factory; an instance is made on first use.
 import type { Backend, BackendInfo } from './backend.js'
+import type { BackendStats } from './counters.js'
 import { ReferenceBackend } from './reference.js'
 
 /** Makes a backend instance; called once, on the backend's first use. */
@@ -75,6 +76,17 @@ export function getBackend(): Backend {
 export function getBackendInfo(): BackendInfo & { reason: string } {
   const b = getBackend()
   return { ...b.info(), reason: chooseReason }
+}
+
+/**
+ * Cumulative counters of the active backend (or of the one named): kernel calls, and the host
+ * arrays copied into its memory and back. Take the difference of two calls to see what one
+ * training step moves.
+ * @example const before = backendStats(); step(); const after = backendStats(); after.uploads - before.uploads
+ */
+export function backendStats(name?: string): BackendStats {
+  if (name !== undefined && !factories.has(name)) throw new Error(`backendStats: unknown backend '${name}'; available: ${listBackends().join(', ')}`)
+  return (name === undefined ? getBackend() : instance(name)).counters()
 }
 
 /**

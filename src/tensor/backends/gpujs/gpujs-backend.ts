@@ -6,6 +6,7 @@
 // when even one batch item is too large; otherwise a large call runs in batch slices.
 import { GPU } from 'gpu.js'
 import type { Backend, BackendInfo, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry } from '../backend.js'
+import { Counters, type BackendStats } from '../counters.js'
 import { ReferenceBackend } from '../reference.js'
 import {
   avgPool2dBackwardSpec, avgPool2dSpec, conv2dGradInputSpec, conv2dGradWeightSpec, conv2dSpec,
@@ -66,6 +67,7 @@ export class GpujsBackend implements Backend {
   private readonly renderer: RendererInfo | null
   private readonly maxTextureSize: number | null
   private readonly stats_: GpujsStats = { compiles: 0, runs: 0, referenceRuns: {}, slicedCalls: 0 }
+  private readonly counts = new Counters()
   private destroyed: Promise<void> | null = null
   private readonly maxElements: number
 
@@ -130,7 +132,13 @@ export class GpujsBackend implements Backend {
     return { ...this.stats_, referenceRuns: { ...this.stats_.referenceRuns } }
   }
 
+  /** Kernel calls, uploads and readbacks (see counters.ts); `stats()` has the compile and fallback counts. */
+  counters(): BackendStats {
+    return this.counts.snapshot()
+  }
+
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void {
+    this.counts.kernel()
     if (this.useReference([a, b, out])) return this.reference.matmul(a, b, out, s)
     // The 2-D output is a [n, batch*m] texture on GL: use it only within MAX_TEXTURE_SIZE.
     const side = this.maxTextureSize ?? Infinity
@@ -143,6 +151,7 @@ export class GpujsBackend implements Backend {
   }
 
   conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry): void {
+    this.counts.kernel()
     const arrays = bias ? [x, w, bias, out] : [x, w, out]
     if (this.useReference(arrays)) return this.reference.conv2d(x, w, bias, out, g)
     const { inImg, outImg } = itemSizes(g)
@@ -154,6 +163,7 @@ export class GpujsBackend implements Backend {
   }
 
   conv2dGradInput(gradOut: FloatArray, w: FloatArray, gradX: FloatArray, g: Conv2dGeometry): void {
+    this.counts.kernel()
     if (this.useReference([gradOut, w, gradX])) return this.reference.conv2dGradInput(gradOut, w, gradX, g)
     const { inImg, outImg } = itemSizes(g)
     this.runInSlices(g.batch, (start, batch) => ({
@@ -164,6 +174,7 @@ export class GpujsBackend implements Backend {
   }
 
   conv2dGradWeight(gradOut: FloatArray, x: FloatArray, gradW: FloatArray, g: Conv2dGeometry): void {
+    this.counts.kernel()
     if (this.useReference([gradOut, x, gradW])) return this.reference.conv2dGradWeight(gradOut, x, gradW, g)
     // The weight gradient sums over the batch: slices add their partial sums into gradW.
     const { inImg, outImg } = itemSizes(g)
@@ -182,6 +193,7 @@ export class GpujsBackend implements Backend {
   }
 
   maxPool2d(x: FloatArray, out: FloatArray, argmax: Int32Array, g: Pool2dGeometry): void {
+    this.counts.kernel()
     // NOTE: a NaN must win its window (as in the reference); GL compilers may fold `v != v`
     // away, so inputs holding NaN go to the reference kernel, which is exact about it.
     if (this.useReference([x, out]) || this.hasNaN(x)) {
@@ -203,6 +215,7 @@ export class GpujsBackend implements Backend {
   }
 
   maxPool2dBackward(gradOut: FloatArray, argmax: Int32Array, gradX: FloatArray, g: Pool2dGeometry): void {
+    this.counts.kernel()
     if (this.useReference([gradOut, gradX])) {
       return this.reference.maxPool2dBackward(gradOut, argmax, gradX, g)
     }
@@ -217,6 +230,7 @@ export class GpujsBackend implements Backend {
   }
 
   avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry): void {
+    this.counts.kernel()
     if (this.useReference([x, out])) return this.reference.avgPool2d(x, out, g)
     const { inImg, outImg } = itemSizes(g)
     this.runInSlices(g.batch, (start, batch) => ({
@@ -225,6 +239,7 @@ export class GpujsBackend implements Backend {
   }
 
   avgPool2dBackward(gradOut: FloatArray, gradX: FloatArray, g: Pool2dGeometry): void {
+    this.counts.kernel()
     if (this.useReference([gradOut, gradX])) return this.reference.avgPool2dBackward(gradOut, gradX, g)
     const { inImg, outImg } = itemSizes(g)
     this.runInSlices(g.batch, (start, batch) => ({
@@ -344,6 +359,12 @@ export class GpujsBackend implements Backend {
     }
     const result = kernel(...(args as Float32Array[]))
     this.stats_.runs++
+    // NOTE: GPU.js's cpu mode reads the host arrays in place; every other mode copies each
+    // argument in (a texture, or its WebAssembly heap) and the result out.
+    if (this.mode !== 'cpu') {
+      this.counts.upload(...args)
+      this.counts.download(out)
+    }
     if (fresh) this.checkKernelClass(spec, kernel)
     if (Array.isArray(result)) {
       const width = spec.output[0]!

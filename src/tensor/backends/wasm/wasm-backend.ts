@@ -19,6 +19,7 @@
 // pooling other than 2x2/stride 2/unpadded runs as JS loops with the reference's semantics.
 import { availableParallelism } from 'node:os'
 import type { Backend, BackendInfo, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry } from '../backend.js'
+import { Counters, type BackendStats } from '../counters.js'
 import { ReferenceBackend } from '../reference.js'
 import { conv2dForward, conv2dGradInput, conv2dGradWeight } from './conv.js'
 import { WasmEngine } from './engine.js'
@@ -46,6 +47,8 @@ export class WasmBackend implements Backend {
   readonly name = 'wasm'
   private readonly ref = new ReferenceBackend()
   private engine: WasmEngine | null
+  // Each WASM kernel copies its inputs into WASM memory and its outputs out (counters.ts).
+  private readonly count = new Counters()
 
   constructor(opts: WasmBackendOptions = {}) {
     const envThreads = Number(process.env['PRIORGRAD_THREADS'])
@@ -78,13 +81,20 @@ export class WasmBackend implements Backend {
     }
   }
 
+  counters(): BackendStats {
+    return this.count.snapshot()
+  }
+
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void {
+    this.count.kernel()
     if (!isF32(a, b, out)) return this.ref.matmul(a, b, out, s)
     const { batch, m, k, n, transA, transB } = s
     if (k === 0) {
       out.fill(0, 0, batch * m * n)
       return
     }
+    this.count.upload(a, b)
+    this.count.download(out)
     const e = this.e
     const ldc = e.ldcFloats(n)
     const mp = e.paddedRows(m)
@@ -113,36 +123,57 @@ export class WasmBackend implements Backend {
   }
 
   conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry): void {
+    this.count.kernel()
     if (!isF32(x, w, bias, out)) return this.ref.conv2d(x, w, bias, out, g)
+    this.count.upload(x, w, bias)
+    this.count.download(out)
     conv2dForward(this.e, x as Float32Array, w as Float32Array, bias as Float32Array | null, out as Float32Array, g)
   }
 
   conv2dGradInput(gradOut: FloatArray, w: FloatArray, gradX: FloatArray, g: Conv2dGeometry): void {
+    this.count.kernel()
     if (!isF32(gradOut, w, gradX)) return this.ref.conv2dGradInput(gradOut, w, gradX, g)
+    this.count.upload(gradOut, w)
+    this.count.download(gradX)
     conv2dGradInput(this.e, gradOut as Float32Array, w as Float32Array, gradX as Float32Array, g)
   }
 
   conv2dGradWeight(gradOut: FloatArray, x: FloatArray, gradW: FloatArray, g: Conv2dGeometry): void {
+    this.count.kernel()
     if (!isF32(gradOut, x, gradW)) return this.ref.conv2dGradWeight(gradOut, x, gradW, g)
+    this.count.upload(gradOut, x)
+    this.count.download(gradW)
     conv2dGradWeight(this.e, gradOut as Float32Array, x as Float32Array, gradW as Float32Array, g)
   }
 
   maxPool2d(x: FloatArray, out: FloatArray, argmax: Int32Array, g: Pool2dGeometry): void {
-    if (isF32(x, out) && pool.isPool2x2(g)) return pool.maxPool2x2Wasm(this.e, x as Float32Array, out as Float32Array, argmax, g)
+    this.count.kernel()
+    if (isF32(x, out) && pool.isPool2x2(g)) {
+      this.count.upload(x)
+      this.count.download(out, argmax)
+      return pool.maxPool2x2Wasm(this.e, x as Float32Array, out as Float32Array, argmax, g)
+    }
     pool.maxPool2d(x, out, argmax, g)
   }
 
   maxPool2dBackward(gradOut: FloatArray, argmax: Int32Array, gradX: FloatArray, g: Pool2dGeometry): void {
     // 2x2 / stride 2 / unpadded windows always hold a valid argmax (never -1)
-    if (isF32(gradOut, gradX) && pool.isPool2x2(g)) return pool.maxPoolBackwardWasm(this.e, gradOut as Float32Array, argmax, gradX as Float32Array, g)
+    this.count.kernel()
+    if (isF32(gradOut, gradX) && pool.isPool2x2(g)) {
+      this.count.upload(gradOut, argmax)
+      this.count.download(gradX)
+      return pool.maxPoolBackwardWasm(this.e, gradOut as Float32Array, argmax, gradX as Float32Array, g)
+    }
     pool.maxPool2dBackward(gradOut, argmax, gradX, g)
   }
 
   avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry): void {
+    this.count.kernel()
     pool.avgPool2d(x, out, g)
   }
 
   avgPool2dBackward(gradOut: FloatArray, gradX: FloatArray, g: Pool2dGeometry): void {
+    this.count.kernel()
     pool.avgPool2dBackward(gradOut, gradX, g)
   }
 

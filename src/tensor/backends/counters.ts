@@ -1,0 +1,56 @@
+// Where data moves: the cumulative counters every backend keeps, read with backendStats().
+// An upload is one host array copied into the backend's own memory for a kernel (WebAssembly
+// memory, a GPU.js texture or GPU.js's WebAssembly heap); a download is one result copied back
+// into a host array. A kernel that reads and writes host arrays in place (the reference loops,
+// GPU.js's cpu mode, the JavaScript pooling paths) moves nothing and counts only as a call.
+// The counters make the cost of the backend seam visible: today every backend call takes and
+// returns host arrays, so each call on wasm or GPU.js uploads its inputs and downloads its output.
+
+/** Cumulative counters of one backend since it was made; see `backendStats()`. */
+export interface BackendStats {
+  /** host arrays copied into the backend's memory */
+  uploads: number
+  /** results copied back into host arrays */
+  downloads: number
+  uploadBytes: number
+  downloadBytes: number
+  /** calls of the backend's kernels (matmul, conv2d, ...), whatever ran them, fallbacks included */
+  kernelCalls: number
+  /** buffers the backend keeps alive for tensors between calls (none while tensors live on the host) */
+  liveBuffers: number
+}
+
+/**
+ * The counters a backend updates as it runs; `snapshot()` is what `counters()` returns.
+ * @example const c = new Counters(); c.kernel(); c.upload(x); c.snapshot().uploads // 1
+ */
+export class Counters {
+  private readonly s: BackendStats = { uploads: 0, downloads: 0, uploadBytes: 0, downloadBytes: 0, kernelCalls: 0, liveBuffers: 0 }
+
+  /** One kernel call. */
+  kernel(): void {
+    this.s.kernelCalls++
+  }
+
+  /** Host arrays copied in (a null, e.g. a missing bias, is skipped). */
+  upload(...arrays: (ArrayBufferView | null)[]): void {
+    for (const a of arrays) {
+      if (a === null) continue
+      this.s.uploads++
+      this.s.uploadBytes += a.byteLength
+    }
+  }
+
+  /** Results copied out into host arrays. */
+  download(...arrays: ArrayBufferView[]): void {
+    for (const a of arrays) {
+      this.s.downloads++
+      this.s.downloadBytes += a.byteLength
+    }
+  }
+
+  /** A copy of the counters. */
+  snapshot(): BackendStats {
+    return { ...this.s }
+  }
+}

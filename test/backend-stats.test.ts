@@ -1,0 +1,104 @@
+// backendStats(): kernel calls, and the copies between host arrays and a backend's own memory.
+// Counted per kernel on each backend, then on whole cnn2 training steps (forward, backward,
+// Adam), where the numbers follow from the model: they are the transfer counts docs/backends.md
+// quotes for today's design, in which every backend call takes and returns host arrays.
+import { afterAll, describe, expect, it } from 'vitest'
+import { Adam, F, Generator, backendStats, createModel, disposeBackends, randint, randn, setBackend, type BackendStats } from '../src/index.js'
+import type { MatmulShape } from '../src/tensor/backends/backend.js'
+import { ReferenceBackend } from '../src/tensor/backends/reference.js'
+import { WasmBackend } from '../src/tensor/backends/wasm/index.js'
+import { GpujsBackend } from '../src/tensor/backends/gpujs/gpujs-backend.js'
+
+const S: MatmulShape = { batch: 1, m: 2, k: 3, n: 4, transA: false, transB: false }
+const f32 = (n: number): Float32Array => new Float32Array(n).fill(0.5)
+
+function diff(after: BackendStats, before: BackendStats): BackendStats {
+  const d = { ...after }
+  for (const k of Object.keys(d) as (keyof BackendStats)[]) d[k] -= before[k]
+  return d
+}
+
+describe('backend counters, kernel by kernel', () => {
+  it('reference: calls only (its loops read the host arrays in place)', () => {
+    const b = new ReferenceBackend()
+    b.matmul(f32(6), f32(12), f32(8), S)
+    b.matmul(new Float64Array(6), new Float64Array(12), new Float64Array(8), S)
+    expect(b.counters()).toEqual({ uploads: 0, downloads: 0, uploadBytes: 0, downloadBytes: 0, kernelCalls: 2, liveBuffers: 0 })
+  })
+
+  it('wasm: each float32 kernel copies its inputs in and its output out; float64 runs on the reference and copies nothing', () => {
+    const b = new WasmBackend({ threads: 1 })
+    try {
+      b.matmul(f32(6), f32(12), f32(8), S)
+      expect(b.counters()).toEqual({ uploads: 2, downloads: 1, uploadBytes: 4 * 18, downloadBytes: 4 * 8, kernelCalls: 1, liveBuffers: 0 })
+      b.matmul(new Float64Array(6), new Float64Array(12), new Float64Array(8), S)
+      expect(b.counters()).toMatchObject({ uploads: 2, downloads: 1, kernelCalls: 2 })
+      const g = { batch: 1, inChannels: 1, inHeight: 4, inWidth: 4, outChannels: 2, kernelHeight: 3, kernelWidth: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outHeight: 4, outWidth: 4 }
+      b.conv2d(f32(16), f32(18), f32(2), f32(32), g) // x, w and the bias in; out back
+      expect(b.counters()).toMatchObject({ uploads: 5, downloads: 2, uploadBytes: 4 * (18 + 16 + 18 + 2), kernelCalls: 3 })
+    } finally {
+      b.dispose()
+    }
+  })
+
+  it('gpujs: webasm copies into its heap and back; cpu mode reads the host arrays in place', () => {
+    const wasm = new GpujsBackend({ mode: 'webasm' })
+    const cpu = new GpujsBackend({ mode: 'cpu' })
+    try {
+      for (const b of [wasm, cpu]) b.matmul(f32(6), f32(12), f32(8), S)
+      expect(wasm.counters()).toEqual({ uploads: 2, downloads: 1, uploadBytes: 4 * 18, downloadBytes: 4 * 8, kernelCalls: 1, liveBuffers: 0 })
+      expect(cpu.counters()).toEqual({ uploads: 0, downloads: 0, uploadBytes: 0, downloadBytes: 0, kernelCalls: 1, liveBuffers: 0 })
+    } finally {
+      wasm.dispose()
+      cpu.dispose()
+    }
+  })
+
+  it('backendStats() names an unknown backend', () => {
+    expect(() => backendStats('tpu')).toThrow(/backendStats: unknown backend 'tpu'; available: reference, wasm/)
+  })
+})
+
+// One Adam step of cnn2 (conv 1->32, pool, conv 32->64, pool, linear 3136->128, linear 128->10).
+function cnn2Steps(steps: number): BackendStats[] {
+  const g = new Generator(0)
+  const model = createModel('cnn2', { numClasses: 10, inChannels: 1, generator: g })
+  const opt = new Adam(model.parameters(), { lr: 1e-3 })
+  const x = randn([4, 1, 28, 28], { generator: g })
+  const y = randint(0, 10, [4], { generator: g })
+  const perStep: BackendStats[] = []
+  for (let s = 0; s < steps; s++) {
+    const before = backendStats()
+    opt.zeroGrad()
+    F.crossEntropy(model.forward(x), y).backward()
+    opt.step()
+    perStep.push(diff(backendStats(), before))
+  }
+  return perStep
+}
+
+describe('a cnn2 training step, counted', () => {
+  afterAll(() => disposeBackends())
+  // Kernel calls: forward 2 conv2d + 2 maxPool2d + 2 matmul; backward 2 matmul per linear layer,
+  // 2 maxPool2dBackward, conv2dGradInput + conv2dGradWeight for conv2 and only the weight
+  // gradient for conv1 (the images need none): 6 + 9 = 15.
+  // Uploads: conv2d 3 (x, w, bias), matmul 2, maxPool2d 1; backward matmul 2, maxPool2dBackward 2
+  // (gradOut, argmax), conv gradients 2: 6 + 2 + 4 + 8 + 4 + 2 + 4 = 30.
+  it('wasm: 15 kernel calls, 30 uploads, 17 downloads per step (maxPool2d returns values and argmax)', () => {
+    setBackend('wasm')
+    const steps = cnn2Steps(3)
+    for (const s of steps) expect(s).toMatchObject({ kernelCalls: 15, uploads: 30, downloads: 17, liveBuffers: 0 })
+    expect(steps[2]).toEqual(steps[1])
+  })
+
+  it('gpujs-webasm: the same 15 calls and 30 uploads, 15 downloads (the argmax is read back and the values gathered on the host)', () => {
+    setBackend('gpujs-webasm')
+    const steps = cnn2Steps(2)
+    for (const s of steps) expect(s).toMatchObject({ kernelCalls: 15, uploads: 30, downloads: 15, liveBuffers: 0 })
+  }, 60_000)
+
+  it('reference: 15 calls and nothing moved', () => {
+    setBackend('reference')
+    expect(cnn2Steps(1)[0]).toEqual({ uploads: 0, downloads: 0, uploadBytes: 0, downloadBytes: 0, kernelCalls: 15, liveBuffers: 0 })
+  }, 60_000)
+})
