@@ -3,6 +3,9 @@
 // fast CPU 'wasm' backend (when present). headlessgl needs an X display: without one, and when
 // gl is built and xvfb-run exists, its rows come from a child process under `xvfb-run -a`;
 // the webgl2 rows come from headless Chromium (/usr/bin/chromium) when it is installed.
+// Then a whole cnn2 training step (batch 32, Adam) on each GPU.js mode available in Node and on
+// 'wasm', with what one step moves (backendStats(): kernel calls, uploads, downloads, bytes).
+// The browser has no step row: the library does not load in a page yet.
 //
 //   npx tsx bench/gpujs.ts               # all modes available here
 //   npx tsx bench/gpujs.ts --no-browser  # without the (slow) Chromium webgl2 rows
@@ -10,9 +13,12 @@ import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Backend } from '../src/tensor/backends/backend.js'
+import { backendStats, getBackendInfo, setBackend, type BackendStats } from '../src/index.js'
 import { ReferenceBackend } from '../src/tensor/backends/reference.js'
 import type { GpujsMode } from '../src/tensor/backends/gpujs/modes.js'
 import { benchGpujsModes, tasks, timeTask, wantFloat64, type GpujsBenchRow } from './gpujs-tasks.js'
+import { timeSlow } from './timing.js'
+import { priorgradStep } from './train-steps.js'
 
 export type { GpujsBenchRow } from './gpujs-tasks.js'
 
@@ -27,14 +33,41 @@ async function fastCpuBackend(): Promise<Backend[]> {
   }
 }
 
-function headlessglRowsViaXvfb(): GpujsBenchRow[] | string {
+/** One cnn2 training step (batch 32, Adam) on one backend: its time and what it moved. */
+export interface GpujsStepRow {
+  backend: string
+  /** GPU.js mode that really ran ('-' for other backends) */
+  mode: string
+  medianMs: number
+  reps: number
+  /** backendStats() difference over one step */
+  perStep: BackendStats
+}
+
+/** Time a cnn2 training step on each named backend and count what one step moves. */
+export function cnn2StepRows(backends: string[], budgetS = 2): GpujsStepRow[] {
+  return backends.map((name) => {
+    setBackend(name)
+    const { step } = priorgradStep({ model: 'cnn2', batch: 32 })
+    step() // compiles the kernels
+    const before = backendStats()
+    step()
+    const after = backendStats()
+    const perStep = { ...after }
+    for (const k of Object.keys(perStep) as (keyof BackendStats)[]) perStep[k] -= before[k]
+    const t = timeSlow(step, budgetS, 60)
+    return { backend: name, mode: String(getBackendInfo().details?.['gpujsMode'] ?? '-'), medianMs: t.medianMs, reps: t.reps, perStep }
+  })
+}
+
+function headlessglRowsViaXvfb(): { kernels: GpujsBenchRow[]; steps: GpujsStepRow[] } | string {
   if (!existsSync('node_modules/gl/build/Release/webgl.node')) return 'gl not built (bash scripts/setup-gl.sh)'
   if (spawnSync('sh', ['-c', 'command -v xvfb-run']).status !== 0) return 'xvfb-run missing'
   const self = fileURLToPath(import.meta.url)
   const child = spawnSync('xvfb-run', ['-a', process.execPath, '--import', 'tsx', self, '--child', 'headlessgl'], { encoding: 'utf8', timeout: 300_000 })
   const line = child.stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '))
   if (!line) return `child failed (status ${child.status}): ${child.stderr.slice(-500)}`
-  return JSON.parse(line.slice('BENCH_JSON '.length)) as GpujsBenchRow[]
+  return JSON.parse(line.slice('BENCH_JSON '.length)) as { kernels: GpujsBenchRow[]; steps: GpujsStepRow[] }
 }
 
 async function webgl2RowsViaChromium(): Promise<GpujsBenchRow[] | string> {
@@ -54,6 +87,8 @@ export interface BenchGpujsOptions {
   headlessgl?: boolean
   /** webgl2 rows from headless Chromium (default true; SwiftShader makes them take about 2 minutes) */
   browser?: boolean
+  /** cnn2 training-step rows with their per-step transfers (default true) */
+  steps?: boolean
 }
 
 /**
@@ -68,11 +103,15 @@ export async function benchGpujs(options: BenchGpujsOptions = {}): Promise<Gpujs
   for (const b of [new ReferenceBackend(), ...others]) for (const t of list) rows.push(timeTask(t, b, '-'))
   if (!options.others) for (const b of others) b.dispose()
   rows.push(...benchGpujsModes(['webasm', 'cpu']))
+  const stepRows = options.steps === false ? [] : cnn2StepRows(['wasm', 'gpujs-webasm', 'gpujs-cpu'])
   const display = typeof process.env['DISPLAY'] === 'string' && process.env['DISPLAY'] !== ''
   if (options.headlessgl !== false) {
-    const gl = display ? benchGpujsModes(['headlessgl']) : headlessglRowsViaXvfb()
+    const gl = display ? { kernels: benchGpujsModes(['headlessgl']), steps: options.steps === false ? [] : cnn2StepRows(['gpujs-headlessgl']) } : headlessglRowsViaXvfb()
     if (typeof gl === 'string') console.warn(`bench/gpujs: no headlessgl rows: ${gl}`)
-    else rows.push(...gl)
+    else {
+      rows.push(...gl.kernels)
+      stepRows.push(...gl.steps)
+    }
   }
   if (options.browser !== false) {
     const web = await webgl2RowsViaChromium()
@@ -83,6 +122,13 @@ export async function benchGpujs(options: BenchGpujsOptions = {}): Promise<Gpujs
   if (options.print !== false) {
     console.log('gpujs benchmark (median ms incl. upload and readback; GFLOP/s; max abs err vs float64 reference)')
     console.table(rows.map((r) => ({ ...r, maxAbsErr: r.maxAbsErr.toExponential(1) })))
+    if (stepRows.length) {
+      console.log('\ncnn2 training step, batch 32, Adam (median ms; what one step moves, from backendStats())')
+      console.table(stepRows.map(({ perStep: p, ...r }) => ({
+        ...r, medianMs: Number(r.medianMs.toFixed(1)), kernelCalls: p.kernelCalls, uploads: p.uploads, downloads: p.downloads,
+        uploadMB: Number((p.uploadBytes / 1e6).toFixed(1)), downloadMB: Number((p.downloadBytes / 1e6).toFixed(1)), liveBuffers: p.liveBuffers,
+      })))
+    }
   }
   return rows
 }
@@ -91,7 +137,8 @@ const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileUR
 if (isMain) {
   const i = process.argv.indexOf('--child')
   if (i >= 0) {
-    console.log(`BENCH_JSON ${JSON.stringify(benchGpujsModes([process.argv[i + 1] as GpujsMode]))}`)
+    const mode = process.argv[i + 1] as GpujsMode
+    console.log(`BENCH_JSON ${JSON.stringify({ kernels: benchGpujsModes([mode]), steps: cnn2StepRows([`gpujs-${mode}`]) })}`)
     process.exit(0)
   } else {
     await benchGpujs({ browser: !process.argv.includes('--no-browser') })

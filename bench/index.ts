@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark in one run, so the ratios compare like with like on a
 // noisy machine: kernels (SGEMM, conv) against TensorFlow.js and PyTorch, full training
 // steps, the regularizer's cost as a fraction of a step, GPU.js modes, memory, and a
-// summary of issue 5's targets. `npm run bench -- --quick` shortens every section.
+// summary of the targets (issues 5 and 16). `npm run bench -- --quick` shortens every section.
 import { benchKernels, printKernelTable } from './kernels.js'
 import { benchTrainSteps, printStepRows, priorgradStep } from './train-steps.js'
 import { measureCnn2Memory } from './memory.js'
@@ -44,18 +44,19 @@ const memorySteps = quick ? 200 : 1000
 const mem = skip.has('memory') ? null : measureCnn2Memory(memorySteps)
 if (mem) console.log(`\ncnn2 b=32, ${memorySteps} steps: resident MB every 50 steps ${mem.samplesMb.map((m) => m.toFixed(0)).join(' ')}; peak ${mem.peakMb.toFixed(0)} MB (target < 500, flat)`)
 
-// Issue 5's targets, from the numbers above.
+// The targets (issues 5 and 16), from the numbers above.
 const median = (peer: string, c: string): number | undefined => steps.find((r) => r.peer === peer && r.case === c)?.timing?.medianMs
 const gemm512 = kernels.find((r) => r.peer === 'priorgrad' && r.case.includes('512') && r.gflops !== null && r.threads.includes('2'))?.gflops
   ?? kernels.find((r) => r.peer === 'priorgrad' && r.case.includes('512') && r.gflops !== null)?.gflops
-console.log('\nTargets (issue 5):')
+console.log('\nTargets against PyTorch 2-thread (issue 16; measured in this run):')
 const ratio = (c: string): string => {
   const ours = median('priorgrad', c)
   const torch = median('pytorch 2t', c)
-  return ours !== undefined && torch !== undefined ? `${(ours / torch).toFixed(2)}x PyTorch 2-thread (${ours.toFixed(1)} vs ${torch.toFixed(1)} ms)` : 'n/a (PyTorch not measured)'
+  return ours !== undefined && torch !== undefined ? `${(ours / torch).toFixed(2)}x PyTorch 2-thread (${ours.toFixed(1)} vs ${torch.toFixed(1)} ms)` : 'n/a (not measured in this run)'
 }
-console.log(`  cnn2 step b=32: ${ratio('cnn2 b=32')}  [target <= 3x]`)
-console.log(`  mlp step b=32:  ${ratio('mlp b=32')}  [target <= 3x]`)
+for (const [c, target] of [['cnn2 b=32', 1.3], ['mlp b=32', 1.3], ['vgg11 b=32', 3], ['resnet18 b=32', 3]] as const) {
+  console.log(`  ${`${c} step:`.padEnd(20)} ${ratio(c)}  [target <= ${target}x]`)
+}
 console.log(`  SGEMM 512: ${gemm512 !== undefined && gemm512 !== null ? gemm512.toFixed(1) + ' GFLOP/s' : 'n/a'}  [target >= 20]`)
 if (mem) {
   const first = mem.samplesMb[0] ?? 0

@@ -139,7 +139,8 @@ function torchRows(threads: number, o: Required<KernelBenchOptions>): KernelBenc
   const script = join(dirname(fileURLToPath(import.meta.url)), 'torch_bench.py')
   const spec = { threads, sgemm: o.sizes, budget_s: o.budgetSeconds,
     convs: CONVS.map(({ g }) => [g.batch, g.inChannels, g.inHeight, g.inWidth, g.outChannels, 3, 1]) }
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) }
+  // OMP_WAIT_POLICY=PASSIVE: see torchRows in train-steps.ts (spin-waiting collapses on a shared machine).
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' }
   const r = spawnSync('/usr/bin/python3', [script, JSON.stringify(spec)], { env, encoding: 'utf8', timeout: 600_000 })
   if (r.status !== 0) {
     const why = (r.error?.message ?? r.stderr ?? '').trim().split('\n').pop()

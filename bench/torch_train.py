@@ -1,12 +1,18 @@
 # PyTorch training-step timings for bench/train-steps.ts: the same models, batch, loss
-# and optimizer as priorgrad's bench (mlp, cnn2, vgg11 with BatchNorm), float32, CPU.
+# and optimizer as priorgrad's bench (mlp, cnn2, vgg11 with BatchNorm, resnet18), float32, CPU.
+# ResNet-18 is the fixture generator's definition (tools/fixtures/gen_models.py), whose parameter
+# inventory the test suite checks against priorgrad's resnet18.
 # Usage: /usr/bin/python3 bench/torch_train.py THREADS BUDGET_SECONDS  -> JSON lines on stdout.
 import json
+import os
 import sys
 import time
 
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tools', 'fixtures'))
+from gen_models import BasicBlock, ResNetLike  # noqa: E402 (its import sets 1 thread; set below)
 
 threads = int(sys.argv[1])
 budget = float(sys.argv[2])
@@ -36,7 +42,12 @@ def vgg11():
     return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512, 10))
 
 
-cases = [('mlp', mlp, 32, (1, 28, 28)), ('mlp', mlp, 256, (1, 28, 28)), ('cnn2', cnn2, 32, (1, 28, 28)), ('vgg11', vgg11, 32, (3, 32, 32))]
+def resnet18():
+    return ResNetLike(BasicBlock, [2, 2, 2, 2], 3, 10)
+
+
+cases = [('mlp', mlp, 32, (1, 28, 28)), ('mlp', mlp, 256, (1, 28, 28)), ('cnn2', cnn2, 32, (1, 28, 28)),
+         ('vgg11', vgg11, 32, (3, 32, 32)), ('resnet18', resnet18, 32, (3, 32, 32))]
 for name, make, batch, shape in cases:
     model = make()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)

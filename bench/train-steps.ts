@@ -1,6 +1,7 @@
 // One full training step (zero grads, forward, cross-entropy, backward, Adam) of mlp (batch
-// 32 and 256), cnn2 (batch 32) and vgg11 (batch 32, with BatchNorm), for priorgrad and, in
-// the same run, TensorFlow.js and PyTorch (1 and 2 threads, when /usr/bin/python3 has torch).
+// 32 and 256), cnn2 (batch 32), vgg11 (batch 32, with BatchNorm) and resnet18 (CIFAR, batch 32),
+// for priorgrad and, in the same run, TensorFlow.js and PyTorch (1 and 2 threads, when
+// /usr/bin/python3 has torch; with OMP_WAIT_POLICY=PASSIVE, see torchRows).
 // Also the peak resident memory of a long cnn2 run. Run alone: `npx tsx bench/train-steps.ts`.
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -24,6 +25,7 @@ const CASES: StepCase[] = [
   { model: 'mlp', batch: 256 },
   { model: 'cnn2', batch: 32 },
   { model: 'vgg11', batch: 32 },
+  { model: 'resnet18', batch: 32 },
 ]
 
 const caseName = (c: StepCase): string => `${c.model} b=${c.batch}`
@@ -59,7 +61,9 @@ function torchRows(budgetS: number): StepRow[] {
   const rows: StepRow[] = []
   const script = fileURLToPath(new URL('./torch_train.py', import.meta.url))
   for (const threads of [1, 2]) {
-    const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) }
+    // NOTE: OpenMP's default spin-wait makes PyTorch ~10x slower whenever another process holds a
+    // core (measured here); PASSIVE waits sleep instead, so the peer is timed at its real speed.
+    const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' }
     const r = spawnSync('/usr/bin/python3', [script, String(threads), String(budgetS)], { encoding: 'utf8', env, timeout: 600_000 })
     if (r.status !== 0) {
       const why = /No module named 'torch'/.test(r.stderr ?? '') ? "Debian's python3-torch is not installed" : (r.error?.message ?? r.stderr?.trim().split('\n').pop() ?? 'failed')
@@ -112,7 +116,8 @@ export async function benchTrainSteps(opts: TrainBenchOptions = {}): Promise<Ste
   const rows: StepRow[] = []
   for (const c of CASES) {
     const { step } = priorgradStep(c)
-    rows.push(stepRow('priorgrad', c, c.model === 'vgg11' ? timeSlow(step, budget, 120) : time(step, budget)))
+    const slow = c.model === 'vgg11' || c.model === 'resnet18'
+    rows.push(stepRow('priorgrad', c, slow ? timeSlow(step, budget, 120) : time(step, budget)))
   }
   if (opts.peers ?? true) {
     rows.push(...torchRows(budget))
