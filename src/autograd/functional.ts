@@ -2,7 +2,7 @@
 // the primitives with a backward) or a composition of them (no backward of its own).
 import { Tensor, type TensorLike } from '../tensor/tensor.js'
 import { allocate, isFloat, type DType } from '../tensor/dtype.js'
-import { mapBinary, mapUnary } from '../tensor/loops.js'
+import { runBinary, runUnary, runWhere } from '../tensor/loops.js'
 import { broadcastShapes, formatShape, normalizeDim, normalizeDims, numel } from '../tensor/shape.js'
 import { apply } from './op.js'
 import { assertFloat } from './checks.js'
@@ -74,27 +74,27 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   return apply(ops.where, [cond, at, lift('where', b, at)], {})
 }
 
-const compare = (name: string, f: (x: number, y: number) => number) => (a: Tensor, b: TensorLike): Tensor => {
+const compare = (name: 'eq' | 'gt' | 'lt' | 'ge' | 'le') => (a: Tensor, b: TensorLike): Tensor => {
   const bt = lift(name, b, a)
   // NOTE: results are 0/1 in a's float dtype (int32 for int inputs), so a mask multiplies directly.
-  return mapBinary(name, a, bt, f, isFloat(a.dtype) ? a.dtype : isFloat(bt.dtype) ? bt.dtype : 'int32')
+  return runBinary(name, a, bt, isFloat(a.dtype) ? a.dtype : isFloat(bt.dtype) ? bt.dtype : 'int32')
 }
-/** 1 where a == b, else 0 (no gradient). @example eq(pred, labels) */ export const eq = compare('eq', (x, y) => +(x === y))
-/** 1 where a > b, else 0 (no gradient). @example gt(x, 0) */ export const gt = compare('gt', (x, y) => +(x > y))
-/** 1 where a < b, else 0 (no gradient). @example lt(x, 0) */ export const lt = compare('lt', (x, y) => +(x < y))
-/** 1 where a >= b, else 0 (no gradient). @example ge(x, 0) */ export const ge = compare('ge', (x, y) => +(x >= y))
-/** 1 where a <= b, else 0 (no gradient). @example le(x, 0) */ export const le = compare('le', (x, y) => +(x <= y))
+/** 1 where a == b, else 0 (no gradient). @example eq(pred, labels) */ export const eq = compare('eq')
+/** 1 where a > b, else 0 (no gradient). @example gt(x, 0) */ export const gt = compare('gt')
+/** 1 where a < b, else 0 (no gradient). @example lt(x, 0) */ export const lt = compare('lt')
+/** 1 where a >= b, else 0 (no gradient). @example ge(x, 0) */ export const ge = compare('ge')
+/** 1 where a <= b, else 0 (no gradient). @example le(x, 0) */ export const le = compare('le')
 /** -1, 0 or 1 (no gradient). @example sign(x) */
-export const sign = (x: Tensor): Tensor => mapUnary(x, (v) => (v > 0 ? 1 : v < 0 ? -1 : v))
+export const sign = (x: Tensor): Tensor => runUnary('sign', x)
 
 /** Convert dtype; float-to-float stays in the graph, anything to int32 leaves it. @example cast(x, 'float64') */
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x
-  if (dtype === 'int32') return mapUnary(x, Math.trunc, 'int32')
+  if (dtype === 'int32') return runUnary('trunc', x, 'int32')
   return apply(ops.cast, [x], { dtype })
 }
 /** A copy with its own storage, in the graph. @example clone(w) */
-export const clone = (x: Tensor): Tensor => (isFloat(x.dtype) ? apply(ops.cast, [x], { dtype: x.dtype }) : mapUnary(x, (v) => v))
+export const clone = (x: Tensor): Tensor => (isFloat(x.dtype) ? apply(ops.cast, [x], { dtype: x.dtype }) : runUnary('copy', x))
 
 // ---- reductions ------------------------------------------------------------------
 /** Sum over dims (all when omitted). @example sum(x, 1, true) */
@@ -201,7 +201,8 @@ export function logsumexp(x: Tensor, dim: number, keepdim = false): Tensor {
   const d = normalizeDim('logsumexp', dim, x.ndim)
   // NOTE: the shift m cancels in value and gradient, so it needs no gradient. An infinite or NaN
   // max shifts by 0 (as PyTorch): a row of -inf then sums exp(-inf) = 0 and stays -inf.
-  const m = mapUnary(max(x, d, true).values, (v) => (Number.isFinite(v) ? v : 0))
+  const mx = max(x, d, true).values
+  const m = runWhere(runUnary('isfinite', mx), mx, lift('logsumexp', 0, mx), mx.dtype)
   const out = add(log(sum(exp(sub(x, m)), d, true)), m)
   return keepdim ? out : squeeze(out, d)
 }
@@ -217,7 +218,7 @@ function nanWhereNotFinite(lse: Tensor): Tensor {
   const d = lse.data
   let finite = true
   for (let i = 0; i < d.length && finite; i++) finite = Number.isFinite(d[i]!)
-  return finite ? lse : mul(lse, mapUnary(lse, (v) => (Number.isFinite(v) ? 1 : NaN)))
+  return finite ? lse : mul(lse, runWhere(runUnary('isfinite', lse), lift('logSoftmax', 1, lse), lift('logSoftmax', NaN, lse), lse.dtype))
 }
 
 // ---- matmul ------------------------------------------------------------------------

@@ -53,6 +53,45 @@ export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   return outShape.map((d, i) => (i < off || shape[i - off] === 1 ? 0 : st[i - off]!))
 }
 
+/**
+ * How an elementwise op walks its output and reads each input: the output shape and, per input,
+ * the step in elements along each dim (0 where the input is broadcast). Dims are merged where
+ * every input runs on contiguously across them, so equal shapes are one dim, a bias over NCHW
+ * is [N, C, H*W], and a backend's loops stay short and flat.
+ */
+export interface Broadcast {
+  /** the (merged) output shape; at least one dim */
+  shape: number[]
+  /** per input, in the order given to broadcastGeometry: its step along each dim of `shape` */
+  strides: number[][]
+}
+
+/**
+ * The broadcast of `shapes` (an error naming the op when they do not broadcast), as a Broadcast.
+ * @example broadcastGeometry('add', [[32, 64, 14, 14], [64, 1, 1]]) // shape [32, 64, 196], strides [[12544, 196, 1], [0, 1, 0]]
+ */
+export function broadcastGeometry(op: string, shapes: readonly Shape[]): Broadcast {
+  const full = shapes.reduce<number[]>((acc, s) => broadcastShapes(op, acc, s), [])
+  const fullStrides = shapes.map((s) => broadcastStrides(s, full))
+  const shape: number[] = []
+  const strides: number[][] = shapes.map(() => [])
+  for (let d = 0; d < full.length; d++) {
+    const size = full[d]!
+    if (size === 1) continue // a dim of 1 moves nothing
+    const last = shape.length - 1
+    // Merge into the previous dim when each input's step across the boundary is that of one long dim.
+    if (last >= 0 && size > 0 && shape[last]! > 0 && fullStrides.every((st, k) => strides[k]![last] === st[d]! * size)) {
+      shape[last] = shape[last]! * size
+      fullStrides.forEach((st, k) => (strides[k]![last] = st[d]!))
+    } else {
+      shape.push(size)
+      fullStrides.forEach((st, k) => strides[k]!.push(st[d]!))
+    }
+  }
+  if (shape.length === 0) return { shape: [1], strides: shapes.map(() => [0]) }
+  return { shape, strides }
+}
+
 /** Resolve a possibly negative dim against ndim, or throw naming the op. */
 export function normalizeDim(op: string, dim: number, ndim: number): number {
   const d = dim < 0 ? dim + ndim : dim

@@ -1,5 +1,5 @@
 // z = min(max(x, lo), hi); dz/dx = 1 where lo <= x <= hi (bounds included, as PyTorch), else 0.
-import { mapUnary } from '../../tensor/loops.js'
+import { runClamp } from '../../tensor/loops.js'
 import type { OpDef } from '../op.js'
 
 export interface ClampAttrs {
@@ -11,7 +11,7 @@ export const clamp: OpDef<ClampAttrs> = {
   name: 'clamp',
   forward(ctx, [x], { min, max }) {
     ctx.save(x!)
-    return mapUnary(x!, (v) => (v < min ? min : v > max ? max : v))
+    return runClamp(x!, min, max)
   },
   backward(ctx, gradOut, { min, max }) {
     const x = ctx.saved[0]!

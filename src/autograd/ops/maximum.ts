@@ -1,16 +1,16 @@
 // z = max(a, b) (broadcast); the gradient goes to the larger input. On ties each gets
 // half, as in PyTorch, so the sum of the two gradients is still gradOut.
-import { mapBinary } from '../../tensor/loops.js'
+import { runBinary } from '../../tensor/loops.js'
 import { promote } from '../../tensor/dtype.js'
 import type { OpDef } from '../op.js'
 import type { Tensor } from '../../tensor/tensor.js'
 
-function extremum(name: 'maximum' | 'minimum', pick: (x: number, y: number) => number): OpDef {
+function extremum(name: 'maximum' | 'minimum'): OpDef {
   return {
     name,
     forward(ctx, [a, b]) {
       ctx.save(a!, b!)
-      return mapBinary(name, a!, b!, pick, promote(a!.dtype, b!.dtype))
+      return runBinary(name, a!, b!, promote(a!.dtype, b!.dtype))
     },
     backward(ctx, gradOut) {
       const [a, b] = ctx.saved as [Tensor, Tensor]
@@ -22,6 +22,6 @@ function extremum(name: 'maximum' | 'minimum', pick: (x: number, y: number) => n
   }
 }
 
-// NOTE: NaN propagates (Math.max/min return NaN), as torch.maximum does.
-export const maximum = extremum('maximum', Math.max)
-export const minimum = extremum('minimum', Math.min)
+// NaN propagates, as torch.maximum does (the reference backend's BINARY table).
+export const maximum = extremum('maximum')
+export const minimum = extremum('minimum')

@@ -1,5 +1,5 @@
 // z = a * b (broadcast); dz/da = b, dz/db = a.
-import { mapBinary } from '../../tensor/loops.js'
+import { runBinary } from '../../tensor/loops.js'
 import { promote } from '../../tensor/dtype.js'
 import type { OpDef } from '../op.js'
 
@@ -7,7 +7,7 @@ export const mul: OpDef = {
   name: 'mul',
   forward(ctx, [a, b]) {
     ctx.save(a!, b!)
-    return mapBinary('mul', a!, b!, (x, y) => x * y, promote(a!.dtype, b!.dtype))
+    return runBinary('mul', a!, b!, promote(a!.dtype, b!.dtype))
   },
   backward(ctx, gradOut) {
     const [a, b] = ctx.saved

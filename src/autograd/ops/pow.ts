@@ -1,5 +1,5 @@
 // z = a ^ b (broadcast); dz/da = b * a^(b-1), dz/db = z * ln(a).
-import { mapBinary } from '../../tensor/loops.js'
+import { runBinary } from '../../tensor/loops.js'
 import { promote } from '../../tensor/dtype.js'
 import { assertFloat } from '../checks.js'
 import type { OpDef } from '../op.js'
@@ -8,7 +8,7 @@ export const pow: OpDef = {
   name: 'pow',
   forward(ctx, [a, b]) {
     assertFloat('pow', a!)
-    const z = mapBinary('pow', a!, b!, Math.pow, promote(a!.dtype, b!.dtype))
+    const z = runBinary('pow', a!, b!, promote(a!.dtype, b!.dtype))
     ctx.save(a!, b!, z)
     return z
   },

@@ -1,5 +1,5 @@
 // z = cond ? a : b (broadcast); dz/da = cond, dz/db = 1 - cond; cond gets no gradient.
-import { mapTernary } from '../../tensor/loops.js'
+import { runWhere } from '../../tensor/loops.js'
 import { promote } from '../../tensor/dtype.js'
 import type { OpDef } from '../op.js'
 import type { Tensor } from '../../tensor/tensor.js'
@@ -10,7 +10,7 @@ export const where: OpDef = {
   name: 'where',
   forward(ctx, [cond, a, b]) {
     ctx.save(cond!)
-    return mapTernary('where', cond!, a!, b!, (c, x, y) => (c !== 0 ? x : y), promote(a!.dtype, b!.dtype))
+    return runWhere(cond!, a!, b!, promote(a!.dtype, b!.dtype))
   },
   backward(ctx, gradOut) {
     const cond = ctx.saved[0] as Tensor

@@ -1,11 +1,26 @@
-// The backend seam: the heavy kernels (matmul, convolution, pooling) on raw, contiguous,
-// row-major typed arrays. No autograd and no Tensor here, so a backend can be swapped
-// (reference loops, WebAssembly SIMD on worker threads, GPU.js) without touching the ops.
-// Every kernel writes its whole output array (it never accumulates into it).
+// The backend seam: the primitives every op is built from (elementwise functions with
+// broadcasting, matmul, convolution, pooling) on raw, contiguous, row-major typed arrays. No
+// autograd and no Tensor here, so a backend can be swapped (reference loops, WebAssembly SIMD
+// on worker threads, GPU.js) without touching the ops. Every kernel writes its whole output
+// array (it never accumulates into it). The reference backend (reference.ts) states each one's
+// math and is the specification the others are tested against.
+import type { TypedArray } from '../dtype.js'
+import type { Broadcast } from '../shape.js'
 import type { BackendStats } from './counters.js'
 
 /** The arrays the kernels compute on: float32, or float64 for gradcheck. */
 export type FloatArray = Float32Array | Float64Array
+
+/**
+ * Elementwise functions of one input, `out[i] = f(x[i])`; the formulas are the reference
+ * backend's. `sign`, `trunc` and `isfinite` also serve int32 and mask outputs.
+ */
+export type UnaryOp =
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh' | 'reciprocal'
+  | 'sign' | 'trunc' | 'copy' | 'isfinite'
+
+/** Elementwise functions of two broadcast inputs; comparisons give 1 or 0. */
+export type BinaryOp = 'add' | 'mul' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'gt' | 'lt' | 'ge' | 'le'
 
 /** Shapes of one batched matrix product `C[b] = op(A[b]) @ op(B[b])`, `op` = optional transpose. */
 export interface MatmulShape {
@@ -68,13 +83,21 @@ export interface BackendInfo {
   details?: Record<string, unknown>
 }
 
-/** The raw kernels a backend implements on typed arrays; no autograd inside (the ops call these). */
+/** The primitives a backend implements on raw typed arrays; no autograd inside (the ops call these). */
 export interface Backend {
   readonly name: string
   /** Name, description and hardware, for logs and getBackendInfo(). */
   info(): BackendInfo
   /** Cumulative kernel calls and copies between host arrays and the backend's memory (see counters.ts). */
   counters(): BackendStats
+  /** out[i] = op(x[i]); `out` has x's length (and may have another dtype, e.g. int32 for trunc). */
+  unary(op: UnaryOp, x: TypedArray, out: TypedArray): void
+  /** out[i] = min(max(x[i], min), max); NaN stays NaN. */
+  clamp(x: TypedArray, out: TypedArray, min: number, max: number): void
+  /** out = op(a, b) over the broadcast `g` (g.strides: a's, then b's). */
+  binary(op: BinaryOp, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void
+  /** out = cond != 0 ? a : b over the broadcast `g` (g.strides: cond's, a's, b's). */
+  where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void
   /** C = op(A) @ op(B), batched; `out` has batch*m*n entries. */
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void
   /** out[n,o,y,x] = bias[o] + sum_{c,i,j} x[n,c,y*s-p+i,x*s-p+j] w[o,c,i,j] (zero padding). `bias` may be null. */

@@ -5,7 +5,9 @@
 // and so do shapes past the device's limits (with a one-time warning naming kernel and limit)
 // when even one batch item is too large; otherwise a large call runs in batch slices.
 import { GPU } from 'gpu.js'
-import type { Backend, BackendInfo, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry } from '../backend.js'
+import type { Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from '../backend.js'
+import type { TypedArray } from '../../dtype.js'
+import type { Broadcast } from '../../shape.js'
 import { Counters, type BackendStats } from '../counters.js'
 import { ReferenceBackend } from '../reference.js'
 import {
@@ -135,6 +137,28 @@ export class GpujsBackend implements Backend {
   /** Kernel calls, uploads and readbacks (see counters.ts); `stats()` has the compile and fallback counts. */
   counters(): BackendStats {
     return this.counts.snapshot()
+  }
+
+  // The elementwise functions run on the reference loops, in place on the host arrays: while
+  // tensors live on the host, copying them in and out would cost more than the loop.
+  unary(op: UnaryOp, x: TypedArray, out: TypedArray): void {
+    this.counts.kernel()
+    this.reference.unary(op, x, out)
+  }
+
+  clamp(x: TypedArray, out: TypedArray, min: number, max: number): void {
+    this.counts.kernel()
+    this.reference.clamp(x, out, min, max)
+  }
+
+  binary(op: BinaryOp, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
+    this.counts.kernel()
+    this.reference.binary(op, a, b, out, g)
+  }
+
+  where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
+    this.counts.kernel()
+    this.reference.where(cond, a, b, out, g)
   }
 
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void {

@@ -18,7 +18,9 @@
 // NOTE: float32 only. Float64Array inputs (gradcheck) go to the reference backend unchanged;
 // pooling other than 2x2/stride 2/unpadded runs as JS loops with the reference's semantics.
 import { availableParallelism } from 'node:os'
-import type { Backend, BackendInfo, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry } from '../backend.js'
+import type { Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from '../backend.js'
+import type { TypedArray } from '../../dtype.js'
+import type { Broadcast } from '../../shape.js'
 import { Counters, type BackendStats } from '../counters.js'
 import { ReferenceBackend } from '../reference.js'
 import { conv2dForward, conv2dGradInput, conv2dGradWeight } from './conv.js'
@@ -83,6 +85,28 @@ export class WasmBackend implements Backend {
 
   counters(): BackendStats {
     return this.count.snapshot()
+  }
+
+  // The elementwise functions run on the reference loops, in place on the host arrays: while
+  // tensors live on the host, copying them in and out would cost more than the loop.
+  unary(op: UnaryOp, x: TypedArray, out: TypedArray): void {
+    this.count.kernel()
+    this.ref.unary(op, x, out)
+  }
+
+  clamp(x: TypedArray, out: TypedArray, min: number, max: number): void {
+    this.count.kernel()
+    this.ref.clamp(x, out, min, max)
+  }
+
+  binary(op: BinaryOp, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
+    this.count.kernel()
+    this.ref.binary(op, a, b, out, g)
+  }
+
+  where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
+    this.count.kernel()
+    this.ref.where(cond, a, b, out, g)
   }
 
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void {

@@ -1,0 +1,120 @@
+// The elementwise primitives of the Backend seam (unary, clamp, binary, where) on every backend,
+// against formulas written here element by element with plain index arithmetic (no Broadcast, no
+// merging of dims), on shapes that exercise each way of broadcasting. The tables below are typed
+// Record<UnaryOp | BinaryOp, ...>, so a primitive added to backend.ts without a case here does not compile.
+import { afterAll, describe, expect, it } from 'vitest'
+import type { Backend, BinaryOp, UnaryOp } from '../src/tensor/backends/backend.js'
+import { ReferenceBackend } from '../src/tensor/backends/reference.js'
+import { WasmBackend } from '../src/tensor/backends/wasm/index.js'
+import { GpujsBackend } from '../src/tensor/backends/gpujs/gpujs-backend.js'
+import { broadcastGeometry, broadcastShapes, numel, stridesOf } from '../src/tensor/shape.js'
+import { Generator } from '../src/tensor/generator.js'
+
+const UNARY: Record<UnaryOp, (v: number) => number> = {
+  neg: (v) => -v, exp: Math.exp, log: Math.log, sqrt: Math.sqrt, abs: Math.abs, relu: (v) => (v > 0 ? v : Number.isNaN(v) ? NaN : 0),
+  sigmoid: (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))), tanh: Math.tanh, reciprocal: (v) => 1 / v,
+  sign: (v) => Math.sign(v), trunc: Math.trunc, copy: (v) => v, isfinite: (v) => (Number.isFinite(v) ? 1 : 0),
+}
+const BINARY: Record<BinaryOp, (x: number, y: number) => number> = {
+  add: (x, y) => x + y, mul: (x, y) => x * y, pow: Math.pow, maximum: Math.max, minimum: Math.min,
+  eq: (x, y) => +(x === y), gt: (x, y) => +(x > y), lt: (x, y) => +(x < y), ge: (x, y) => +(x >= y), le: (x, y) => +(x <= y),
+}
+const SPECIAL = [0, -0, 1, -1, 0.5, Infinity, -Infinity, NaN, 80, -80]
+
+function values(n: number, rng: Generator): Float64Array {
+  const a = new Float64Array(n)
+  for (let i = 0; i < n; i++) a[i] = i < SPECIAL.length ? SPECIAL[i]! : Math.round((rng.uniform() * 6 - 3) * 4) / 4
+  return a
+}
+
+// The flat index into an input of `shape` of the output element at flat index i of `out`.
+function sourceIndex(i: number, out: number[], shape: number[]): number {
+  const st = stridesOf(shape)
+  let at = 0
+  let rest = i
+  for (let d = out.length - 1; d >= 0; d--) {
+    const coord = rest % out[d]!
+    rest = Math.floor(rest / out[d]!)
+    const k = d - (out.length - shape.length)
+    if (k >= 0 && shape[k] !== 1) at += coord * st[k]!
+  }
+  return at
+}
+
+const SHAPES: [number[], number[]][] = [
+  [[4, 5], [4, 5]], [[4, 5], []], [[], [4, 5]], [[3, 4], [4]], [[4], [3, 4]], [[3, 1], [1, 4]],
+  [[2, 3, 4, 5], [3, 1, 1]], [[2, 1, 3], [4, 1]], [[5, 1], [5, 1]], [[0, 3], [3]], [[], []],
+]
+
+const backends: [string, Backend][] = [
+  ['reference', new ReferenceBackend()],
+  ['wasm', new WasmBackend({ threads: 1 })],
+  ['gpujs-webasm', new GpujsBackend({ mode: 'webasm' })],
+]
+afterAll(() => backends.forEach(([, b]) => b.dispose()))
+
+describe('broadcastGeometry merges the dims every input runs on contiguously across', () => {
+  it.each([
+    [[[4, 5], [4, 5]], { shape: [20], strides: [[1], [1]] }],
+    [[[4, 5], []], { shape: [20], strides: [[1], [0]] }],
+    [[[32, 64, 14, 14], [64, 1, 1]], { shape: [32, 64, 196], strides: [[12544, 196, 1], [0, 1, 0]] }],
+    [[[3, 1], [1, 4]], { shape: [3, 4], strides: [[1, 0], [0, 1]] }],
+    [[[], []], { shape: [1], strides: [[0], [0]] }],
+  ] as const)('%j', (shapes, want) => {
+    expect(broadcastGeometry('t', shapes as unknown as number[][])).toEqual(want)
+  })
+
+  it('names the op and the shapes when they do not broadcast', () => {
+    expect(() => broadcastGeometry('add', [[3, 4], [3]])).toThrow(/add: shapes \[3,4\] and \[3\] cannot be broadcast/)
+  })
+})
+
+describe.each(backends)('elementwise primitives on %s', (_name, backend) => {
+  const rng = new Generator(1)
+  for (const dtype of [Float32Array, Float64Array] as const) {
+    const make = (xs: ArrayLike<number>): Float32Array | Float64Array => (dtype === Float32Array ? Float32Array.from(xs) : Float64Array.from(xs))
+    it.each(Object.keys(UNARY) as UnaryOp[])(`unary %s (${dtype.name})`, (op) => {
+      const x = dtype.from(values(37, rng))
+      const out = new dtype(x.length)
+      backend.unary(op, x, out)
+      expect(Array.from(out)).toEqual(Array.from(make(Array.from(x, UNARY[op]))))
+    })
+
+    it.each(Object.keys(BINARY) as BinaryOp[])(`binary %s (${dtype.name}), every broadcast pattern`, (op) => {
+      for (const [sa, sb] of SHAPES) {
+        const shape = broadcastShapes(op, sa, sb)
+        const a = dtype.from(values(numel(sa), rng))
+        const b = dtype.from(values(numel(sb), rng))
+        const out = new dtype(numel(shape))
+        backend.binary(op, a, b, out, broadcastGeometry(op, [sa, sb]))
+        const want = make(Array.from({ length: out.length }, (_, i) => BINARY[op](a[sourceIndex(i, shape, sa)]!, b[sourceIndex(i, shape, sb)]!)))
+        expect(Array.from(out), `${JSON.stringify([sa, sb])}`).toEqual(Array.from(want))
+      }
+    })
+  }
+
+  it('clamp keeps NaN and both bounds', () => {
+    const x = Float32Array.from([-2, -1, 0, 1, 2, NaN, Infinity])
+    const out = new Float32Array(x.length)
+    backend.clamp(x, out, -1, 1)
+    expect(Array.from(out)).toEqual([-1, -1, 0, 1, 1, NaN, 1])
+  })
+
+  it('where picks a where cond is nonzero, over three broadcast shapes', () => {
+    const [sc, sa, sb] = [[3, 1], [1, 4], []]
+    const cond = Float32Array.from([1, 0, NaN]) // NaN is nonzero: true, as in PyTorch's bool()
+    const a = Float32Array.from([10, 20, 30, 40])
+    const b = Float32Array.from([-1])
+    const out = new Float32Array(12)
+    backend.where(cond, a, b, out, broadcastGeometry('where', [sc!, sa!, sb!]))
+    expect(Array.from(out)).toEqual([10, 20, 30, 40, -1, -1, -1, -1, 10, 20, 30, 40])
+  })
+
+  it('trunc and the comparisons write int32 outputs', () => {
+    const out = new Int32Array(3)
+    backend.unary('trunc', Float32Array.from([2.7, -2.7, 1e10]), out)
+    expect(Array.from(out)).toEqual([2, -2, 1410065408])
+    backend.binary('gt', Int32Array.from([1, 5, 3]), Int32Array.from([2]), out, broadcastGeometry('gt', [[3], [1]]))
+    expect(Array.from(out)).toEqual([0, 1, 1])
+  })
+})
