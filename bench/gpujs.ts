@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Backend } from '../src/tensor/backends/backend.js'
-import { backendStats, getBackendInfo, setBackend, type BackendStats } from '../src/index.js'
+import { backendStats, getBackendInfo, setBackend, statsSince, type BackendStats } from '../src/index.js'
 import { ReferenceBackend } from '../src/tensor/backends/reference.js'
 import type { GpujsMode } from '../src/tensor/backends/gpujs/modes.js'
 import { benchGpujsModes, tasks, timeTask, wantFloat64, type GpujsBenchRow } from './gpujs-tasks.js'
@@ -52,9 +52,7 @@ export function cnn2StepRows(backends: string[], budgetS = 2): GpujsStepRow[] {
     step() // compiles the kernels
     const before = backendStats()
     step()
-    const after = backendStats()
-    const perStep = { ...after }
-    for (const k of Object.keys(perStep) as (keyof BackendStats)[]) perStep[k] -= before[k]
+    const perStep = statsSince(before, backendStats())
     const t = timeSlow(step, budgetS, 60)
     return { backend: name, mode: String(getBackendInfo().details?.['gpujsMode'] ?? '-'), medianMs: t.medianMs, reps: t.reps, perStep }
   })

@@ -110,6 +110,12 @@ describe.each(backends)('elementwise primitives on %s', (_name, backend) => {
     expect(Array.from(out)).toEqual([10, 20, 30, 40, -1, -1, -1, -1, 10, 20, 30, 40])
   })
 
+  it('an unknown function is an error naming the primitive and the functions it has', () => {
+    const x = new Float32Array(2)
+    expect(() => backend.unary('erf' as UnaryOp, x, x)).toThrow(/unary: unknown function 'erf'; expected one of neg, exp, .*isfinite/)
+    expect(() => backend.binary('sub' as BinaryOp, x, x, x, broadcastGeometry('sub', [[2], [2]]))).toThrow(/binary: unknown function 'sub'; expected one of add, mul, .*le/)
+  })
+
   it('trunc and the comparisons write int32 outputs', () => {
     const out = new Int32Array(3)
     backend.unary('trunc', Float32Array.from([2.7, -2.7, 1e10]), out)

@@ -3,7 +3,7 @@
 // Adam), where the numbers follow from the model: they are the transfer counts docs/backends.md
 // quotes for today's design, in which every backend call takes and returns host arrays.
 import { afterAll, describe, expect, it } from 'vitest'
-import { Adam, F, Generator, backendStats, createModel, disposeBackends, randint, randn, setBackend, type BackendStats } from '../src/index.js'
+import { Adam, F, Generator, backendStats, createModel, disposeBackends, randint, randn, setBackend, statsSince, type BackendStats } from '../src/index.js'
 import type { MatmulShape } from '../src/tensor/backends/backend.js'
 import { ReferenceBackend } from '../src/tensor/backends/reference.js'
 import { WasmBackend } from '../src/tensor/backends/wasm/index.js'
@@ -11,12 +11,6 @@ import { GpujsBackend } from '../src/tensor/backends/gpujs/gpujs-backend.js'
 
 const S: MatmulShape = { batch: 1, m: 2, k: 3, n: 4, transA: false, transB: false }
 const f32 = (n: number): Float32Array => new Float32Array(n).fill(0.5)
-
-function diff(after: BackendStats, before: BackendStats): BackendStats {
-  const d = { ...after }
-  for (const k of Object.keys(d) as (keyof BackendStats)[]) d[k] -= before[k]
-  return d
-}
 
 describe('backend counters, kernel by kernel', () => {
   it('reference: calls only (its loops read the host arrays in place)', () => {
@@ -72,7 +66,7 @@ function cnn2Steps(steps: number): BackendStats[] {
     opt.zeroGrad()
     F.crossEntropy(model.forward(x), y).backward()
     opt.step()
-    perStep.push(diff(backendStats(), before))
+    perStep.push(statsSince(before, backendStats()))
   }
   return perStep
 }

@@ -4,7 +4,7 @@
 // Tensor ops on top of them. The copying ops' index loops (broadcastLoop, broadcastTo) are below.
 import { Tensor } from './tensor.js'
 import { allocate, type DType, type TypedArray } from './dtype.js'
-import { broadcastGeometry, broadcastShapes, broadcastStrides, numel } from './shape.js'
+import { broadcastGeometry, broadcastShapes, broadcastStrides, forEachRun, numel } from './shape.js'
 import { getBackend } from './backends/registry.js'
 import type { BinaryOp, UnaryOp } from './backends/backend.js'
 
@@ -39,24 +39,22 @@ export function runWhere(cond: Tensor, a: Tensor, b: Tensor, dtype: DType): Tens
 }
 
 /**
- * Visit every index of `shape` in row-major order, tracking one flat offset per input
- * (an odometer over the dims; a stride of 0 repeats a broadcast input).
+ * Visit every index of `shape` in row-major order, with one flat offset per input (`strides`
+ * gives each input's step per dim; 0 repeats a broadcast input): forEachRun's odometer over the
+ * outer dims, stepped element by element along the last one.
  */
 export function broadcastLoop(shape: readonly number[], strides: number[][], visit: (i: number, offsets: number[]) => void): void {
-  const n = numel(shape)
-  const nd = shape.length
-  const idx = new Array<number>(nd).fill(0)
-  const offs = strides.map(() => 0)
-  for (let i = 0; i < n; i++) {
-    visit(i, offs)
-    for (let d = nd - 1; d >= 0; d--) {
-      idx[d]!++
-      for (let k = 0; k < strides.length; k++) offs[k]! += strides[k]![d]!
-      if (idx[d]! < shape[d]!) break
-      for (let k = 0; k < strides.length; k++) offs[k]! -= strides[k]![d]! * shape[d]!
-      idx[d] = 0
+  const g = shape.length === 0 ? { shape: [1], strides: strides.map(() => [0]) } : { shape: [...shape], strides }
+  const n = g.shape[g.shape.length - 1]!
+  const steps = g.strides.map((st) => st[st.length - 1]!)
+  const offs = steps.map(() => 0)
+  forEachRun(g, (o, starts) => {
+    for (let k = 0; k < offs.length; k++) offs[k] = starts[k]!
+    for (let i = 0; i < n; i++) {
+      visit(o + i, offs)
+      for (let k = 0; k < offs.length; k++) offs[k]! += steps[k]!
     }
-  }
+  })
 }
 
 /** Copy `x` laid out as `outShape` (materialised broadcast). */

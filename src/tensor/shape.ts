@@ -92,6 +92,29 @@ export function broadcastGeometry(op: string, shapes: readonly Shape[]): Broadca
   return { shape, strides }
 }
 
+/**
+ * Visit the runs of a Broadcast's output along its last dim in row-major order, with each input's
+ * offset at the run's start (an odometer over the outer dims; a stride of 0 re-reads a broadcast input).
+ */
+export function forEachRun(g: Broadcast, visit: (o: number, offsets: number[]) => void): void {
+  const { shape, strides } = g
+  const nd = shape.length
+  const n = shape[nd - 1]!
+  const runs = n === 0 ? 0 : numel(shape) / n
+  const idx = new Array<number>(nd).fill(0)
+  const offs = strides.map(() => 0)
+  for (let r = 0; r < runs; r++) {
+    visit(r * n, offs)
+    for (let d = nd - 2; d >= 0; d--) {
+      idx[d]!++
+      for (let k = 0; k < strides.length; k++) offs[k]! += strides[k]![d]!
+      if (idx[d]! < shape[d]!) break
+      for (let k = 0; k < strides.length; k++) offs[k]! -= strides[k]![d]! * shape[d]!
+      idx[d] = 0
+    }
+  }
+}
+
 /** Resolve a possibly negative dim against ndim, or throw naming the op. */
 export function normalizeDim(op: string, dim: number, ndim: number): number {
   const d = dim < 0 ? dim + ndim : dim

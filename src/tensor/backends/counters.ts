@@ -14,10 +14,20 @@ export interface BackendStats {
   downloads: number
   uploadBytes: number
   downloadBytes: number
-  /** calls of the backend's kernels (matmul, conv2d, ...), whatever ran them, fallbacks included */
+  /** calls of the backend's primitives (elementwise, matmul, conv2d, ...), whatever ran them, fallbacks included */
   kernelCalls: number
   /** buffers the backend keeps alive for tensors between calls (none while tensors live on the host) */
   liveBuffers: number
+}
+
+/**
+ * What moved between two readings of backendStats(): `after - before`, field by field.
+ * @example const before = backendStats(); step(); statsSince(before, backendStats()).uploads
+ */
+export function statsSince(before: BackendStats, after: BackendStats): BackendStats {
+  const d = { ...after }
+  for (const k of Object.keys(d) as (keyof BackendStats)[]) d[k] -= before[k]
+  return d
 }
 
 /**

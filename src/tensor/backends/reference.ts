@@ -3,7 +3,7 @@
 // runs in float64 for gradcheck. It accumulates in the array's own precision.
 import type { Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from './backend.js'
 import type { TypedArray } from '../dtype.js'
-import { numel, type Broadcast } from '../shape.js'
+import { forEachRun, type Broadcast } from '../shape.js'
 import { Counters, type BackendStats } from './counters.js'
 
 /**
@@ -25,7 +25,9 @@ export class ReferenceBackend implements Backend {
 
   unary(op: UnaryOp, x: TypedArray, out: TypedArray): void {
     this.count.kernel()
-    UNARY[op](x, out)
+    const run = UNARY[op]
+    if (run === undefined) throw new Error(`unary: unknown function '${op}'; expected one of ${Object.keys(UNARY).join(', ')}`)
+    run(x, out)
   }
 
   clamp(x: TypedArray, out: TypedArray, min: number, max: number): void {
@@ -40,6 +42,7 @@ export class ReferenceBackend implements Backend {
   binary(op: BinaryOp, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
     this.count.kernel()
     const run = BINARY[op]
+    if (run === undefined) throw new Error(`binary: unknown function '${op}'; expected one of ${Object.keys(BINARY).join(', ')}`)
     const [sa, sb] = lastStrides(g)
     const n = g.shape[g.shape.length - 1]!
     forEachRun(g, (o, [ia, ib]) => run(a, ia!, sa!, b, ib!, sb!, out, o, n))
@@ -47,10 +50,11 @@ export class ReferenceBackend implements Backend {
 
   where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
     this.count.kernel()
-    const [sc, sa, sb] = lastStrides(g)
+    const [sc, sa, sb] = lastStrides(g) as [number, number, number]
     const n = g.shape[g.shape.length - 1]!
-    forEachRun(g, (o, [ic, ia, ib]) => {
-      for (let k = 0; k < n; k++) out[o + k] = cond[ic! + k * sc!] !== 0 ? a[ia! + k * sa!]! : b[ib! + k * sb!]!
+    forEachRun(g, (o, offsets) => {
+      let [ic, ia, ib] = offsets as [number, number, number]
+      for (const end = o + n; o < end; o++, ic += sc, ia += sa, ib += sb) out[o] = cond[ic] !== 0 ? a[ia]! : b[ib]!
     })
   }
 
@@ -308,29 +312,6 @@ const BINARY: Record<BinaryOp, BinaryRun> = {
 
 // Each input's step along the last dim of a Broadcast.
 const lastStrides = (g: Broadcast): number[] => g.strides.map((s) => s[s.length - 1]!)
-
-/**
- * Visit the runs of a Broadcast's output along its last dim in row-major order, with each input's
- * offset at the run's start (an odometer over the outer dims; a stride of 0 re-reads a broadcast input).
- */
-function forEachRun(g: Broadcast, visit: (o: number, offsets: number[]) => void): void {
-  const { shape, strides } = g
-  const nd = shape.length
-  const n = shape[nd - 1]!
-  const runs = n === 0 ? 0 : numel(shape) / n
-  const idx = new Array<number>(nd).fill(0)
-  const offs = strides.map(() => 0)
-  for (let r = 0; r < runs; r++) {
-    visit(r * n, offs)
-    for (let d = nd - 2; d >= 0; d--) {
-      idx[d]!++
-      for (let k = 0; k < strides.length; k++) offs[k]! += strides[k]![d]!
-      if (idx[d]! < shape[d]!) break
-      for (let k = 0; k < strides.length; k++) offs[k]! -= strides[k]![d]! * shape[d]!
-      idx[d] = 0
-    }
-  }
-}
 
 /**
  * The divisor of one average-pooling window, as PyTorch's count_include_pad=true:

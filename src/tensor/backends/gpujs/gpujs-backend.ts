@@ -5,11 +5,8 @@
 // and so do shapes past the device's limits (with a one-time warning naming kernel and limit)
 // when even one batch item is too large; otherwise a large call runs in batch slices.
 import { GPU } from 'gpu.js'
-import type { Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from '../backend.js'
-import type { TypedArray } from '../../dtype.js'
-import type { Broadcast } from '../../shape.js'
-import { Counters, type BackendStats } from '../counters.js'
-import { ReferenceBackend } from '../reference.js'
+import type { Backend, BackendInfo, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry } from '../backend.js'
+import { HostElementwise } from '../host-elementwise.js'
 import {
   avgPool2dBackwardSpec, avgPool2dSpec, conv2dGradInputSpec, conv2dGradWeightSpec, conv2dSpec,
   matmulSpec, maxPool2dBackwardSpec, maxPool2dSpec, type KernelSpec,
@@ -56,24 +53,23 @@ const WASM_ELEMENT_LIMIT = 2 ** 28
  * GPU.js kernels for the heavy ops; see README "Backends" for the modes.
  * @example const b = new GpujsBackend({ mode: 'webasm' }); b.matmul(a, b2, out, shape); b.dispose()
  */
-export class GpujsBackend implements Backend {
+export class GpujsBackend extends HostElementwise implements Backend {
   readonly name: string
   readonly requestedMode: GpujsMode
   /** the mode GPU.js really chose (from its kernel class) */
   readonly mode: GpujsRunMode
   private gpu: GPU | null
   private readonly kernels = new Map<string, KernelRun>()
-  private readonly reference = new ReferenceBackend()
   private readonly warned = new Set<string>()
   private readonly kernelFallbacks: string[] = []
   private readonly renderer: RendererInfo | null
   private readonly maxTextureSize: number | null
   private readonly stats_: GpujsStats = { compiles: 0, runs: 0, referenceRuns: {}, slicedCalls: 0 }
-  private readonly counts = new Counters()
   private destroyed: Promise<void> | null = null
   private readonly maxElements: number
 
   constructor(options: GpujsBackendOptions = {}) {
+    super()
     this.name = options.name ?? 'gpujs'
     this.requestedMode = options.mode ?? modeFromEnv()
     this.maxElements = options.maxElements ?? Infinity
@@ -134,36 +130,9 @@ export class GpujsBackend implements Backend {
     return { ...this.stats_, referenceRuns: { ...this.stats_.referenceRuns } }
   }
 
-  /** Kernel calls, uploads and readbacks (see counters.ts); `stats()` has the compile and fallback counts. */
-  counters(): BackendStats {
-    return this.counts.snapshot()
-  }
-
-  // The elementwise functions run on the reference loops, in place on the host arrays: while
-  // tensors live on the host, copying them in and out would cost more than the loop.
-  unary(op: UnaryOp, x: TypedArray, out: TypedArray): void {
-    this.counts.kernel()
-    this.reference.unary(op, x, out)
-  }
-
-  clamp(x: TypedArray, out: TypedArray, min: number, max: number): void {
-    this.counts.kernel()
-    this.reference.clamp(x, out, min, max)
-  }
-
-  binary(op: BinaryOp, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
-    this.counts.kernel()
-    this.reference.binary(op, a, b, out, g)
-  }
-
-  where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
-    this.counts.kernel()
-    this.reference.where(cond, a, b, out, g)
-  }
-
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void {
     this.counts.kernel()
-    if (this.useReference([a, b, out])) return this.reference.matmul(a, b, out, s)
+    if (this.useReference([a, b, out])) return this.ref.matmul(a, b, out, s)
     // The 2-D output is a [n, batch*m] texture on GL: use it only within MAX_TEXTURE_SIZE.
     const side = this.maxTextureSize ?? Infinity
     const { m, k, n } = s
@@ -171,35 +140,35 @@ export class GpujsBackend implements Backend {
       const sl: MatmulShape = { ...s, batch }
       const twoD = n > 1 && batch * m > 1 && n <= side && batch * m <= side
       return { spec: matmulSpec(sl, twoD), args: [slice(a, start, batch, m * k), slice(b, start, batch, k * n)], out: slice(out, start, batch, m * n) }
-    }, () => this.reference.matmul(a, b, out, s))
+    }, () => this.ref.matmul(a, b, out, s))
   }
 
   conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry): void {
     this.counts.kernel()
     const arrays = bias ? [x, w, bias, out] : [x, w, out]
-    if (this.useReference(arrays)) return this.reference.conv2d(x, w, bias, out, g)
+    if (this.useReference(arrays)) return this.ref.conv2d(x, w, bias, out, g)
     const { inImg, outImg } = itemSizes(g)
     this.runInSlices(g.batch, (start, batch) => ({
       spec: conv2dSpec({ ...g, batch }, bias !== null),
       args: [slice(x, start, batch, inImg), w, ...(bias ? [bias] : [])],
       out: slice(out, start, batch, outImg),
-    }), () => this.reference.conv2d(x, w, bias, out, g))
+    }), () => this.ref.conv2d(x, w, bias, out, g))
   }
 
   conv2dGradInput(gradOut: FloatArray, w: FloatArray, gradX: FloatArray, g: Conv2dGeometry): void {
     this.counts.kernel()
-    if (this.useReference([gradOut, w, gradX])) return this.reference.conv2dGradInput(gradOut, w, gradX, g)
+    if (this.useReference([gradOut, w, gradX])) return this.ref.conv2dGradInput(gradOut, w, gradX, g)
     const { inImg, outImg } = itemSizes(g)
     this.runInSlices(g.batch, (start, batch) => ({
       spec: conv2dGradInputSpec({ ...g, batch }),
       args: [slice(gradOut, start, batch, outImg), w],
       out: slice(gradX, start, batch, inImg),
-    }), () => this.reference.conv2dGradInput(gradOut, w, gradX, g))
+    }), () => this.ref.conv2dGradInput(gradOut, w, gradX, g))
   }
 
   conv2dGradWeight(gradOut: FloatArray, x: FloatArray, gradW: FloatArray, g: Conv2dGeometry): void {
     this.counts.kernel()
-    if (this.useReference([gradOut, x, gradW])) return this.reference.conv2dGradWeight(gradOut, x, gradW, g)
+    if (this.useReference([gradOut, x, gradW])) return this.ref.conv2dGradWeight(gradOut, x, gradW, g)
     // The weight gradient sums over the batch: slices add their partial sums into gradW.
     const { inImg, outImg } = itemSizes(g)
     const partial = new Float32Array(gradW.length)
@@ -213,7 +182,7 @@ export class GpujsBackend implements Backend {
         else for (let i = 0; i < gradW.length; i++) gradW[i]! += partial[i]!
         first = false
       },
-    }), () => this.reference.conv2dGradWeight(gradOut, x, gradW, g))
+    }), () => this.ref.conv2dGradWeight(gradOut, x, gradW, g))
   }
 
   maxPool2d(x: FloatArray, out: FloatArray, argmax: Int32Array, g: Pool2dGeometry): void {
@@ -221,13 +190,13 @@ export class GpujsBackend implements Backend {
     // NOTE: a NaN must win its window (as in the reference); GL compilers may fold `v != v`
     // away, so inputs holding NaN go to the reference kernel, which is exact about it.
     if (this.useReference([x, out]) || this.hasNaN(x)) {
-      return this.reference.maxPool2d(x, out, argmax, g)
+      return this.ref.maxPool2d(x, out, argmax, g)
     }
     const idx = new Float32Array(out.length)
     const { inImg, outImg } = itemSizes(g)
     const ran = this.runInSlices(g.batch, (start, batch) => ({
       spec: maxPool2dSpec({ ...g, batch }), args: [slice(x, start, batch, inImg)], out: slice(idx, start, batch, outImg),
-    }), () => this.reference.maxPool2d(x, out, argmax, g))
+    }), () => this.ref.maxPool2d(x, out, argmax, g))
     if (!ran) return
     const plane = g.outHeight * g.outWidth
     const inPlane = g.inHeight * g.inWidth
@@ -241,7 +210,7 @@ export class GpujsBackend implements Backend {
   maxPool2dBackward(gradOut: FloatArray, argmax: Int32Array, gradX: FloatArray, g: Pool2dGeometry): void {
     this.counts.kernel()
     if (this.useReference([gradOut, gradX])) {
-      return this.reference.maxPool2dBackward(gradOut, argmax, gradX, g)
+      return this.ref.maxPool2dBackward(gradOut, argmax, gradX, g)
     }
     // Exact as float32: argmax < inHeight*inWidth, far below 2^24.
     const where = Float32Array.from(argmax)
@@ -250,25 +219,25 @@ export class GpujsBackend implements Backend {
       spec: maxPool2dBackwardSpec({ ...g, batch }),
       args: [slice(gradOut, start, batch, outImg), slice(where, start, batch, outImg)],
       out: slice(gradX, start, batch, inImg),
-    }), () => this.reference.maxPool2dBackward(gradOut, argmax, gradX, g))
+    }), () => this.ref.maxPool2dBackward(gradOut, argmax, gradX, g))
   }
 
   avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry): void {
     this.counts.kernel()
-    if (this.useReference([x, out])) return this.reference.avgPool2d(x, out, g)
+    if (this.useReference([x, out])) return this.ref.avgPool2d(x, out, g)
     const { inImg, outImg } = itemSizes(g)
     this.runInSlices(g.batch, (start, batch) => ({
       spec: avgPool2dSpec({ ...g, batch }), args: [slice(x, start, batch, inImg)], out: slice(out, start, batch, outImg),
-    }), () => this.reference.avgPool2d(x, out, g))
+    }), () => this.ref.avgPool2d(x, out, g))
   }
 
   avgPool2dBackward(gradOut: FloatArray, gradX: FloatArray, g: Pool2dGeometry): void {
     this.counts.kernel()
-    if (this.useReference([gradOut, gradX])) return this.reference.avgPool2dBackward(gradOut, gradX, g)
+    if (this.useReference([gradOut, gradX])) return this.ref.avgPool2dBackward(gradOut, gradX, g)
     const { inImg, outImg } = itemSizes(g)
     this.runInSlices(g.batch, (start, batch) => ({
       spec: avgPool2dBackwardSpec({ ...g, batch }), args: [slice(gradOut, start, batch, outImg)], out: slice(gradX, start, batch, inImg),
-    }), () => this.reference.avgPool2dBackward(gradOut, gradX, g))
+    }), () => this.ref.avgPool2dBackward(gradOut, gradX, g))
   }
 
   /** Destroys every kernel, texture and the GPU.js instance (GL context, worker pool). */

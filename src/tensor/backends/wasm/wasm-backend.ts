@@ -18,11 +18,8 @@
 // NOTE: float32 only. Float64Array inputs (gradcheck) go to the reference backend unchanged;
 // pooling other than 2x2/stride 2/unpadded runs as JS loops with the reference's semantics.
 import { availableParallelism } from 'node:os'
-import type { Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from '../backend.js'
-import type { TypedArray } from '../../dtype.js'
-import type { Broadcast } from '../../shape.js'
-import { Counters, type BackendStats } from '../counters.js'
-import { ReferenceBackend } from '../reference.js'
+import type { Backend, BackendInfo, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry } from '../backend.js'
+import { HostElementwise } from '../host-elementwise.js'
 import { conv2dForward, conv2dGradInput, conv2dGradWeight } from './conv.js'
 import { WasmEngine } from './engine.js'
 import * as pool from './pool.js'
@@ -45,14 +42,12 @@ const isF32 = (...xs: (FloatArray | null)[]): boolean => xs.every((x) => x === n
  * WebAssembly SIMD backend on worker threads with a synchronous API.
  * @example registerBackend('wasm', () => new WasmBackend({ threads: 2 }))
  */
-export class WasmBackend implements Backend {
+export class WasmBackend extends HostElementwise implements Backend {
   readonly name = 'wasm'
-  private readonly ref = new ReferenceBackend()
   private engine: WasmEngine | null
-  // Each WASM kernel copies its inputs into WASM memory and its outputs out (counters.ts).
-  private readonly count = new Counters()
 
   constructor(opts: WasmBackendOptions = {}) {
+    super()
     const envThreads = Number(process.env['PRIORGRAD_THREADS'])
     const threads = opts.threads ?? (envThreads >= 1 ? envThreads : availableParallelism())
     this.engine = new WasmEngine({ threads, parallelFlops: opts.parallelFlops ?? 4e6 })
@@ -83,42 +78,16 @@ export class WasmBackend implements Backend {
     }
   }
 
-  counters(): BackendStats {
-    return this.count.snapshot()
-  }
-
-  // The elementwise functions run on the reference loops, in place on the host arrays: while
-  // tensors live on the host, copying them in and out would cost more than the loop.
-  unary(op: UnaryOp, x: TypedArray, out: TypedArray): void {
-    this.count.kernel()
-    this.ref.unary(op, x, out)
-  }
-
-  clamp(x: TypedArray, out: TypedArray, min: number, max: number): void {
-    this.count.kernel()
-    this.ref.clamp(x, out, min, max)
-  }
-
-  binary(op: BinaryOp, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
-    this.count.kernel()
-    this.ref.binary(op, a, b, out, g)
-  }
-
-  where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
-    this.count.kernel()
-    this.ref.where(cond, a, b, out, g)
-  }
-
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void {
-    this.count.kernel()
+    this.counts.kernel()
     if (!isF32(a, b, out)) return this.ref.matmul(a, b, out, s)
     const { batch, m, k, n, transA, transB } = s
     if (k === 0) {
       out.fill(0, 0, batch * m * n)
       return
     }
-    this.count.upload(a, b)
-    this.count.download(out)
+    this.counts.upload(a, b)
+    this.counts.download(out)
     const e = this.e
     const ldc = e.ldcFloats(n)
     const mp = e.paddedRows(m)
@@ -147,34 +116,34 @@ export class WasmBackend implements Backend {
   }
 
   conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry): void {
-    this.count.kernel()
+    this.counts.kernel()
     if (!isF32(x, w, bias, out)) return this.ref.conv2d(x, w, bias, out, g)
-    this.count.upload(x, w, bias)
-    this.count.download(out)
+    this.counts.upload(x, w, bias)
+    this.counts.download(out)
     conv2dForward(this.e, x as Float32Array, w as Float32Array, bias as Float32Array | null, out as Float32Array, g)
   }
 
   conv2dGradInput(gradOut: FloatArray, w: FloatArray, gradX: FloatArray, g: Conv2dGeometry): void {
-    this.count.kernel()
+    this.counts.kernel()
     if (!isF32(gradOut, w, gradX)) return this.ref.conv2dGradInput(gradOut, w, gradX, g)
-    this.count.upload(gradOut, w)
-    this.count.download(gradX)
+    this.counts.upload(gradOut, w)
+    this.counts.download(gradX)
     conv2dGradInput(this.e, gradOut as Float32Array, w as Float32Array, gradX as Float32Array, g)
   }
 
   conv2dGradWeight(gradOut: FloatArray, x: FloatArray, gradW: FloatArray, g: Conv2dGeometry): void {
-    this.count.kernel()
+    this.counts.kernel()
     if (!isF32(gradOut, x, gradW)) return this.ref.conv2dGradWeight(gradOut, x, gradW, g)
-    this.count.upload(gradOut, x)
-    this.count.download(gradW)
+    this.counts.upload(gradOut, x)
+    this.counts.download(gradW)
     conv2dGradWeight(this.e, gradOut as Float32Array, x as Float32Array, gradW as Float32Array, g)
   }
 
   maxPool2d(x: FloatArray, out: FloatArray, argmax: Int32Array, g: Pool2dGeometry): void {
-    this.count.kernel()
+    this.counts.kernel()
     if (isF32(x, out) && pool.isPool2x2(g)) {
-      this.count.upload(x)
-      this.count.download(out, argmax)
+      this.counts.upload(x)
+      this.counts.download(out, argmax)
       return pool.maxPool2x2Wasm(this.e, x as Float32Array, out as Float32Array, argmax, g)
     }
     pool.maxPool2d(x, out, argmax, g)
@@ -182,22 +151,22 @@ export class WasmBackend implements Backend {
 
   maxPool2dBackward(gradOut: FloatArray, argmax: Int32Array, gradX: FloatArray, g: Pool2dGeometry): void {
     // 2x2 / stride 2 / unpadded windows always hold a valid argmax (never -1)
-    this.count.kernel()
+    this.counts.kernel()
     if (isF32(gradOut, gradX) && pool.isPool2x2(g)) {
-      this.count.upload(gradOut, argmax)
-      this.count.download(gradX)
+      this.counts.upload(gradOut, argmax)
+      this.counts.download(gradX)
       return pool.maxPoolBackwardWasm(this.e, gradOut as Float32Array, argmax, gradX as Float32Array, g)
     }
     pool.maxPool2dBackward(gradOut, argmax, gradX, g)
   }
 
   avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry): void {
-    this.count.kernel()
+    this.counts.kernel()
     pool.avgPool2d(x, out, g)
   }
 
   avgPool2dBackward(gradOut: FloatArray, gradX: FloatArray, g: Pool2dGeometry): void {
-    this.count.kernel()
+    this.counts.kernel()
     pool.avgPool2dBackward(gradOut, gradX, g)
   }
 

@@ -1,0 +1,42 @@
+// What the wasm and gpujs backends share while tensors live on the host: the elementwise
+// primitives run as the reference loops, in place on the host arrays (copying the arrays into
+// WASM memory or a texture and back would cost more than the loop itself), each call counted,
+// and the counters behind `counters()`. A backend with its own elementwise kernels overrides them.
+import type { BinaryOp, UnaryOp } from './backend.js'
+import { Counters, type BackendStats } from './counters.js'
+import { ReferenceBackend } from './reference.js'
+import type { TypedArray } from '../dtype.js'
+import type { Broadcast } from '../shape.js'
+
+/** Base of the backends whose tensors live on the host: reference elementwise loops and the counters. */
+export abstract class HostElementwise {
+  /** The reference kernels, for the elementwise primitives and for fallbacks (float64, limits). @internal */
+  protected readonly ref = new ReferenceBackend()
+  /** This backend's counters. @internal */
+  protected readonly counts = new Counters()
+
+  /** Kernel calls and copies between host arrays and this backend's memory (see counters.ts). */
+  counters(): BackendStats {
+    return this.counts.snapshot()
+  }
+
+  unary(op: UnaryOp, x: TypedArray, out: TypedArray): void {
+    this.counts.kernel()
+    this.ref.unary(op, x, out)
+  }
+
+  clamp(x: TypedArray, out: TypedArray, min: number, max: number): void {
+    this.counts.kernel()
+    this.ref.clamp(x, out, min, max)
+  }
+
+  binary(op: BinaryOp, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
+    this.counts.kernel()
+    this.ref.binary(op, a, b, out, g)
+  }
+
+  where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
+    this.counts.kernel()
+    this.ref.where(cond, a, b, out, g)
+  }
+}
