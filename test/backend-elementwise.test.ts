@@ -124,3 +124,44 @@ describe.each(backends)('elementwise primitives on %s', (_name, backend) => {
     expect(Array.from(out)).toEqual([0, 1, 1])
   })
 })
+
+// The wasm backend's SIMD kernels (./src/tensor/backends/wasm/elementwise-kernels.ts) against the
+// reference loops, bit for bit, on sizes that take each path of the driver: row tails that are
+// not a multiple of 4, a broadcast operand on either side, blocks of rows, many outer blocks, and
+// calls big enough to be cut into tasks for two threads (rows split into bands, a lone row split
+// into ranges).
+describe('wasm SIMD elementwise kernels agree with the reference bit for bit', () => {
+  const reference = new ReferenceBackend()
+  const wasm = new WasmBackend({ threads: 2 })
+  afterAll(() => wasm.dispose())
+  const rng = new Generator(7)
+  const random = (n: number): Float32Array => Float32Array.from(values(n, rng), (v, i) => (i < SPECIAL.length ? v : v + rng.uniform() - 0.5))
+  const BIG: [number[], number[]][] = [
+    [[70001], [70001]], [[70001], []], [[], [70003]], // one row, cut into ranges
+    [[300, 257], [300, 257]], [[300, 257], [257]], [[300, 1], [300, 257]], // rows cut into bands
+    [[4, 64, 263], [64, 1]], [[6, 5, 7], [5, 7]], // outer blocks (the NCHW bias pattern first)
+    [[3, 4, 5, 6], [4, 1, 6]], [[2, 3], [2, 3]], [[1], [1]],
+  ]
+  it.each(['neg', 'abs', 'sqrt', 'relu', 'copy'] as UnaryOp[])('unary %s', (op) => {
+    for (const n of [1, 3, 4, 5, 70001]) {
+      const x = random(n)
+      const [want, got] = [new Float32Array(n), new Float32Array(n)]
+      reference.unary(op, x, want)
+      wasm.unary(op, x, got)
+      expect(Array.from(got), `n=${n}`).toEqual(Array.from(want))
+    }
+  })
+  it.each(['add', 'mul', 'maximum', 'minimum', 'eq', 'gt', 'lt', 'ge', 'le'] as BinaryOp[])('binary %s', (op) => {
+    for (const [sa, sb] of BIG) {
+      const shape = broadcastShapes(op, sa, sb)
+      const [a, b] = [random(numel(sa)), random(numel(sb))]
+      // equal values in places, so eq, ge and le see ties
+      for (let i = 0; i < Math.min(a.length, b.length); i += 3) a[i] = b[i]!
+      const [want, got] = [new Float32Array(numel(shape)), new Float32Array(numel(shape))]
+      const g = broadcastGeometry(op, [sa, sb])
+      reference.binary(op, a, b, want, g)
+      wasm.binary(op, a, b, got, g)
+      expect(Array.from(got), JSON.stringify([sa, sb])).toEqual(Array.from(want))
+    }
+  })
+})

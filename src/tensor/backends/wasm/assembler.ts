@@ -29,9 +29,11 @@ const SIMPLE: Record<string, number> = {
   'i32.gt_s': 0x4a, 'i32.gt_u': 0x4b, 'i32.le_s': 0x4c, 'i32.le_u': 0x4d, 'i32.ge_s': 0x4e, 'i32.ge_u': 0x4f,
   'i32.add': 0x6a, 'i32.sub': 0x6b, 'i32.mul': 0x6c, 'i32.div_s': 0x6d, 'i32.div_u': 0x6e,
   'i32.rem_u': 0x70, 'i32.and': 0x71, 'i32.or': 0x72, 'i32.xor': 0x73, 'i32.shl': 0x74, 'i32.shr_s': 0x75, 'i32.shr_u': 0x76,
-  'f32.eq': 0x5b, 'f32.ne': 0x5c, 'f32.lt': 0x5d, 'f32.gt': 0x5e,
-  'f32.add': 0x92, 'f32.sub': 0x93, 'f32.mul': 0x94, 'f32.min': 0x96, 'f32.max': 0x97, 'f64.add': 0xa0,
-  'f32.reinterpret_i32': 0xbe,
+  'f32.eq': 0x5b, 'f32.ne': 0x5c, 'f32.lt': 0x5d, 'f32.gt': 0x5e, 'f32.le': 0x5f, 'f32.ge': 0x60,
+  'f32.abs': 0x8b, 'f32.neg': 0x8c, 'f32.sqrt': 0x91,
+  'f32.add': 0x92, 'f32.sub': 0x93, 'f32.mul': 0x94, 'f32.div': 0x95, 'f32.min': 0x96, 'f32.max': 0x97,
+  'f64.add': 0xa0, 'f64.sub': 0xa1, 'f64.mul': 0xa2, 'f64.div': 0xa3, 'f64.sqrt': 0x9f,
+  'f32.convert_i32_u': 0xb3, 'f32.demote_f64': 0xb6, 'f64.promote_f32': 0xbb, 'f32.reinterpret_i32': 0xbe,
 }
 
 // Loads and stores: opcode and natural alignment (log2 bytes); the SIMD ones carry the 0xfd prefix.
@@ -48,12 +50,15 @@ const MEMORY: Record<string, { op: number[]; align: number }> = {
 
 // SIMD arithmetic: 0xfd prefix + LEB128 sub-opcode.
 const SIMD: Record<string, number> = {
-  'i32x4.splat': 0x11, 'i32x4.add': 0xae, 'f32x4.eq': 0x41, 'f32x4.ne': 0x42, 'f32x4.gt': 0x44, 'f32x4.ge': 0x46,
+  'i32x4.splat': 0x11, 'i32x4.add': 0xae,
+  'f32x4.eq': 0x41, 'f32x4.ne': 0x42, 'f32x4.lt': 0x43, 'f32x4.gt': 0x44, 'f32x4.le': 0x45, 'f32x4.ge': 0x46,
+  'f32x4.abs': 0xe0, 'f32x4.neg': 0xe1, 'f32x4.sqrt': 0xe3, 'f32x4.div': 0xe7,
   'v128.and': 0x4e, 'v128.or': 0x50, 'v128.xor': 0x51, 'v128.bitselect': 0x52,
   'f32x4.splat': 0x13, 'f32x4.add': 0xe4, 'f32x4.sub': 0xe5, 'f32x4.mul': 0xe6, 'f32x4.min': 0xe8, 'f32x4.max': 0xe9,
   'i32x4.lt_s': 0x39, 'i32x4.bitmask': 0xa4, 'i32x4.shl': 0xab, 'i32x4.shr_u': 0xad, 'i32x4.mul': 0xb5,
   'f32x4.nearest': 0x6a, 'i32x4.trunc_sat_f32x4_s': 0xf8, 'f32x4.convert_i32x4_s': 0xfa,
-  'f64x2.promote_low_f32x4': 0x5f, 'f64x2.add': 0xf0,
+  'f64x2.promote_low_f32x4': 0x5f, 'f32x4.demote_f64x2_zero': 0x5e, 'f64x2.splat': 0x14,
+  'f64x2.add': 0xf0, 'f64x2.sub': 0xf1, 'f64x2.mul': 0xf2, 'f64x2.div': 0xf3, 'f64x2.sqrt': 0xef,
 }
 
 // SIMD lane accessors: sub-opcode followed by a one-byte lane index.
@@ -129,6 +134,8 @@ function encodeBody(f: WasmFunc, funcIndex: Map<string, number>): number[] {
       code.push(0x10, ...uleb(idx!))
     } else if (op === 'i32.const') {
       code.push(0x41, ...sleb(Number(args[0]) | 0))
+    } else if (op === 'f64.const') {
+      code.push(0x44, ...new Uint8Array(new Float64Array([Number(args[0])]).buffer))
     } else if (op === 'f32.const') {
       const bytes = new Uint8Array(new Float32Array([Number(args[0])]).buffer)
       code.push(0x43, ...bytes)

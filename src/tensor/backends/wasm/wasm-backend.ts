@@ -18,9 +18,13 @@
 // NOTE: float32 only. Float64Array inputs (gradcheck) go to the reference backend unchanged;
 // pooling other than 2x2/stride 2/unpadded runs as JS loops with the reference's semantics.
 import { availableParallelism } from 'node:os'
-import type { Backend, BackendInfo, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry } from '../backend.js'
+import type { Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from '../backend.js'
+import type { TypedArray } from '../../dtype.js'
+import type { Broadcast } from '../../shape.js'
 import { HostElementwise } from '../host-elementwise.js'
 import { conv2dForward, conv2dGradInput, conv2dGradWeight } from './conv.js'
+import { binaryWasm, unaryWasm } from './elementwise.js'
+import { WASM_BINARY, WASM_UNARY, type WasmBinaryOp, type WasmUnaryOp } from './elementwise-kernels.js'
 import { WasmEngine } from './engine.js'
 import * as pool from './pool.js'
 
@@ -76,6 +80,26 @@ export class WasmBackend extends HostElementwise implements Backend {
       hardwareGpu: false,
       details: { threads: e.threads, parallelFlops: e.parallelFlops, tile: `${t.mr}x${4 * t.nv}`, mc: t.mc, kc: t.kc, nc: t.nc },
     }
+  }
+
+  // float32 functions with a SIMD kernel (./elementwise-kernels.ts); the rest (exp, log, pow,
+  // int32, float64) run the reference loops on the host arrays.
+  override unary(op: UnaryOp, x: TypedArray, out: TypedArray): void {
+    if (!(op in WASM_UNARY && x instanceof Float32Array && out instanceof Float32Array)) return super.unary(op, x, out)
+    this.counts.kernel()
+    this.counts.upload(x)
+    this.counts.download(out)
+    unaryWasm(this.e, op as WasmUnaryOp, x, out)
+  }
+
+  override binary(op: BinaryOp, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
+    if (!(op in WASM_BINARY && a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array)) {
+      return super.binary(op, a, b, out, g)
+    }
+    this.counts.kernel()
+    this.counts.upload(a, b)
+    this.counts.download(out)
+    binaryWasm(this.e, op as WasmBinaryOp, a, b, out, g)
   }
 
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void {
