@@ -8,6 +8,7 @@
 import type { Tensor } from '../tensor/tensor.js'
 import { Optimizer, zerosFor, type FloatBuffer, type ParamGroup, type ParamGroupInput } from './optimizer.js'
 import { checkBetas, checkBoolean, checkNumber } from './validate.js'
+import { getBackend } from '../tensor/backends/registry.js'
 
 /** Options of Adam and AdamW, named as in torch.optim. */
 export interface AdamOptions {
@@ -66,57 +67,25 @@ abstract class AdamBase extends Optimizer<AdamOptions, AdamState> {
   }
 
   protected update(param: Tensor, grad: ArrayLike<number>, state: AdamState, group: ParamGroup<AdamOptions>): void {
-    const p = param.data
     const { lr, eps, weightDecay, amsgrad, maximize } = group
     const [beta1, beta2] = group.betas
     // A state loaded without its moments (or amsgrad turned on later) gets them here, once.
     if (state.expAvg === undefined) Object.assign(state, { step: 0, expAvg: zerosFor(param), expAvgSq: zerosFor(param) })
     if (amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = zerosFor(param)
-    const m = state.expAvg
-    const v = state.expAvgSq
-    const vMax = state.maxExpAvgSq
     const step = ++state.step
-    const biasCorrection1 = 1 - beta1 ** step
-    const biasCorrection2 = 1 - beta2 ** step
-    const stepSize = lr / biasCorrection1
-    const bc2Sqrt = Math.sqrt(biasCorrection2)
-    const decoupled = this.decoupled
-    const decay = decoupled ? 1 - lr * weightDecay : 1
-    if (!maximize && !amsgrad && weightDecay === 0) {
-      adamPlain(p as FloatBuffer, grad, m, v, beta1, beta2, stepSize, bc2Sqrt, eps)
-      return
-    }
-    for (let i = 0; i < p.length; i++) {
-      let g = maximize ? -grad[i]! : grad[i]!
-      if (decoupled) {
-        if (weightDecay !== 0) p[i] = p[i]! * decay
-      } else if (weightDecay !== 0) {
-        g = g + weightDecay * p[i]!
-      }
-      // Read buffers back after writing them, so float32 state rounds as torch's does.
-      m[i] = m[i]! * beta1 + (1 - beta1) * g
-      v[i] = v[i]! * beta2 + (1 - beta2) * g * g
-      let second = v[i]!
-      if (amsgrad) {
-        if (second > vMax![i]!) vMax![i] = second
-        second = vMax![i]!
-      }
-      const denom = Math.sqrt(second) / bc2Sqrt + eps
-      p[i] = p[i]! + (-stepSize * m[i]!) / denom
-    }
-  }
-}
-
-// The common case (no decay, no amsgrad, no maximize) as one tight loop, the same arithmetic
-// in the same order as the general loop above.
-function adamPlain(p: FloatBuffer, grad: ArrayLike<number>, m: FloatBuffer, v: FloatBuffer, beta1: number, beta2: number, stepSize: number, bc2Sqrt: number, eps: number): void {
-  const c1 = 1 - beta1
-  const c2 = 1 - beta2
-  for (let i = 0; i < p.length; i++) {
-    const g = grad[i]!
-    m[i] = m[i]! * beta1 + c1 * g
-    v[i] = v[i]! * beta2 + c2 * g * g
-    p[i] = p[i]! + (-stepSize * m[i]!) / (Math.sqrt(v[i]!) / bc2Sqrt + eps)
+    // The loop itself is the backend's adamUpdate (reference.ts states it); the bias corrections
+    // are scalars of the step, computed once here.
+    getBackend().adamUpdate(param.data as FloatBuffer, grad as FloatBuffer, state.expAvg, state.expAvgSq, amsgrad ? state.maxExpAvgSq! : null, {
+      beta1,
+      beta2,
+      stepSize: lr / (1 - beta1 ** step),
+      bc2Sqrt: Math.sqrt(1 - beta2 ** step),
+      eps,
+      weightDecay,
+      decoupled: this.decoupled,
+      decay: 1 - lr * weightDecay,
+      maximize,
+    })
   }
 }
 

@@ -72,6 +72,28 @@ export interface Pool2dGeometry {
   outWidth: number
 }
 
+/**
+ * One Adam or AdamW step's hyperparameters, with the step's bias corrections folded in (the
+ * optimizer computes them once per step, as torch does).
+ */
+export interface AdamUpdate {
+  beta1: number
+  beta2: number
+  /** lr / (1 - beta1^t) */
+  stepSize: number
+  /** sqrt(1 - beta2^t) */
+  bc2Sqrt: number
+  eps: number
+  /** Adam: weightDecay * p is added to the gradient; AdamW: p is first scaled by `decay` */
+  weightDecay: number
+  /** AdamW's decoupled decay */
+  decoupled: boolean
+  /** 1 - lr * weightDecay (AdamW) */
+  decay: number
+  /** ascend instead of descend (the gradient's sign flipped) */
+  maximize: boolean
+}
+
 /** What a backend says about itself (see `getBackendInfo()`). */
 export interface BackendInfo {
   name: string
@@ -117,6 +139,11 @@ export interface Backend {
   avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry): void
   /** gradX of avgPool2d: each gradOut element spread evenly over its window (same divisor as forward). */
   avgPool2dBackward(gradOut: FloatArray, gradX: FloatArray, g: Pool2dGeometry): void
+  /**
+   * One Adam/AdamW step in place on a parameter `p`, its moments `m`, `v` and, with amsgrad, the
+   * running maximum `vMax` of v (null without); `grad` is read only.
+   */
+  adamUpdate(p: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, h: AdamUpdate): void
   /** Free kernels, workers, textures. The backend must not be used afterwards. */
   dispose(): void
 }

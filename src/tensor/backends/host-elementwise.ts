@@ -1,8 +1,8 @@
 // What the wasm and gpujs backends share while tensors live on the host: the elementwise
-// primitives run as the reference loops, in place on the host arrays (copying the arrays into
-// WASM memory or a texture and back would cost more than the loop itself), each call counted,
-// and the counters behind `counters()`. A backend with its own elementwise kernels overrides them.
-import type { BinaryOp, UnaryOp } from './backend.js'
+// primitives and the optimizer update as the reference loops on the host arrays, each call
+// counted, and the counters behind `counters()`. A backend overrides the primitives it has its
+// own kernels for (wasm: float32 SIMD elementwise functions and Adam) and falls back to these.
+import type { AdamUpdate, BinaryOp, FloatArray, UnaryOp } from './backend.js'
 import { Counters, type BackendStats } from './counters.js'
 import { ReferenceBackend } from './reference.js'
 import type { TypedArray } from '../dtype.js'
@@ -38,5 +38,10 @@ export abstract class HostElementwise {
   where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
     this.counts.kernel()
     this.ref.where(cond, a, b, out, g)
+  }
+
+  adamUpdate(p: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, h: AdamUpdate): void {
+    this.counts.kernel()
+    this.ref.adamUpdate(p, grad, m, v, vMax, h)
   }
 }

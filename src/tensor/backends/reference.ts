@@ -1,7 +1,7 @@
 // The reference backend: every kernel as the plainest loop that states its math.
 // It is the specification the fast and GPU.js backends are tested against, and it
 // runs in float64 for gradcheck. It accumulates in the array's own precision.
-import type { Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from './backend.js'
+import type { AdamUpdate, Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from './backend.js'
 import type { TypedArray } from '../dtype.js'
 import { forEachRun, type Broadcast } from '../shape.js'
 import { Counters, type BackendStats } from './counters.js'
@@ -255,6 +255,31 @@ export class ReferenceBackend implements Backend {
     }
   }
 
+  // Adam (Kingma & Ba, Algorithm 1) in torch's order of operations (bias corrections folded into
+  // stepSize and bc2Sqrt, eps added after dividing sqrt(v) by bc2Sqrt), which makes float64
+  // trajectories agree with PyTorch to ~1e-15. m and v are read back after being written, so
+  // float32 state rounds as torch's does.
+  adamUpdate(p: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, h: AdamUpdate): void {
+    this.count.kernel()
+    const { beta1, beta2, stepSize, bc2Sqrt, eps, weightDecay, decoupled, decay, maximize } = h
+    for (let i = 0; i < p.length; i++) {
+      let g = maximize ? -grad[i]! : grad[i]!
+      if (weightDecay !== 0) {
+        if (decoupled) p[i] = p[i]! * decay // AdamW: decay the weight itself
+        else g = g + weightDecay * p[i]! // Adam: an L2 term in the gradient
+      }
+      m[i] = m[i]! * beta1 + (1 - beta1) * g
+      v[i] = v[i]! * beta2 + (1 - beta2) * g * g
+      let second = v[i]!
+      if (vMax !== null) {
+        // amsgrad: divide by the largest v seen so far
+        if (second > vMax[i]!) vMax[i] = second
+        second = vMax[i]!
+      }
+      p[i] = p[i]! + (-stepSize * m[i]!) / (Math.sqrt(second) / bc2Sqrt + eps)
+    }
+  }
+
   dispose(): void {}
 }
 
@@ -263,8 +288,9 @@ export class ReferenceBackend implements Backend {
 // so V8 inlines the formula and the typed-array accesses (a shared loop calling a different f per
 // op costs 10-30 ns per element here, measured).
 
-// NOTE: relu uses Math.max, which is branchless (a data-dependent branch mispredicts on half of
-// random inputs); NaN stays NaN. sigmoid uses the form that never overflows exp: for x < 0,
+// NOTE: relu uses Math.max, so NaN stays NaN. V8 compiles it to a compare and branch, which
+// mispredicts on half of random inputs (~7 ns per element here); the wasm backend's SIMD kernel
+// (wasm/elementwise-kernels.ts) is the fast path. sigmoid uses the form that never overflows exp: for x < 0,
 // e^x / (1 + e^x).
 const UNARY: Record<UnaryOp, (x: TypedArray, out: TypedArray) => void> = {
   neg: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = -x[i]! },

@@ -40,11 +40,13 @@ const SIMPLE: Record<string, number> = {
 const MEMORY: Record<string, { op: number[]; align: number }> = {
   'i32.load': { op: [0x28], align: 2 },
   'f32.load': { op: [0x2a], align: 2 },
+  'f64.load': { op: [0x2b], align: 3 },
   'i32.store': { op: [0x36], align: 2 },
   'f32.store': { op: [0x38], align: 2 },
   'f64.store': { op: [0x39], align: 3 },
   'v128.load': { op: [0xfd, 0x00], align: 4 },
   'v128.load32_splat': { op: [0xfd, 0x09], align: 2 },
+  'v128.load64_splat': { op: [0xfd, 0x0a], align: 3 },
   'v128.store': { op: [0xfd, 0x0b], align: 4 },
 }
 

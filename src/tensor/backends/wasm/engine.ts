@@ -15,7 +15,7 @@ import { Wasm, type WasmMemory, type WasmModule } from './wasm-api.js'
 const PAGE = 65536
 // NOTE: 2 GiB cap (shared memories need a maximum); only touched pages cost real memory.
 const MAX_PAGES = 32768
-const EXPORTS = ['gemm', 'im2col', 'col2im', 'maxPool2x2', 'maxPoolBackward', ...ELEMENTWISE_EXPORTS, ...PRIOR_EXPORTS]
+const EXPORTS = ['gemm', 'im2col', 'col2im', 'maxPool2x2', 'maxPoolBackward', 'adam', ...ELEMENTWISE_EXPORTS, ...PRIOR_EXPORTS]
 
 /** Operands already in WASM memory; pointers and strides in bytes. */
 export interface GemmCall {

@@ -18,10 +18,11 @@
 // NOTE: float32 only. Float64Array inputs (gradcheck) go to the reference backend unchanged;
 // pooling other than 2x2/stride 2/unpadded runs as JS loops with the reference's semantics.
 import { availableParallelism } from 'node:os'
-import type { Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from '../backend.js'
+import type { AdamUpdate, Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from '../backend.js'
 import type { TypedArray } from '../../dtype.js'
 import type { Broadcast } from '../../shape.js'
 import { HostElementwise } from '../host-elementwise.js'
+import { adamWasm, isPlainAdam } from './adam.js'
 import { conv2dForward, conv2dGradInput, conv2dGradWeight } from './conv.js'
 import { binaryWasm, unaryWasm } from './elementwise.js'
 import { WASM_BINARY, WASM_UNARY, type WasmBinaryOp, type WasmUnaryOp } from './elementwise-kernels.js'
@@ -192,6 +193,16 @@ export class WasmBackend extends HostElementwise implements Backend {
   avgPool2dBackward(gradOut: FloatArray, gradX: FloatArray, g: Pool2dGeometry): void {
     this.counts.kernel()
     pool.avgPool2dBackward(gradOut, gradX, g)
+  }
+
+  // Plain float32 Adam in SIMD (./adam-kernels.ts); weight decay, amsgrad, maximize and float64
+  // run the reference loop.
+  override adamUpdate(p: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, h: AdamUpdate): void {
+    if (!(isPlainAdam(h, vMax) && isF32(p, grad, m, v))) return super.adamUpdate(p, grad, m, v, vMax, h)
+    this.counts.kernel()
+    this.counts.upload(p, grad, m, v)
+    this.counts.download(p, m, v)
+    adamWasm(this.e, p as Float32Array, grad as Float32Array, m as Float32Array, v as Float32Array, h)
   }
 
   dispose(): void {

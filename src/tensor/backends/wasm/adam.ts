@@ -1,0 +1,38 @@
+// Driving the Adam kernel (./adam-kernels.ts): the hyperparameters as float64 in WASM memory,
+// the four arrays copied in, big parameters split into ranges over the threads, and the three
+// updated arrays copied out.
+import type { AdamUpdate } from '../backend.js'
+import type { WasmEngine } from './engine.js'
+import type { Task } from './threads.js'
+import { ADAM_HYPER } from './adam-kernels.js'
+
+// Below this many entries one thread does the update (a fork/join costs ~20 us).
+const PARALLEL_ENTRIES = 1 << 15
+
+/** True for the update the kernel implements: no weight decay, amsgrad or maximize. */
+export const isPlainAdam = (h: AdamUpdate, vMax: unknown): boolean => vMax === null && h.weightDecay === 0 && !h.maximize
+
+/** One plain Adam step in place (float32; see {@link isPlainAdam}). */
+export function adamWasm(e: WasmEngine, p: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, h: AdamUpdate): void {
+  const n = p.length
+  if (n === 0) return
+  const [hp, pp, gp, mp, vp] = e.reserve([2 * ADAM_HYPER.length, n, n, n, n]) as [number, number, number, number, number]
+  const hyper: Record<(typeof ADAM_HYPER)[number], number> = {
+    beta1: h.beta1, c1: 1 - h.beta1, beta2: h.beta2, c2: 1 - h.beta2, negStepSize: -h.stepSize, bc2Sqrt: h.bc2Sqrt, eps: h.eps,
+  }
+  const f = e.f32
+  new Float64Array(f.buffer, hp, ADAM_HYPER.length).set(ADAM_HYPER.map((k) => hyper[k]))
+  f.set(p, pp / 4)
+  f.set(grad, gp / 4)
+  f.set(m, mp / 4)
+  f.set(v, vp / 4)
+  const chunks = n < PARALLEL_ENTRIES ? 1 : 2 * e.threads
+  const per = Math.ceil(n / chunks / 4) * 4
+  const tasks: Task[] = []
+  for (let i = 0; i < n; i += per) tasks.push({ fn: 'adam', args: [pp + 4 * i, gp + 4 * i, mp + 4 * i, vp + 4 * i, Math.min(per, n - i), hp] })
+  e.run(tasks)
+  const out = e.f32
+  p.set(out.subarray(pp / 4, pp / 4 + n))
+  m.set(out.subarray(mp / 4, mp / 4 + n))
+  v.set(out.subarray(vp / 4, vp / 4 + n))
+}
