@@ -5,7 +5,7 @@
 // Also the peak resident memory of a long cnn2 run. Run alone: `npx tsx bench/train-steps.ts`.
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { Adam, F, Generator, createModel, getBackendInfo, randint, randn, type Module, type Tensor } from '../src/index.js'
+import { Adam, F, Generator, createModel, getBackendInfo, randint, randn, tidy, type Module, type Tensor } from '../src/index.js'
 import { time, timeSlow, type Timing } from './timing.js'
 
 export interface StepRow {
@@ -45,7 +45,9 @@ export function priorgradStep(c: StepCase, seed = 0, penalty?: (model: Module) =
   const optimizer = new Adam(model.parameters(), { lr: 1e-3 })
   const x = randn(cifar ? [c.batch, 3, 32, 32] : [c.batch, 1, 28, 28], { generator: g })
   const y = randint(0, 10, [c.batch], { generator: g })
-  const step = (): number => {
+  // In a tidy() scope, as the library's own training loop runs a step: on wasm the step's tensors
+  // then live in WASM memory and are freed when it ends.
+  const step = (): number => tidy(() => {
     optimizer.zeroGrad()
     const data = F.crossEntropy(model.forward(x), y)
     const extra = penalty?.(model) ?? null
@@ -53,7 +55,7 @@ export function priorgradStep(c: StepCase, seed = 0, penalty?: (model: Module) =
     loss.backward()
     optimizer.step()
     return loss.item()
-  }
+  })
   return { step, model }
 }
 

@@ -6,6 +6,7 @@
 import { Tensor } from '../tensor/tensor.js'
 import { formatShape, shapesEqual } from '../tensor/shape.js'
 import { noGrad } from './no-grad.js'
+import { keep } from '../tensor/tidy.js'
 import { sumToShape } from './functional.js'
 import { freshGradient, gradientSupport, isFreshGradient, releaseGradient } from './fresh.js'
 
@@ -178,7 +179,8 @@ function accumulateLeaf(t: Tensor, g: Tensor): void {
   // unless nobody else holds g (see ./fresh.ts).
   const own = isFreshGradient(g) ? g : g.clone()
   releaseGradient(own)
-  t.grad = t.grad ? t.grad.add(own) : own
+  // A leaf's gradient outlives a tidy() scope that backward() runs in.
+  t.grad = keep(t.grad ? t.grad.add(own) : own)
 }
 
 /**

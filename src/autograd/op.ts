@@ -1,7 +1,7 @@
 // The op contract (teenygrad's Function.apply): forward computes the output from raw
 // arrays and saves what backward needs; backward maps gradOut to one gradient per
 // input (null where none is needed), written with Tensor ops and run under noGrad.
-import { Tensor } from '../tensor/tensor.js'
+import { Tensor, releasedMessage } from '../tensor/tensor.js'
 import { Context, type Node } from './node.js'
 import { isGradEnabled } from './no-grad.js'
 
@@ -21,6 +21,7 @@ export interface OpDef<A = Record<string, never>> {
  * @example apply(opRegistry.get('mul')!, [a, b], {})
  */
 export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
+  for (const t of inputs) if (t.isReleased) throw new Error(releasedMessage(op.name, t))
   const needs = inputs.map((t) => t.requiresGrad)
   const ctx = new Context(needs)
   const out = op.forward(ctx, inputs, attrs)

@@ -9,6 +9,7 @@ import { appendLine } from '../io/atomic.js'
 import { DataLoader } from '../data/dataloader.js'
 import type { Dataset } from '../data/dataset.js'
 import { noGrad } from '../autograd/no-grad.js'
+import { tidy } from '../tensor/tidy.js'
 import { crossEntropy } from '../nn/functional.js'
 import type { Module } from '../nn/module.js'
 import { weightStats } from '../regularizers/metrics.js'
@@ -117,12 +118,15 @@ export function evaluate(model: Module, dataset: Dataset, batchSize = 250): { lo
   try {
     noGrad(() => {
       for (const { x, y } of new DataLoader(dataset, { batchSize }).epochBatches(0)) {
-        const logits = model.forward(x)
-        const n = y.shape[0]!
-        lossSum += crossEntropy(logits, y).item() * n
-        const pred = logits.argmax(1).data
-        const labels = y.data
-        for (let i = 0; i < n; i++) if (pred[i] === labels[i]) correct++
+        // one tidy() scope per batch: its tensors are freed as soon as it is counted
+        tidy(() => {
+          const logits = model.forward(x)
+          const n = y.shape[0]!
+          lossSum += crossEntropy(logits, y).item() * n
+          const pred = logits.argmax(1).data
+          const labels = y.data
+          for (let i = 0; i < n; i++) if (pred[i] === labels[i]) correct++
+        })
       }
     })
   } finally {

@@ -10,6 +10,7 @@ import path from 'node:path'
 import { writeJsonAtomic } from '../io/atomic.js'
 import type { BackendInfo } from '../tensor/backends/backend.js'
 import type { Tensor } from '../tensor/tensor.js'
+import { tidy } from '../tensor/tidy.js'
 import { selectBackend } from './backend.js'
 import { buildExperiment, type Experiment } from './build.js'
 import { resolveConfig, type ExperimentConfig } from './config.js'
@@ -193,6 +194,12 @@ function testFields(r: { loss: number; accuracy: number; images: number }): Pick
  * @example const { loss } = trainStep(ex, batch.x, batch.y, 1, 0, 0)
  */
 export function trainStep(ex: Experiment, x: Tensor, y: Tensor, it: number, epoch: number, b: number, limit: { factor: number; reference: number } | null = null): { loss: number; penalty: number } {
+  // One tidy() scope per step: on the wasm backend the step's tensors live in WASM memory (no
+  // copies around the kernels) and are freed when it ends, so memory stays flat.
+  return tidy(() => stepInScope(ex, x, y, it, epoch, b, limit))
+}
+
+function stepInScope(ex: Experiment, x: Tensor, y: Tensor, it: number, epoch: number, b: number, limit: { factor: number; reference: number } | null): { loss: number; penalty: number } {
   const where = `train: iteration ${it} (epoch ${epoch + 1}, batch ${b})`
   ex.optimizer.zeroGrad()
   const dataLoss = ex.loss(ex.model.forward(x), y)

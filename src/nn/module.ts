@@ -5,6 +5,7 @@
 // each child recursively), which lets safetensors files move between the two.
 import { Tensor } from '../tensor/tensor.js'
 import { formatShape, shapesEqual } from '../tensor/shape.js'
+import { keep } from '../tensor/tidy.js'
 
 /** Parameters and buffers by dotted name, in PyTorch's order. */
 export type StateDict = Map<string, Tensor>
@@ -49,14 +50,14 @@ export class Module {
       if (!t.isLeaf) throw new Error(`registerParameter: '${name}' must be a leaf tensor (detach it first)`)
       t.requiresGrad = true
     }
-    this._parameters.set(name, t)
+    this._parameters.set(name, keep(t)) // a model built inside tidy() keeps its weights
     return t
   }
 
   /** Register a saved, untrained tensor (running statistics). @example this.registerBuffer('running_mean', zeros([c])) */
   registerBuffer<T extends Tensor | null>(name: string, t: T): T {
     this.checkName('registerBuffer', name)
-    this._buffers.set(name, t)
+    this._buffers.set(name, keep(t))
     return t
   }
 

@@ -6,7 +6,7 @@
 // constants: dR/dW = 2 * lambda_eff * c ⊙ W exactly. After the call W_old <- a copy of W.
 // Every reading of the paper the project had to choose is an option (dynamic-prior-options.ts).
 import { Tensor } from '../tensor/tensor.js'
-import { allocate, isFloat, type TypedArray } from '../tensor/dtype.js'
+import { allocateHost, isFloat, type TypedArray } from '../tensor/dtype.js'
 import { formatShape, shapesEqual } from '../tensor/shape.js'
 import { defaultGenerator, type Generator, type GeneratorState } from '../tensor/generator.js'
 import type { FloatArray } from '../tensor/backends/backend.js'
@@ -289,7 +289,7 @@ export class DynamicPriorRegularizer {
   /** The W_old buffer of a tensor; on the first sight it is allocated as a copy of W (returns true then). */
   private snapshotFor(name: string, t: Tensor): boolean {
     if (this.snapshots.has(name)) return false
-    const copy = allocate(t.dtype, t.numel())
+    const copy = allocateHost(t.dtype, t.numel())
     copy.set(t.data)
     this.snapshots.set(name, copy)
     this.snapshotShapes.set(name, [...t.shape])

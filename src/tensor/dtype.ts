@@ -8,8 +8,28 @@ export type TypedArray = Float32Array | Float64Array | Int32Array
 
 const ctors = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const
 
-/** A new zero-filled array of the dtype. */
+// Inside a tidy() scope (./tidy.ts), arrays come from the active backend's own memory when it
+// has some; tidy() installs the allocator that asks it, and removes it when the last scope ends.
+type ResidentAllocator = (dtype: DType, length: number) => TypedArray | null
+let residentAllocator: ResidentAllocator | null = null
+
+/** Install (or with null remove) the allocator tidy() uses; returns the previous one. @internal */
+export function setResidentAllocator(f: ResidentAllocator | null): ResidentAllocator | null {
+  const previous = residentAllocator
+  residentAllocator = f
+  return previous
+}
+
+/**
+ * A new zero-filled array of the dtype for a tensor: in the backend's memory inside tidy()
+ * (when the backend has its own), else on the host.
+ */
 export function allocate(dtype: DType, length: number): TypedArray {
+  return residentAllocator?.(dtype, length) ?? new ctors[dtype](length)
+}
+
+/** A new zero-filled host array of the dtype, for state that outlives a tidy() scope (e.g. a regularizer's snapshot). */
+export function allocateHost(dtype: DType, length: number): TypedArray {
   return new ctors[dtype](length)
 }
 

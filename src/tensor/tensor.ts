@@ -1,5 +1,6 @@
-// The Tensor: a shape, a dtype and one contiguous row-major typed array, plus the
-// autograd fields (requiresGrad, grad, and the node of the op that made it).
+// The Tensor: a shape, a dtype and one contiguous row-major typed array (on the host, or in the
+// backend's memory inside tidy(), see ./tidy.ts), plus the autograd fields (requiresGrad, grad,
+// and the node of the op that made it).
 // Contiguous storage keeps every kernel a plain loop: reshape shares the array,
 // transpose and expand copy. The methods are thin: each op lives in src/autograd/ops.
 import type { DType, TypedArray } from './dtype.js'
@@ -9,6 +10,7 @@ import { formatTensor } from './format.js'
 import type { Node } from '../autograd/node.js'
 import * as fn from '../autograd/functional.js'
 import { backward, type BackwardOptions } from '../autograd/graph.js'
+import { adoptTensor } from './tidy.js'
 
 /** A plain number where a tensor is accepted. */
 export type Scalar = number
@@ -21,8 +23,8 @@ export type TensorLike = Tensor | number
  * @example const w = randn([3, 2]).requiresGrad_()
  */
 export class Tensor {
-  /** The elements, row-major; length = product of shape. */
-  readonly data: TypedArray
+  private _data: TypedArray
+  private _released = false
   readonly shape: number[]
   readonly dtype: DType
   /** Gradient accumulated by backward() (leaves only). */
@@ -40,9 +42,40 @@ export class Tensor {
     if (numel(shape) !== data.length) {
       throw new Error(`Tensor: shape ${formatShape(shape)} needs ${numel(shape)} elements, data has ${data.length}`)
     }
-    this.data = data
+    this._data = data
     this.shape = [...shape]
     this.dtype = dtypeOf(data)
+    adoptTensor(this, data)
+  }
+
+  /**
+   * The elements, row-major; length = product of shape. Inside tidy() they may live in the
+   * backend's memory; a tensor released by its tidy() scope throws here.
+   */
+  get data(): TypedArray {
+    if (this._released) throw new Error(releasedMessage('Tensor.data', this))
+    return this._data
+  }
+
+  /** True once the tidy() scope this tensor was made in has ended without keeping it. */
+  get isReleased(): boolean {
+    return this._released
+  }
+
+  /** The array behind the tensor, released or not (for tidy's bookkeeping). @internal */
+  storage(): TypedArray {
+    return this._data
+  }
+
+  /** Point the tensor at a copy of its array (tidy moves kept tensors to the host). @internal */
+  moveStorage(data: TypedArray): void {
+    if (data.length !== this._data.length || dtypeOf(data) !== this.dtype) throw new Error('Tensor.moveStorage: the new array must have the same length and dtype')
+    this._data = data
+  }
+
+  /** Mark the tensor released: its array went back to the backend. @internal */
+  release(): void {
+    this._released = true
   }
 
   /** Whether backward() should compute a grad for this tensor; only float tensors may require grad. */
@@ -241,6 +274,11 @@ export class Tensor {
    * out[i][j] = x[i][index[i][j]] along dim (index is int32, same rank). @example logp.gather(1, labels.unsqueeze(1))
    */
   gather(dim: number, index: Tensor): Tensor { return fn.gather(this, dim, index) }
+}
+
+/** The error for using a tensor after its tidy() scope ended, naming the op and the tensor's shape. */
+export function releasedMessage(op: string, t: Tensor): string {
+  return `${op}: this ${formatShape(t.shape)} tensor was released when its tidy() scope ended; return it from the scope or keep() it to use it afterwards`
 }
 
 /** Nested arrays of numbers, as `toArray()` returns them. */

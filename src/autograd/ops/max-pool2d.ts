@@ -13,7 +13,7 @@ export const maxPool2d: OpDef<Pool2dAttrs> = {
     const g = pool2dGeometry('maxPool2d', x!, attrs)
     const n = g.batch * g.channels * g.outHeight * g.outWidth
     const out = allocate(x!.dtype, n) as FloatArray
-    const argmax = new Int32Array(n)
+    const argmax = allocate('int32', n) as Int32Array
     getBackend().maxPool2d(x!.data as FloatArray, out, argmax, g)
     const shape = [g.batch, g.channels, g.outHeight, g.outWidth]
     ctx.save(x!, new Tensor(argmax, shape))

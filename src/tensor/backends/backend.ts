@@ -4,7 +4,7 @@
 // on worker threads, GPU.js) without touching the ops. Every kernel writes its whole output
 // array (it never accumulates into it). The reference backend (reference.ts) states each one's
 // math and is the specification the others are tested against.
-import type { TypedArray } from '../dtype.js'
+import type { DType, TypedArray } from '../dtype.js'
 import type { Broadcast } from '../shape.js'
 import type { BackendStats } from './counters.js'
 
@@ -144,6 +144,14 @@ export interface Backend {
    * running maximum `vMax` of v (null without); `grad` is read only.
    */
   adamUpdate(p: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, h: AdamUpdate): void
+  /**
+   * A zero-filled array in the backend's own memory for a tensor made inside tidy(), which its
+   * kernels then use in place; null when the backend keeps tensors on the host (the caller then
+   * allocates a host array).
+   */
+  allocResident(dtype: DType, length: number): TypedArray | null
+  /** Give back an array from allocResident (tidy() does, when its scope ends). */
+  freeResident(data: TypedArray): void
   /** Free kernels, workers, textures. The backend must not be used afterwards. */
   dispose(): void
 }

@@ -5,7 +5,7 @@
 import type { AdamUpdate, BinaryOp, FloatArray, UnaryOp } from './backend.js'
 import { Counters, type BackendStats } from './counters.js'
 import { ReferenceBackend } from './reference.js'
-import type { TypedArray } from '../dtype.js'
+import type { DType, TypedArray } from '../dtype.js'
 import type { Broadcast } from '../shape.js'
 
 /** Base of the backends whose tensors live on the host: reference elementwise loops and the counters. */
@@ -38,6 +38,15 @@ export abstract class HostElementwise {
   where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
     this.counts.kernel()
     this.ref.where(cond, a, b, out, g)
+  }
+
+  /** Tensors stay on the host unless a backend overrides this. */
+  allocResident(_dtype: DType, _length: number): TypedArray | null {
+    return null
+  }
+
+  freeResident(_data: TypedArray): void {
+    throw new Error('freeResident: this backend keeps tensors on the host')
   }
 
   adamUpdate(p: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, h: AdamUpdate): void {

@@ -280,6 +280,15 @@ export class ReferenceBackend implements Backend {
     }
   }
 
+  // Tensors of the reference backend always live on the host.
+  allocResident(): TypedArray | null {
+    return null
+  }
+
+  freeResident(): void {
+    throw new Error('freeResident: the reference backend has no memory of its own')
+  }
+
   dispose(): void {}
 }
 

@@ -1,6 +1,6 @@
 // Driving the Adam kernel (./adam-kernels.ts): the hyperparameters as float64 in WASM memory,
-// the four arrays copied in, big parameters split into ranges over the threads, and the three
-// updated arrays copied out.
+// the four arrays used in place or copied in, big parameters split into ranges over the
+// threads, and the three updated arrays copied out unless updated in place.
 import type { AdamUpdate } from '../backend.js'
 import type { WasmEngine } from './engine.js'
 import type { Task } from './threads.js'
@@ -16,23 +16,18 @@ export const isPlainAdam = (h: AdamUpdate, vMax: unknown): boolean => vMax === n
 export function adamWasm(e: WasmEngine, p: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, h: AdamUpdate): void {
   const n = p.length
   if (n === 0) return
-  const [hp, pp, gp, mp, vp] = e.reserve([2 * ADAM_HYPER.length, n, n, n, n]) as [number, number, number, number, number]
+  const [hp, ps, gs, ms, vs] = e.reserve([2 * ADAM_HYPER.length, ...[p, grad, m, v].map((x) => e.scratchFor(x, n))]) as [number, number, number, number, number]
   const hyper: Record<(typeof ADAM_HYPER)[number], number> = {
     beta1: h.beta1, c1: 1 - h.beta1, beta2: h.beta2, c2: 1 - h.beta2, negStepSize: -h.stepSize, bc2Sqrt: h.bc2Sqrt, eps: h.eps,
   }
-  const f = e.f32
-  new Float64Array(f.buffer, hp, ADAM_HYPER.length).set(ADAM_HYPER.map((k) => hyper[k]))
-  f.set(p, pp / 4)
-  f.set(grad, gp / 4)
-  f.set(m, mp / 4)
-  f.set(v, vp / 4)
+  new Float64Array(e.f32.buffer, hp, ADAM_HYPER.length).set(ADAM_HYPER.map((k) => hyper[k]))
+  const [pp, gp, mp, vp] = [e.input(p, ps), e.input(grad, gs), e.input(m, ms), e.input(v, vs)]
   const chunks = n < PARALLEL_ENTRIES ? 1 : 2 * e.threads
   const per = Math.ceil(n / chunks / 4) * 4
   const tasks: Task[] = []
   for (let i = 0; i < n; i += per) tasks.push({ fn: 'adam', args: [pp + 4 * i, gp + 4 * i, mp + 4 * i, vp + 4 * i, Math.min(per, n - i), hp] })
   e.run(tasks)
-  const out = e.f32
-  p.set(out.subarray(pp / 4, pp / 4 + n))
-  m.set(out.subarray(mp / 4, mp / 4 + n))
-  v.set(out.subarray(vp / 4, vp / 4 + n))
+  e.copyOut(p, pp)
+  e.copyOut(m, mp)
+  e.copyOut(v, vp)
 }

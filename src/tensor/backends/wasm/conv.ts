@@ -7,6 +7,7 @@
 // Per-image GEMMs read and write the NCHW tensors in place (no transposing copies) and split
 // over threads by image; gradWeight sums over images, so it is one GEMM with a long k instead.
 // The bias is written into C first and the GEMM accumulates onto it (as the reference does).
+// Operands that live in WASM memory (tensors made inside tidy()) are read and written in place.
 import type { Conv2dGeometry } from '../backend.js'
 import { GEOM } from './conv-kernels.js'
 import type { WasmEngine } from './engine.js'
@@ -64,21 +65,22 @@ export function conv2dForward(e: WasmEngine, x: Float32Array, w: Float32Array, b
   const ldc = e.ldcFloats(S)
   const plane = e.paddedRows(O) * ldc
   const nx = g.batch * g.inChannels * g.inHeight * g.inWidth
-  const [gp, xp, wp, colp, outp] = e.reserve([GEOM.LO + 2 * g.kernelWidth, nx, O * K, K * NS, g.batch * plane]) as [number, number, number, number, number]
-  let f = e.f32
-  f.set(x.subarray(0, nx), xp / 4)
-  f.set(w.subarray(0, O * K), wp / 4)
+  // unpadded C is out itself: the GEMM writes a resident out in place
+  const inPlace = ldc === S && plane === O * S
+  const [gp, xs, ws, colp, outs] = e.reserve([GEOM.LO + 2 * g.kernelWidth, e.scratchFor(x, nx), e.scratchFor(w, O * K), K * NS,
+    inPlace ? e.scratchFor(out, g.batch * plane) : g.batch * plane]) as [number, number, number, number, number]
+  const xp = e.input(x, xs, nx)
+  const wp = e.input(w, ws, O * K)
+  const outp = inPlace ? e.output(out, outs) : outs
   writeGeometry(e, gp, g, S)
   e.run(convTasks(e, 'im2col', [gp, xp, colp, NS], g))
+  let f = e.f32
   const c0 = outp / 4
   if (bias) for (let n = 0; n < g.batch; n++) for (let o = 0; o < O; o++) f.fill(bias[o]!, c0 + n * plane + o * ldc, c0 + n * plane + o * ldc + S)
   e.gemm({ batch: g.batch, m: O, n: S, k: K, a: wp, ars: K * 4, acs: 4, sa: 0, b: colp, brs: NS * 4, bcs: 4, sb: S * 4,
     c: outp, ldc: ldc * 4, sc: plane * 4, accumulate: bias !== null })
+  if (inPlace) return e.copyOut(out, outp, g.batch * O * S)
   f = e.f32
-  if (ldc === S && plane === O * S) {
-    out.set(f.subarray(c0, c0 + g.batch * O * S))
-    return
-  }
   for (let n = 0; n < g.batch; n++) {
     for (let o = 0; o < O; o++) out.set(f.subarray(c0 + n * plane + o * ldc, c0 + n * plane + o * ldc + S), (n * O + o) * S)
   }
@@ -96,9 +98,9 @@ export function conv2dGradWeight(e: WasmEngine, gradOut: Float32Array, x: Float3
   }
   const ldc = e.ldcFloats(K)
   const nx = g.batch * g.inChannels * g.inHeight * g.inWidth
-  const [gp, xp, dyp, colp, dwp] = e.reserve([GEOM.LO + 2 * g.kernelWidth, nx, O * NS, K * NS, e.paddedRows(O) * ldc]) as [number, number, number, number, number]
+  const [gp, xs, dyp, colp, dwp] = e.reserve([GEOM.LO + 2 * g.kernelWidth, e.scratchFor(x, nx), O * NS, K * NS, e.paddedRows(O) * ldc]) as [number, number, number, number, number]
+  const xp = e.input(x, xs, nx)
   let f = e.f32
-  f.set(x.subarray(0, nx), xp / 4)
   copyInSwapped(gradOut, f, dyp / 4, g.batch, O, S)
   writeGeometry(e, gp, g, S)
   e.run(convTasks(e, 'im2col', [gp, xp, colp, NS], g))
@@ -121,14 +123,13 @@ export function conv2dGradInput(e: WasmEngine, gradOut: Float32Array, w: Float32
   const is = e.ldcFloats(S)
   const ld = g.batch * is
   const ny = g.batch * O * S
-  const [gp, wp, dyp, dcolp, dxp] = e.reserve([GEOM.LO + 2 * g.kernelWidth, O * K, ny, e.paddedRows(K) * ld, nx]) as [number, number, number, number, number]
-  let f = e.f32
-  f.set(w.subarray(0, O * K), wp / 4)
-  f.set(gradOut.subarray(0, ny), dyp / 4)
+  const [gp, ws, dys, dcolp, dxs] = e.reserve([GEOM.LO + 2 * g.kernelWidth, e.scratchFor(w, O * K), e.scratchFor(gradOut, ny), e.paddedRows(K) * ld, e.scratchFor(gradX, nx)]) as [number, number, number, number, number]
+  const wp = e.input(w, ws, O * K)
+  const dyp = e.input(gradOut, dys, ny)
+  const dxp = e.output(gradX, dxs)
   writeGeometry(e, gp, g, is)
   e.gemm({ batch: g.batch, m: K, n: S, k: O, a: wp, ars: 4, acs: K * 4, sa: 0, b: dyp, brs: S * 4, bcs: 4, sb: O * S * 4,
     c: dcolp, ldc: ld * 4, sc: is * 4 })
   e.run(convTasks(e, 'col2im', [gp, dcolp, ld, dxp], g))
-  f = e.f32
-  gradX.set(f.subarray(dxp / 4, dxp / 4 + nx))
+  e.copyOut(gradX, dxp, nx)
 }

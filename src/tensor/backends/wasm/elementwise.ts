@@ -1,7 +1,7 @@
-// Driving the elementwise kernels (./elementwise-kernels.ts): copy the operands into WASM memory,
-// cut the output into 2-D blocks the kernels understand, split big blocks over the threads, and
-// copy the result out. Copying a whole array in or out is a memcpy (~40 GB/s here), a small
-// price next to the JS loop it replaces.
+// Driving the elementwise kernels (./elementwise-kernels.ts): operands that live in WASM memory
+// (tensors made inside tidy()) are used in place, host ones copied in; the output is cut into the
+// 2-D blocks the kernels understand, big blocks are split over the threads, and a host output
+// is copied back.
 import type { Broadcast } from '../../shape.js'
 import type { WasmEngine } from './engine.js'
 import type { Task } from './threads.js'
@@ -19,10 +19,11 @@ type Block = [number, number, number, number, number, number, number]
 export function unaryWasm(e: WasmEngine, op: WasmUnaryOp, x: Float32Array, out: Float32Array): void {
   const n = x.length
   if (n === 0) return
-  const [xp, op0] = e.reserve([n, n]) as [number, number]
-  e.f32.set(x, xp / 4)
+  const [xs, os] = e.reserve([e.scratchFor(x, n), e.scratchFor(out, n)]) as [number, number]
+  const xp = e.input(x, xs)
+  const op0 = e.output(out, os)
   runBlocks(e, unaryKernelName(op), [[xp, 0, op0, 1, n, 0, 0]], 'vs', n)
-  out.set(e.f32.subarray(op0 / 4, op0 / 4 + n))
+  e.copyOut(out, op0)
 }
 
 /**
@@ -32,10 +33,10 @@ export function unaryWasm(e: WasmEngine, op: WasmUnaryOp, x: Float32Array, out: 
 export function binaryWasm(e: WasmEngine, op: WasmBinaryOp, a: Float32Array, b: Float32Array, out: Float32Array, g: Broadcast): void {
   const total = out.length
   if (total === 0) return
-  const [ap, bp, op0] = e.reserve([a.length, b.length, total]) as [number, number, number]
-  const f = e.f32
-  f.set(a, ap / 4)
-  f.set(b, bp / 4)
+  const [as, bs, os] = e.reserve([e.scratchFor(a, a.length), e.scratchFor(b, b.length), e.scratchFor(out, total)]) as [number, number, number]
+  const ap = e.input(a, as)
+  const bp = e.input(b, bs)
+  const op0 = e.output(out, os)
   const nd = g.shape.length
   const [sa, sb] = g.strides as [number[], number[]]
   const n = g.shape[nd - 1]!
@@ -52,7 +53,7 @@ export function binaryWasm(e: WasmEngine, op: WasmBinaryOp, a: Float32Array, b: 
     blocks.push([ap + 4 * ia, bp + 4 * ib, op0 + 4 * o * rows * n, rows, n, ra, rb])
   })
   runBlocks(e, binaryKernelName(op, pattern), blocks, pattern, total)
-  out.set(e.f32.subarray(op0 / 4, op0 / 4 + total))
+  e.copyOut(out, op0)
 }
 
 // The start offsets of every block: an odometer over the dims before the last two, row-major.

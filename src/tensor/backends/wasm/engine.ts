@@ -1,7 +1,9 @@
 // The WASM engine: one shared WebAssembly.Memory, the assembled GEMM module, and the thread pool.
 //
-// Memory layout (bytes): [packing buffers, one pair per thread | call operands...]. Operand
-// space is laid out per call by `reserve` and the memory only ever grows, so a steady state of
+// Memory layout (bytes): [packing buffers, one pair per thread | heap blocks...]. The heap
+// (./heap.ts) serves two kinds of block: a kernel call's operands (`reserve`, released at the
+// next call's reserve) and the arrays of tensors that live in this memory (`allocResident`,
+// released by tidy() through the backend). Blocks are reused by size, so a steady state of
 // same-shaped calls allocates nothing. `gemm` cuts one (batched) product into tasks by a fixed
 // rule (batch items, else bands of the longer of m/n at tile multiples); each C entry is then
 // computed by the same instructions in the same order whichever thread takes its task, and the
@@ -9,6 +11,7 @@
 import { DEFAULT_TILING, blockSizes, moduleBytes, packBytes, type GemmTiling } from './kernels.js'
 import { ELEMENTWISE_EXPORTS } from './elementwise-kernels.js'
 import { PRIOR_EXPORTS } from './prior-kernels.js'
+import { Heap } from './heap.js'
 import { ThreadPool, type Task } from './threads.js'
 import { Wasm, type WasmMemory, type WasmModule } from './wasm-api.js'
 
@@ -52,6 +55,11 @@ export class WasmEngine {
   private pool: ThreadPool | null = null
   private readonly packBytes: number
   private f32View: Float32Array
+  private readonly heap: Heap
+  private scratch: number[] = []
+  // Every ArrayBuffer object this memory has had: growing a shared memory gives a new one, and
+  // views made on an older one stay valid (shared memory is never detached).
+  private readonly buffers = new WeakSet<ArrayBufferLike>()
 
   constructor(opts: { threads: number; parallelFlops: number; tiling?: GemmTiling }) {
     this.tiling = opts.tiling ?? DEFAULT_TILING
@@ -64,6 +72,7 @@ export class WasmEngine {
     const inst = new Wasm.Instance(this.module, { env: { memory: this.memory } })
     this.fns = Object.fromEntries(EXPORTS.map((n) => [n, inst.exports[n] as (...args: number[]) => void]))
     this.f32View = new Float32Array(this.memory.buffer)
+    this.heap = new Heap(this.memory, this.packBytes * this.threads, MAX_PAGES * PAGE)
   }
 
   get mr(): number {
@@ -77,24 +86,73 @@ export class WasmEngine {
   /** A Float32Array over the whole memory (renewed after growth). */
   get f32(): Float32Array {
     if (this.f32View.buffer.byteLength !== this.memory.buffer.byteLength) this.f32View = new Float32Array(this.memory.buffer)
+    this.buffers.add(this.f32View.buffer)
     return this.f32View
   }
 
-  /** Lay out regions of the given float counts after the packing buffers; returns byte offsets (16-aligned). */
+  /**
+   * Blocks for one kernel call's operands, of the given float counts; returns byte offsets
+   * (64-aligned). The previous call's blocks are released first: operands live for one call.
+   */
   reserve(floatCounts: number[]): number[] {
-    let at = this.packBytes * this.threads
-    const offsets = floatCounts.map((count) => {
-      const off = at
-      at += Math.ceil((count * 4) / 64) * 64
-      return off
+    for (const at of this.scratch) this.heap.release(at)
+    this.scratch = floatCounts.map((count) => {
+      const at = this.heap.alloc(count * 4)
+      if (at === null) throw new Error(`WasmEngine.reserve: ${floatCounts.map((c) => c * 4).join(' + ')} bytes of operands do not fit under the ${MAX_PAGES * PAGE}-byte cap`)
+      return at
     })
-    const have = this.memory.buffer.byteLength
-    if (at > have) {
-      const pages = Math.ceil((at - have) / PAGE)
-      if (have / PAGE + pages > MAX_PAGES) throw new Error(`WasmEngine.reserve: ${at} bytes needed, above the ${MAX_PAGES * PAGE}-byte cap`)
-      this.memory.grow(pages)
-    }
-    return offsets
+    return this.scratch
+  }
+
+  /** A zero-filled float32 or int32 array of `length` in this memory for a tensor, or null at the memory cap. */
+  allocResident(type: typeof Float32Array | typeof Int32Array, length: number): Float32Array | Int32Array | null {
+    const at = this.heap.alloc(length * 4)
+    if (at === null) return null
+    const buffer = this.f32.buffer
+    const view = type === Int32Array ? new Int32Array(buffer, at, length) : new Float32Array(buffer, at, length)
+    view.fill(0)
+    return view
+  }
+
+  /** Give back the block of an array from allocResident. */
+  freeResident(view: Float32Array | Int32Array): void {
+    this.heap.release(view.byteOffset)
+  }
+
+  /** The byte address of `x` when it is an array in this memory (a resident tensor), else null. */
+  addressOf(x: ArrayBufferView): number | null {
+    return this.buffers.has(x.buffer) ? x.byteOffset : null
+  }
+
+  /** Floats of scratch a kernel operand needs: none when it already lives in this memory. */
+  scratchFor(x: ArrayBufferView, floats: number): number {
+    return this.addressOf(x) === null ? floats : 0
+  }
+
+  /** The address a kernel reads `x` from: its own when it lives here, else `scratch` after copying x there. */
+  input(x: Float32Array | Int32Array, scratch: number, length = x.length): number {
+    const at = this.addressOf(x)
+    if (at !== null) return at
+    const dst = x instanceof Int32Array ? new Int32Array(this.f32.buffer, scratch, length) : this.f32.subarray(scratch / 4, scratch / 4 + length)
+    dst.set(x.subarray(0, length))
+    return scratch
+  }
+
+  /** The address a kernel writes `out` to: its own when it lives here, else `scratch`. */
+  output(out: ArrayBufferView, scratch: number): number {
+    return this.addressOf(out) ?? scratch
+  }
+
+  /** Copy a result written at `at` into `out`, unless it was written there in place. */
+  copyOut(out: Float32Array | Int32Array, at: number, length = out.length): void {
+    if (this.addressOf(out) === at) return
+    const src = out instanceof Int32Array ? new Int32Array(this.f32.buffer, at, length) : this.f32.subarray(at / 4, at / 4 + length)
+    out.set(src)
+  }
+
+  /** Resident arrays not yet freed. */
+  get residentBlocks(): number {
+    return this.heap.liveBlocks - this.scratch.length
   }
 
   /** Row stride (in floats) of a padded C with n columns. */

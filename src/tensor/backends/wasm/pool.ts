@@ -27,12 +27,12 @@ export function maxPool2x2Wasm(e: WasmEngine, x: Float32Array, out: Float32Array
   const nx = planes * g.inHeight * g.inWidth
   const no = planes * g.outHeight * g.outWidth
   if (no === 0) return
-  const [xp, op, ap] = e.reserve([nx, no, no]) as [number, number, number]
-  e.f32.set(x.subarray(0, nx), xp / 4)
+  const [xs, os, as] = e.reserve([e.scratchFor(x, nx), e.scratchFor(out, no), e.scratchFor(argmax, no)]) as [number, number, number]
+  const xp = e.input(x, xs, nx)
+  const [op, ap] = [e.output(out, os), e.output(argmax, as)]
   e.run(planeTasks(e, 'maxPool2x2', [xp, op, ap, g.inHeight, g.inWidth, g.outHeight, g.outWidth], planes, nx))
-  const f = e.f32
-  out.set(f.subarray(op / 4, op / 4 + no))
-  argmax.set(new Int32Array(f.buffer, ap, no))
+  e.copyOut(out, op, no)
+  e.copyOut(argmax, ap, no)
 }
 
 /** gradX[plane][argmax] += gradOut in WASM (float32); argmax entries must be valid (>= 0). */
@@ -40,12 +40,12 @@ export function maxPoolBackwardWasm(e: WasmEngine, gradOut: Float32Array, argmax
   const planes = g.batch * g.channels
   const hw = g.inHeight * g.inWidth
   const ohw = g.outHeight * g.outWidth
-  const [gp, ap, xp] = e.reserve([planes * ohw, planes * ohw, planes * hw]) as [number, number, number]
-  const f = e.f32
-  f.set(gradOut.subarray(0, planes * ohw), gp / 4)
-  new Int32Array(f.buffer, ap, planes * ohw).set(argmax.subarray(0, planes * ohw))
+  const [gs, as, xs] = e.reserve([e.scratchFor(gradOut, planes * ohw), e.scratchFor(argmax, planes * ohw), e.scratchFor(gradX, planes * hw)]) as [number, number, number]
+  const gp = e.input(gradOut, gs, planes * ohw)
+  const ap = e.input(argmax, as, planes * ohw)
+  const xp = e.output(gradX, xs)
   e.run(planeTasks(e, 'maxPoolBackward', [gp, ap, xp, hw, ohw], planes, planes * hw))
-  gradX.set(e.f32.subarray(xp / 4, xp / 4 + planes * hw))
+  e.copyOut(gradX, xp, planes * hw)
 }
 
 // clipped window [y0, y1) x [x0, x1) of output (oy, ox)

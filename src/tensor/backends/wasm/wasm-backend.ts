@@ -19,7 +19,8 @@
 // pooling other than 2x2/stride 2/unpadded runs as JS loops with the reference's semantics.
 import { availableParallelism } from 'node:os'
 import type { AdamUpdate, Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from '../backend.js'
-import type { TypedArray } from '../../dtype.js'
+import type { DType, TypedArray } from '../../dtype.js'
+import type { BackendStats } from '../counters.js'
 import type { Broadcast } from '../../shape.js'
 import { HostElementwise } from '../host-elementwise.js'
 import { adamWasm, isPlainAdam } from './adam.js'
@@ -72,6 +73,31 @@ export class WasmBackend extends HostElementwise implements Backend {
     return this.e
   }
 
+  // Copies are counted for host arrays only: an array in WASM memory is used in place.
+  private moved(inputs: (ArrayBufferView | null)[], outputs: ArrayBufferView[]): void {
+    const e = this.e
+    this.counts.upload(...inputs.filter((x) => x !== null && e.addressOf(x) === null))
+    this.counts.download(...outputs.filter((x) => e.addressOf(x) === null))
+  }
+
+  /**
+   * Float32 and int32 tensors made inside tidy() live in WASM memory, where the kernels use them
+   * in place; float64 (gradcheck) stays on the host, as its kernels are the reference loops.
+   */
+  override allocResident(dtype: DType, length: number): TypedArray | null {
+    if (dtype === 'float64') return null
+    return this.e.allocResident(dtype === 'float32' ? Float32Array : Int32Array, length)
+  }
+
+  override freeResident(data: TypedArray): void {
+    this.e.freeResident(data as Float32Array | Int32Array)
+  }
+
+  /** The counters, with `liveBuffers` = resident arrays not yet freed. */
+  override counters(): BackendStats {
+    return { ...this.counts.snapshot(), liveBuffers: this.engine?.residentBlocks ?? 0 }
+  }
+
   info(): BackendInfo {
     const e = this.e
     const t = e.tiling
@@ -88,8 +114,7 @@ export class WasmBackend extends HostElementwise implements Backend {
   override unary(op: UnaryOp, x: TypedArray, out: TypedArray): void {
     if (!(op in WASM_UNARY && x instanceof Float32Array && out instanceof Float32Array)) return super.unary(op, x, out)
     this.counts.kernel()
-    this.counts.upload(x)
-    this.counts.download(out)
+    this.moved([x], [out])
     unaryWasm(this.e, op as WasmUnaryOp, x, out)
   }
 
@@ -98,8 +123,7 @@ export class WasmBackend extends HostElementwise implements Backend {
       return super.binary(op, a, b, out, g)
     }
     this.counts.kernel()
-    this.counts.upload(a, b)
-    this.counts.download(out)
+    this.moved([a, b], [out])
     binaryWasm(this.e, op as WasmBinaryOp, a, b, out, g)
   }
 
@@ -111,27 +135,25 @@ export class WasmBackend extends HostElementwise implements Backend {
       out.fill(0, 0, batch * m * n)
       return
     }
-    this.counts.upload(a, b)
-    this.counts.download(out)
+    this.moved([a, b], [out])
     const e = this.e
     const ldc = e.ldcFloats(n)
     const mp = e.paddedRows(m)
-    const [ap, bp, cp] = e.reserve([batch * m * k, batch * k * n, batch * mp * ldc]) as [number, number, number]
-    let f = e.f32
-    f.set(a.subarray(0, batch * m * k), ap / 4)
-    f.set(b.subarray(0, batch * k * n), bp / 4)
+    // unpadded C is out itself: a resident out is written in place
+    const inPlace = ldc === n && mp === m
+    const [as, bs, cs] = e.reserve([e.scratchFor(a, batch * m * k), e.scratchFor(b, batch * k * n), inPlace ? e.scratchFor(out, batch * m * n) : batch * mp * ldc]) as [number, number, number]
+    const ap = e.input(a as Float32Array, as, batch * m * k)
+    const bp = e.input(b as Float32Array, bs, batch * k * n)
+    const cp = inPlace ? e.output(out, cs) : cs
     e.gemm({
       batch, m, n, k,
       a: ap, ars: transA ? 4 : k * 4, acs: transA ? m * 4 : 4, sa: m * k * 4,
       b: bp, brs: transB ? 4 : n * 4, bcs: transB ? k * 4 : 4, sb: k * n * 4,
       c: cp, ldc: ldc * 4, sc: mp * ldc * 4,
     })
-    f = e.f32
+    if (inPlace) return e.copyOut(out as Float32Array, cp, batch * m * n)
+    const f = e.f32
     const c0 = cp / 4
-    if (ldc === n && mp === m) {
-      out.set(f.subarray(c0, c0 + batch * m * n))
-      return
-    }
     for (let t = 0; t < batch; t++) {
       for (let i = 0; i < m; i++) {
         const src = c0 + (t * mp + i) * ldc
@@ -143,32 +165,28 @@ export class WasmBackend extends HostElementwise implements Backend {
   conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry): void {
     this.counts.kernel()
     if (!isF32(x, w, bias, out)) return this.ref.conv2d(x, w, bias, out, g)
-    this.counts.upload(x, w, bias)
-    this.counts.download(out)
+    this.moved([x, w, bias], [out])
     conv2dForward(this.e, x as Float32Array, w as Float32Array, bias as Float32Array | null, out as Float32Array, g)
   }
 
   conv2dGradInput(gradOut: FloatArray, w: FloatArray, gradX: FloatArray, g: Conv2dGeometry): void {
     this.counts.kernel()
     if (!isF32(gradOut, w, gradX)) return this.ref.conv2dGradInput(gradOut, w, gradX, g)
-    this.counts.upload(gradOut, w)
-    this.counts.download(gradX)
+    this.moved([gradOut, w], [gradX])
     conv2dGradInput(this.e, gradOut as Float32Array, w as Float32Array, gradX as Float32Array, g)
   }
 
   conv2dGradWeight(gradOut: FloatArray, x: FloatArray, gradW: FloatArray, g: Conv2dGeometry): void {
     this.counts.kernel()
     if (!isF32(gradOut, x, gradW)) return this.ref.conv2dGradWeight(gradOut, x, gradW, g)
-    this.counts.upload(gradOut, x)
-    this.counts.download(gradW)
+    this.moved([gradOut, x], [gradW])
     conv2dGradWeight(this.e, gradOut as Float32Array, x as Float32Array, gradW as Float32Array, g)
   }
 
   maxPool2d(x: FloatArray, out: FloatArray, argmax: Int32Array, g: Pool2dGeometry): void {
     this.counts.kernel()
     if (isF32(x, out) && pool.isPool2x2(g)) {
-      this.counts.upload(x)
-      this.counts.download(out, argmax)
+      this.moved([x], [out, argmax])
       return pool.maxPool2x2Wasm(this.e, x as Float32Array, out as Float32Array, argmax, g)
     }
     pool.maxPool2d(x, out, argmax, g)
@@ -178,8 +196,7 @@ export class WasmBackend extends HostElementwise implements Backend {
     // 2x2 / stride 2 / unpadded windows always hold a valid argmax (never -1)
     this.counts.kernel()
     if (isF32(gradOut, gradX) && pool.isPool2x2(g)) {
-      this.counts.upload(gradOut, argmax)
-      this.counts.download(gradX)
+      this.moved([gradOut, argmax], [gradX])
       return pool.maxPoolBackwardWasm(this.e, gradOut as Float32Array, argmax, gradX as Float32Array, g)
     }
     pool.maxPool2dBackward(gradOut, argmax, gradX, g)
@@ -200,8 +217,7 @@ export class WasmBackend extends HostElementwise implements Backend {
   override adamUpdate(p: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, h: AdamUpdate): void {
     if (!(isPlainAdam(h, vMax) && isF32(p, grad, m, v))) return super.adamUpdate(p, grad, m, v, vMax, h)
     this.counts.kernel()
-    this.counts.upload(p, grad, m, v)
-    this.counts.download(p, m, v)
+    this.moved([p, grad, m, v], [p, m, v])
     adamWasm(this.e, p as Float32Array, grad as Float32Array, m as Float32Array, v as Float32Array, h)
   }
 

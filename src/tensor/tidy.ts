@@ -1,0 +1,108 @@
+// tidy(): a scope in which tensors live in their backend's own memory, freed when it ends.
+//
+// Outside any scope a tensor's array is an ordinary host typed array that the garbage collector
+// frees. Inside `tidy(fn)`, the arrays ops allocate come from the active backend when it has
+// memory of its own (the wasm backend: blocks of its WebAssembly.Memory, so its kernels read and
+// write them in place, with no copy in or out), and are given back when `fn` returns: a
+// training step then allocates nothing new after the first one, and memory stays flat however
+// many steps run, with no help from the garbage collector (whose finalizers never run inside a
+// synchronous loop). Other backends keep tensors on the host; tidy() then changes nothing.
+//
+// What survives the scope: the tensors `fn` returns (a tensor, or an array or object of them),
+// those passed to keep(), module parameters and buffers registered inside it, and the gradients
+// backward() leaves on leaf tensors. Each is moved to a host array as the scope ends. Every other
+// tensor created in the scope is released: using it afterwards is an error naming the op, never
+// a silent read of memory that a later step has reused. (A raw `.data` array taken from a
+// tensor inside the scope must not be kept past it either.)
+import type { Tensor } from './tensor.js'
+import { setResidentAllocator, type DType, type TypedArray } from './dtype.js'
+import { getBackend } from './backends/registry.js'
+import type { Backend } from './backends/backend.js'
+
+interface Scope {
+  backend: Backend
+  /** arrays allocated in the backend's memory while this scope was the innermost */
+  resident: Set<TypedArray>
+  /** tensors created in the scope on one of those arrays */
+  tensors: Tensor[]
+  /** tensors that outlive the scope */
+  kept: Set<Tensor>
+}
+
+const scopes: Scope[] = []
+const innermost = (): Scope | undefined => scopes[scopes.length - 1]
+
+function residentAllocate(dtype: DType, length: number): TypedArray | null {
+  const s = innermost()
+  if (!s) return null
+  const data = s.backend.allocResident(dtype, length)
+  if (data) s.resident.add(data)
+  return data
+}
+
+/**
+ * Run `fn` in a scope whose tensors live on the backend and are freed when it returns (see the
+ * header of tidy.ts): what `fn` returns, keep()s, registers as a parameter or buffer, or leaves
+ * as a leaf's gradient survives; any other tensor of the scope is released.
+ * @example const loss = tidy(() => { opt.zeroGrad(); const l = F.crossEntropy(model.forward(x), y); l.backward(); opt.step(); return l.item() })
+ */
+export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new Error(`tidy: expected a function to run, got ${fn === null ? 'null' : typeof fn}`)
+  const scope: Scope = { backend: getBackend(), resident: new Set(), tensors: [], kept: new Set() }
+  scopes.push(scope)
+  const previous = setResidentAllocator(residentAllocate)
+  let result: T | undefined
+  try {
+    result = fn()
+    if (result instanceof Promise) throw new Error('tidy: fn returned a Promise; tidy scopes are synchronous (await outside them)')
+    for (const t of tensorsIn(result)) scope.kept.add(t)
+    return result
+  } finally {
+    scopes.pop()
+    setResidentAllocator(scopes.length > 0 ? previous : null)
+    end(scope)
+  }
+}
+
+/**
+ * Let `t` outlive the innermost tidy() scope (it is moved to a host array when the scope ends);
+ * returns `t`. Outside any scope it does nothing.
+ * @example tidy(() => { keep(model.forward(x)); ... })
+ */
+export function keep<T extends Tensor | null>(t: T): T {
+  if (t !== null) innermost()?.kept.add(t)
+  return t
+}
+
+/** Called by the Tensor constructor: a tensor on an array of the innermost scope belongs to it. @internal */
+export function adoptTensor(t: Tensor, data: TypedArray): void {
+  const s = innermost()
+  if (s !== undefined && s.resident.has(data)) s.tensors.push(t)
+}
+
+// The scope's end: kept tensors to host copies (one per shared array), every other tensor of
+// the scope released, every array given back to the backend.
+function end(scope: Scope): void {
+  const moved = new Map<TypedArray, TypedArray>()
+  for (const t of scope.kept) {
+    const data = t.storage()
+    if (!scope.resident.has(data)) continue
+    let host = moved.get(data)
+    if (!host) {
+      host = data.slice() // an ordinary (host) array of the same type
+      moved.set(data, host)
+    }
+    t.moveStorage(host)
+  }
+  for (const t of scope.tensors) if (scope.resident.has(t.storage())) t.release()
+  for (const data of scope.resident) scope.backend.freeResident(data)
+}
+
+// The tensors in a returned value: a tensor, or an array or plain object of them (one level).
+function tensorsIn(value: unknown): Tensor[] {
+  const isTensor = (v: unknown): v is Tensor => typeof v === 'object' && v !== null && typeof (v as Tensor).moveStorage === 'function'
+  if (isTensor(value)) return [value]
+  if (Array.isArray(value)) return value.filter(isTensor)
+  if (typeof value === 'object' && value !== null) return Object.values(value).filter(isTensor)
+  return []
+}

@@ -1,0 +1,178 @@
+// tidy(): tensors made inside the scope live in the wasm backend's memory (its kernels use them in
+// place) and are freed when it ends; what the scope returns, keep()s, registers on a module or
+// leaves as a leaf's gradient survives on the host; anything else is released, and using it is
+// an error naming the op. Training inside tidy() gives the same bits as without, memory stays
+// flat, and a step copies only what lives on the host (weights, optimizer state, the batch).
+import { afterAll, describe, expect, it } from 'vitest'
+import {
+  Adam, BatchNorm2d, Conv2d, DynamicPriorRegularizer, F, Flatten, Generator, Linear, ReLU, Sequential, backendStats, createModel,
+  disposeBackends, getBackend, keep, randint, randn, setBackend, statsSince, tensor, tidy, zeros, type Tensor,
+} from '../src/index.js'
+import type { WasmBackend } from '../src/tensor/backends/wasm/index.js'
+
+afterAll(() => disposeBackends())
+
+const wasmMemoryBytes = (): number => (getBackend() as WasmBackend).wasmEngine.memory.buffer.byteLength
+
+describe('tidy() on the wasm backend', () => {
+  it('tensors made inside live in WASM memory until the scope ends; the returned one moves to the host', () => {
+    setBackend('wasm')
+    let inside = 0
+    const y = tidy(() => {
+      const a = randn([3, 40], { generator: new Generator(1) })
+      const b = a.mul(2).relu()
+      inside = backendStats().liveBuffers
+      return b.sum(1)
+    })
+    expect(inside).toBeGreaterThanOrEqual(3)
+    expect(backendStats().liveBuffers).toBe(0)
+    expect(y.isReleased).toBe(false)
+    expect(y.shape).toEqual([3])
+    expect(y.data.buffer).toBeInstanceOf(ArrayBuffer) // a host array, not the shared WASM memory
+  })
+
+  it('a tensor that is neither returned nor kept is released: reading it or using it in an op is an error naming the op', () => {
+    setBackend('wasm')
+    let leaked: Tensor | null = null
+    const kept = tidy(() => {
+      leaked = zeros([2, 3]).add(1)
+      return keep(zeros([2, 3]).add(2))
+    })
+    expect(kept.toArray()).toEqual([[2, 2, 2], [2, 2, 2]])
+    expect(leaked!.isReleased).toBe(true)
+    expect(() => leaked!.data).toThrow(/Tensor.data: this \[2,3\] tensor was released when its tidy\(\) scope ended; return it from the scope or keep\(\) it/)
+    expect(() => leaked!.add(1)).toThrow(/^add: this \[2,3\] tensor was released/)
+    expect(() => leaked!.item()).toThrow(/released/)
+  })
+
+  it('returns arrays and objects of tensors, nests, and frees everything when fn throws', () => {
+    setBackend('wasm')
+    const { a, b } = tidy(() => {
+      const inner = tidy(() => [tensor([1, 2, 3]).mul(2), tensor([4]).add(1)])
+      return { a: inner[0]!.add(1), b: inner[1]! }
+    })
+    expect([a.toArray(), b.toArray()]).toEqual([[3, 5, 7], [5]])
+    expect(() => tidy(() => {
+      zeros([100]).add(1)
+      throw new Error('boom')
+    })).toThrow('boom')
+    expect(backendStats().liveBuffers).toBe(0)
+    expect(() => tidy(() => Promise.resolve(1))).toThrow(/tidy: fn returned a Promise/)
+    expect(() => tidy(3 as unknown as () => void)).toThrow(/tidy: expected a function to run, got number/)
+  })
+
+  it('a model built inside keeps its parameters and buffers, and leaf gradients survive', () => {
+    setBackend('wasm')
+    const model = tidy(() => new Sequential([new Linear(20, 30, { generator: new Generator(2) }), new BatchNorm2d(3)]))
+    for (const [, p] of model.namedParameters()) expect(p.isReleased).toBe(false)
+    const w = (model.parameters()[0]!)
+    const x = randn([4, 20], { generator: new Generator(3) })
+    tidy(() => {
+      (model as Sequential).at(0).forward(x).square().sum().backward()
+    })
+    expect(w.grad!.isReleased).toBe(false)
+    expect(Number.isFinite(w.grad!.data[0]!)).toBe(true)
+  })
+})
+
+function train(model: 'cnn2' | 'bn', steps: number, scoped: boolean, prior: boolean): { losses: number[]; weights: number[][] } {
+  const g = new Generator(0)
+  const net = model === 'cnn2'
+    ? createModel('cnn2', { numClasses: 10, inChannels: 1, generator: g })
+    : new Sequential([new Conv2d(1, 6, 3, { padding: 1, generator: g }), new BatchNorm2d(6), new ReLU(), new Flatten(), new Linear(6 * 28 * 28, 10, { generator: g })])
+  const opt = new Adam(net.parameters(), { lr: 1e-3 })
+  const reg = prior ? new DynamicPriorRegularizer({ lambda: 1e-3, generator: new Generator(5) }) : null
+  const x = randn([8, 1, 28, 28], { generator: g })
+  const y = randint(0, 10, [8], { generator: g })
+  const step = (): number => {
+    opt.zeroGrad()
+    const data = F.crossEntropy(net.forward(x), y)
+    const loss = reg ? data.add(reg.penalty(net)) : data
+    loss.backward()
+    opt.step()
+    return loss.item()
+  }
+  const losses: number[] = []
+  for (let s = 0; s < steps; s++) losses.push(scoped ? tidy(step) : step())
+  return { losses, weights: net.parameters().map((p) => Array.from(p.data)) }
+}
+
+describe('training inside tidy() gives the same bits, in flat memory', () => {
+  it.each([
+    ['cnn2 with the dynamic prior', 'cnn2', true],
+    ['conv + BatchNorm + linear', 'bn', false],
+  ] as const)('%s: 20 steps, losses and weights identical with and without tidy()', (_name, model, prior) => {
+    setBackend('wasm')
+    const plain = train(model, 20, false, prior)
+    const scoped = train(model, 20, true, prior)
+    expect(scoped.losses).toEqual(plain.losses)
+    expect(scoped.weights).toEqual(plain.weights)
+    expect(backendStats().liveBuffers).toBe(0)
+  }, 60_000)
+
+  it('cnn2: after the first steps the WASM memory stops growing and no block stays live', () => {
+    setBackend('wasm')
+    const g = new Generator(0)
+    const net = createModel('cnn2', { numClasses: 10, inChannels: 1, generator: g })
+    const opt = new Adam(net.parameters(), { lr: 1e-3 })
+    const x = randn([8, 1, 28, 28], { generator: g })
+    const y = randint(0, 10, [8], { generator: g })
+    const step = (): void => {
+      opt.zeroGrad()
+      F.crossEntropy(net.forward(x), y).backward()
+      opt.step()
+    }
+    for (let s = 0; s < 3; s++) tidy(step)
+    const bytes = wasmMemoryBytes()
+    const live: number[] = []
+    for (let s = 0; s < 30; s++) {
+      tidy(step)
+      live.push(backendStats().liveBuffers)
+    }
+    expect(wasmMemoryBytes()).toBe(bytes)
+    expect(new Set(live)).toEqual(new Set([0]))
+  }, 60_000)
+
+  it('cnn2: a step inside tidy() copies only what lives on the host (batch, weights, optimizer state)', () => {
+    setBackend('wasm')
+    const g = new Generator(0)
+    const net = createModel('cnn2', { numClasses: 10, inChannels: 1, generator: g })
+    const opt = new Adam(net.parameters(), { lr: 1e-3 })
+    const x = randn([4, 1, 28, 28], { generator: g })
+    const y = randint(0, 10, [4], { generator: g })
+    const step = (): void => {
+      opt.zeroGrad()
+      F.crossEntropy(net.forward(x), y).backward()
+      opt.step()
+    }
+    step()
+    const before = backendStats()
+    step()
+    const plain = statsSince(before, backendStats())
+    const mid = backendStats()
+    tidy(step)
+    const scoped = statsSince(mid, backendStats())
+    // Outside tidy: 98 uploads, 63 downloads (test/backend-stats.test.ts). Inside: the batch, the
+    // 8 weights and biases where a kernel reads them (conv1 w, b; conv2 w, b; fc1 and fc2 w in
+    // forward and again in backward), one scalar of the loss, and Adam's p, m and v (8 x 3 in, 8 x 3
+    // out; the gradient is resident): 36 uploads, 24 downloads, and nothing else.
+    expect(plain).toMatchObject({ uploads: 98, downloads: 63 })
+    expect(scoped).toMatchObject({ uploads: 36, downloads: 24, kernelCalls: plain.kernelCalls, liveBuffers: 0 })
+  })
+})
+
+describe('tidy() on backends that keep tensors on the host', () => {
+  it('reference: nothing moves, nothing is released, results are the same', () => {
+    setBackend('reference')
+    let t: Tensor | null = null
+    const y = tidy(() => {
+      t = tensor([1, 2, 3]).mul(2)
+      return t.sum()
+    })
+    expect(y.item()).toBe(12)
+    expect(t!.isReleased).toBe(false)
+    expect(t!.toArray()).toEqual([2, 4, 6])
+    expect(backendStats()).toMatchObject({ liveBuffers: 0 })
+    setBackend('wasm')
+  })
+})
