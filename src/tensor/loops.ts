@@ -3,21 +3,21 @@
 // They make new tensors and record nothing: ops call them in forward, and backward composes
 // Tensor ops on top of them. The copying ops' index loops (broadcastLoop, broadcastTo) are below.
 import { Tensor } from './tensor.js'
-import { allocate, type DType, type TypedArray } from './dtype.js'
-import { broadcastGeometry, broadcastShapes, broadcastStrides, forEachRun, numel } from './shape.js'
+import { allocateOutput, type DType, type TypedArray } from './dtype.js'
+import { broadcastGeometry, broadcastShapes, forEachRun, numel } from './shape.js'
 import { getBackend } from './backends/registry.js'
 import type { BinaryOp, UnaryOp } from './backends/backend.js'
 
 /** op(x) elementwise, e.g. runUnary('exp', x); `dtype` defaults to x's. */
 export function runUnary(op: UnaryOp, x: Tensor, dtype: DType = x.dtype): Tensor {
-  const out = allocate(dtype, x.data.length)
+  const out = allocateOutput(dtype, x.data.length)
   getBackend().unary(op, x.data, out)
   return new Tensor(out, x.shape)
 }
 
 /** min(max(x, min), max) elementwise. */
 export function runClamp(x: Tensor, min: number, max: number): Tensor {
-  const out = allocate(x.dtype, x.data.length)
+  const out = allocateOutput(x.dtype, x.data.length)
   getBackend().clamp(x.data, out, min, max)
   return new Tensor(out, x.shape)
 }
@@ -25,7 +25,7 @@ export function runClamp(x: Tensor, min: number, max: number): Tensor {
 /** op(a, b) elementwise over the broadcast shape of a and b (an error naming `name` when they do not broadcast). */
 export function runBinary(op: BinaryOp, a: Tensor, b: Tensor, dtype: DType, name: string = op): Tensor {
   const shape = broadcastShapes(name, a.shape, b.shape)
-  const out = allocate(dtype, numel(shape))
+  const out = allocateOutput(dtype, numel(shape))
   getBackend().binary(op, a.data, b.data, out, broadcastGeometry(name, [a.shape, b.shape]))
   return new Tensor(out, shape)
 }
@@ -33,7 +33,7 @@ export function runBinary(op: BinaryOp, a: Tensor, b: Tensor, dtype: DType, name
 /** cond != 0 ? a : b elementwise over the broadcast shape of the three. */
 export function runWhere(cond: Tensor, a: Tensor, b: Tensor, dtype: DType): Tensor {
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape)
-  const out = allocate(dtype, numel(shape))
+  const out = allocateOutput(dtype, numel(shape))
   getBackend().where(cond.data, a.data, b.data, out, broadcastGeometry('where', [cond.shape, a.shape, b.shape]))
   return new Tensor(out, shape)
 }
@@ -57,16 +57,24 @@ export function broadcastLoop(shape: readonly number[], strides: number[][], vis
   })
 }
 
-/** Copy `x` laid out as `outShape` (materialised broadcast). */
+/**
+ * Copy `x` laid out as `outShape` (materialised broadcast), run by run along the merged
+ * broadcast's last dim: a run that reads along x is one block copy, a broadcast one is a fill.
+ */
 export function broadcastTo(x: Tensor, outShape: readonly number[]): TypedArray {
-  const out = allocate(x.dtype, numel(outShape))
+  const out = allocateOutput(x.dtype, numel(outShape))
   const src = x.data
   if (src.length === out.length) {
     out.set(src)
     return out
   }
-  broadcastLoop(outShape, [broadcastStrides(x.shape, outShape)], (i, [o]) => {
-    out[i] = src[o!]!
+  if (out.length === 0) return out
+  const g = broadcastGeometry('expand', [outShape, x.shape])
+  const n = g.shape[g.shape.length - 1]!
+  const along = g.strides[1]![g.shape.length - 1] !== 0
+  forEachRun(g, (o, [, i]) => {
+    if (along) out.set(src.subarray(i!, i! + n), o)
+    else out.fill(src[i!]!, o, o + n)
   })
   return out
 }

@@ -32,10 +32,10 @@ interface Scope {
 const scopes: Scope[] = []
 const innermost = (): Scope | undefined => scopes[scopes.length - 1]
 
-function residentAllocate(dtype: DType, length: number): TypedArray | null {
+function residentAllocate(dtype: DType, length: number, zero: boolean): TypedArray | null {
   const s = innermost()
   if (!s) return null
-  const data = s.backend.allocResident(dtype, length)
+  const data = s.backend.allocResident(dtype, length, zero)
   if (data) s.resident.add(data)
   return data
 }

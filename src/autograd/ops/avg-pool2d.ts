@@ -1,7 +1,7 @@
 // Y[n,c,y,x] = mean of X over one window (padding counts, PyTorch's count_include_pad);
 // dY/dX spreads each gradient evenly over its window.
 import { Tensor } from '../../tensor/tensor.js'
-import { allocate } from '../../tensor/dtype.js'
+import { allocateOutput } from '../../tensor/dtype.js'
 import { getBackend } from '../../tensor/backends/registry.js'
 import type { FloatArray } from '../../tensor/backends/backend.js'
 import { pool2dGeometry, type Pool2dAttrs } from './pool-geometry.js'
@@ -11,7 +11,7 @@ export const avgPool2d: OpDef<Pool2dAttrs> = {
   name: 'avgPool2d',
   forward(ctx, [x], attrs) {
     const g = pool2dGeometry('avgPool2d', x!, attrs)
-    const out = allocate(x!.dtype, g.batch * g.channels * g.outHeight * g.outWidth) as FloatArray
+    const out = allocateOutput(x!.dtype, g.batch * g.channels * g.outHeight * g.outWidth) as FloatArray
     getBackend().avgPool2d(x!.data as FloatArray, out, g)
     ctx.save(x!)
     return new Tensor(out, [g.batch, g.channels, g.outHeight, g.outWidth])
@@ -19,7 +19,7 @@ export const avgPool2d: OpDef<Pool2dAttrs> = {
   backward(ctx, gradOut, attrs) {
     const x = ctx.saved[0]!
     const g = pool2dGeometry('avgPool2d', x, attrs)
-    const gradX = new Tensor(allocate(x.dtype, x.numel()), x.shape)
+    const gradX = new Tensor(allocateOutput(x.dtype, x.numel()), x.shape)
     getBackend().avgPool2dBackward(gradOut.data as FloatArray, gradX.data as FloatArray, g)
     return [gradX]
   },

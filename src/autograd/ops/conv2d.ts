@@ -2,7 +2,7 @@
 // dY/dX is the transposed convolution of gradOut with W; dY/dW correlates gradOut with X;
 // dY/db sums gradOut over batch and space. All three heavy loops run on the backend.
 import { Tensor } from '../../tensor/tensor.js'
-import { allocate } from '../../tensor/dtype.js'
+import { allocateOutput } from '../../tensor/dtype.js'
 import { formatShape } from '../../tensor/shape.js'
 import { getBackend } from '../../tensor/backends/registry.js'
 import type { Conv2dGeometry, FloatArray } from '../../tensor/backends/backend.js'
@@ -37,7 +37,7 @@ export const conv2d: OpDef<Conv2dAttrs> = {
   name: 'conv2d',
   forward(ctx, [x, w, b], attrs) {
     const g = conv2dGeometry(x!, w!, attrs)
-    const out = allocate(x!.dtype, g.batch * g.outChannels * g.outHeight * g.outWidth) as FloatArray
+    const out = allocateOutput(x!.dtype, g.batch * g.outChannels * g.outHeight * g.outWidth) as FloatArray
     getBackend().conv2d(x!.data as FloatArray, w!.data as FloatArray, b ? (b.data as FloatArray) : null, out, g)
     ctx.save(x!, w!)
     return new Tensor(out, [g.batch, g.outChannels, g.outHeight, g.outWidth])
@@ -50,11 +50,11 @@ export const conv2d: OpDef<Conv2dAttrs> = {
     let gradX: Tensor | null = null
     let gradW: Tensor | null = null
     if (needX) {
-      gradX = new Tensor(allocate(x.dtype, x.numel()), x.shape)
+      gradX = new Tensor(allocateOutput(x.dtype, x.numel()), x.shape)
       getBackend().conv2dGradInput(go, w.data as FloatArray, gradX.data as FloatArray, g)
     }
     if (needW) {
-      gradW = new Tensor(allocate(w.dtype, w.numel()), w.shape)
+      gradW = new Tensor(allocateOutput(w.dtype, w.numel()), w.shape)
       getBackend().conv2dGradWeight(go, x.data as FloatArray, gradW.data as FloatArray, g)
     }
     const gradB = needB ? gradOut.sum([0, 2, 3]) : null

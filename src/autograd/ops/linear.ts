@@ -2,7 +2,7 @@
 // so the weight is never transposed by a copy and the bias needs no broadcast add.
 // dY/dX = gradOut @ W, dY/dW = gradOut^T @ X, dY/db = sum of gradOut over the rows.
 import { Tensor } from '../../tensor/tensor.js'
-import { allocate, type TypedArray } from '../../tensor/dtype.js'
+import { allocate, allocateOutput, type TypedArray } from '../../tensor/dtype.js'
 import { getBackend } from '../../tensor/backends/registry.js'
 import type { FloatArray } from '../../tensor/backends/backend.js'
 import type { OpDef } from '../op.js'
@@ -17,7 +17,7 @@ export const linear: OpDef = {
   forward(ctx, [x, w, b]) {
     const [outF, inF] = w!.shape as [number, number]
     const rows = x!.numel() / inF
-    const y = gemm(allocate(x!.dtype, rows * outF), x!.data, w!.data, rows, inF, outF, false, true)
+    const y = gemm(allocateOutput(x!.dtype, rows * outF), x!.data, w!.data, rows, inF, outF, false, true)
     if (b) {
       const bias = b.data
       for (let r = 0; r < rows; r++) for (let o = 0; o < outF; o++) y[r * outF + o]! += bias[o]!
@@ -31,8 +31,8 @@ export const linear: OpDef = {
     const [outF, inF] = w.shape as [number, number]
     const rows = x.numel() / inF
     const g = gradOut.data
-    const gradX = needX ? new Tensor(gemm(allocate(x.dtype, x.numel()), g, w.data, rows, outF, inF, false, false), x.shape) : null
-    const gradW = needW ? new Tensor(gemm(allocate(w.dtype, w.numel()), g, x.data, outF, rows, inF, true, false), w.shape) : null
+    const gradX = needX ? new Tensor(gemm(allocateOutput(x.dtype, x.numel()), g, w.data, rows, outF, inF, false, false), x.shape) : null
+    const gradW = needW ? new Tensor(gemm(allocateOutput(w.dtype, w.numel()), g, x.data, outF, rows, inF, true, false), w.shape) : null
     let gradB: Tensor | null = null
     if (needB) {
       const gb = allocate(gradOut.dtype, outF)

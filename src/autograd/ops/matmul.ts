@@ -2,7 +2,7 @@
 // dZ/dA = gradOut @ B^T, dZ/dB = A^T @ gradOut (batch broadcasting is undone by the engine).
 // The products run on the active backend; transposes are flags, never copies.
 import { Tensor } from '../../tensor/tensor.js'
-import { allocate, type TypedArray } from '../../tensor/dtype.js'
+import { allocateOutput, type TypedArray } from '../../tensor/dtype.js'
 import { broadcastShapes, numel } from '../../tensor/shape.js'
 import { broadcastTo } from '../../tensor/loops.js'
 import { getBackend } from '../../tensor/backends/registry.js'
@@ -21,7 +21,7 @@ function gemm(like: Tensor, batch: number, a: Operand, b: Operand): TypedArray {
   const m = a.trans ? a.cols : a.rows
   const k = a.trans ? a.rows : a.cols
   const n = b.trans ? b.rows : b.cols
-  const out = allocate(like.dtype, batch * m * n)
+  const out = allocateOutput(like.dtype, batch * m * n)
   getBackend().matmul(a.data as FloatArray, b.data as FloatArray, out as FloatArray, { batch, m, k, n, transA: a.trans, transB: b.trans })
   return out
 }

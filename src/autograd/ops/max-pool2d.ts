@@ -1,7 +1,7 @@
 // Y[n,c,y,x] = max of X over one window; dY/dX is 1 at the window's (first) maximum,
 // 0 elsewhere, so backward routes each gradient to the saved argmax position.
 import { Tensor } from '../../tensor/tensor.js'
-import { allocate } from '../../tensor/dtype.js'
+import { allocateOutput } from '../../tensor/dtype.js'
 import { getBackend } from '../../tensor/backends/registry.js'
 import type { FloatArray } from '../../tensor/backends/backend.js'
 import { pool2dGeometry, type Pool2dAttrs } from './pool-geometry.js'
@@ -12,8 +12,8 @@ export const maxPool2d: OpDef<Pool2dAttrs> = {
   forward(ctx, [x], attrs) {
     const g = pool2dGeometry('maxPool2d', x!, attrs)
     const n = g.batch * g.channels * g.outHeight * g.outWidth
-    const out = allocate(x!.dtype, n) as FloatArray
-    const argmax = allocate('int32', n) as Int32Array
+    const out = allocateOutput(x!.dtype, n) as FloatArray
+    const argmax = allocateOutput('int32', n) as Int32Array
     getBackend().maxPool2d(x!.data as FloatArray, out, argmax, g)
     const shape = [g.batch, g.channels, g.outHeight, g.outWidth]
     ctx.save(x!, new Tensor(argmax, shape))
@@ -22,7 +22,7 @@ export const maxPool2d: OpDef<Pool2dAttrs> = {
   backward(ctx, gradOut, attrs) {
     const [x, argmax] = ctx.saved as [Tensor, Tensor]
     const g = pool2dGeometry('maxPool2d', x, attrs)
-    const gradX = new Tensor(allocate(x.dtype, x.numel()), x.shape)
+    const gradX = new Tensor(allocateOutput(x.dtype, x.numel()), x.shape)
     getBackend().maxPool2dBackward(gradOut.data as FloatArray, argmax.data as Int32Array, gradX.data as FloatArray, g)
     return [gradX]
   },

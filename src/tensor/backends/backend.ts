@@ -145,11 +145,11 @@ export interface Backend {
    */
   adamUpdate(p: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, h: AdamUpdate): void
   /**
-   * A zero-filled array in the backend's own memory for a tensor made inside tidy(), which its
-   * kernels then use in place; null when the backend keeps tensors on the host (the caller then
-   * allocates a host array).
+   * An array in the backend's own memory for a tensor made inside tidy(), which its kernels then
+   * use in place, zero-filled unless `zero` is false; null when the backend keeps tensors on the
+   * host (the caller then allocates a host array).
    */
-  allocResident(dtype: DType, length: number): TypedArray | null
+  allocResident(dtype: DType, length: number, zero: boolean): TypedArray | null
   /** Give back an array from allocResident (tidy() does, when its scope ends). */
   freeResident(data: TypedArray): void
   /** Free kernels, workers, textures. The backend must not be used afterwards. */

@@ -41,7 +41,7 @@ export abstract class HostElementwise {
   }
 
   /** Tensors stay on the host unless a backend overrides this. */
-  allocResident(_dtype: DType, _length: number): TypedArray | null {
+  allocResident(_dtype: DType, _length: number, _zero: boolean): TypedArray | null {
     return null
   }
 

@@ -104,13 +104,16 @@ export class WasmEngine {
     return this.scratch
   }
 
-  /** A zero-filled float32 or int32 array of `length` in this memory for a tensor, or null at the memory cap. */
-  allocResident(type: typeof Float32Array | typeof Int32Array, length: number): Float32Array | Int32Array | null {
+  /**
+   * A float32 or int32 array of `length` in this memory for a tensor (zero-filled when `zero`;
+   * a new block is zero anyway), or null at the memory cap.
+   */
+  allocResident(type: typeof Float32Array | typeof Int32Array, length: number, zero = true): Float32Array | Int32Array | null {
     const at = this.heap.alloc(length * 4)
     if (at === null) return null
     const buffer = this.f32.buffer
     const view = type === Int32Array ? new Int32Array(buffer, at, length) : new Float32Array(buffer, at, length)
-    view.fill(0)
+    if (zero) view.fill(0)
     return view
   }
 

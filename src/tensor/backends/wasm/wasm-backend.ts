@@ -84,9 +84,9 @@ export class WasmBackend extends HostElementwise implements Backend {
    * Float32 and int32 tensors made inside tidy() live in WASM memory, where the kernels use them
    * in place; float64 (gradcheck) stays on the host, as its kernels are the reference loops.
    */
-  override allocResident(dtype: DType, length: number): TypedArray | null {
+  override allocResident(dtype: DType, length: number, zero: boolean): TypedArray | null {
     if (dtype === 'float64') return null
-    return this.e.allocResident(dtype === 'float32' ? Float32Array : Int32Array, length)
+    return this.e.allocResident(dtype === 'float32' ? Float32Array : Int32Array, length, zero)
   }
 
   override freeResident(data: TypedArray): void {
