@@ -116,6 +116,7 @@ const CONVS: [string, Conv2dGeometry][] = [
   ['stride 2 pad 0, 5x5', convGeom(1, 2, 13, 12, 3, 5, 5, 2, 0)],
   ['cnn2 conv1 [32,1,28,28]x[32,1,3,3] pad 1', convGeom(32, 1, 28, 28, 32, 3, 3, 1, 1)],
   ['cnn2 conv2 [32,32,14,14]x[64,32,3,3] pad 1', convGeom(32, 32, 14, 14, 64, 3, 3, 1, 1)],
+  ['a late ResNet layer [4,64,4,4]x[32,64,3,3] pad 1 (one GEMM over the batch)', convGeom(4, 64, 4, 4, 32, 3, 3, 1, 1)],
 ]
 
 describe.each([1, 2])('wasm backend, %i thread(s)', (threads) => {
@@ -139,6 +140,26 @@ describe.each([1, 2])('wasm backend, %i thread(s)', (threads) => {
   })
 
   it('conv2d without bias', () => checkConv(be, convGeom(2, 3, 6, 6, 4, 3, 3, 1, 1), 8, false))
+
+  // A batch whose weight is bigger than an image's columns (K > S) runs as one GEMM over all the
+  // images; one image alone runs the per-image path. Each output sums the same products in the
+  // same order, so the images of the batch must equal the images run alone, bit for bit.
+  it('conv2d as one GEMM over the batch gives the per-image bits (forward and gradInput)', () => {
+    const g = convGeom(3, 16, 4, 5, 12, 3, 3, 1, 1) // K = 144 > S = 20
+    const single = { ...g, batch: 1 }
+    const rng = new Generator(9)
+    const [x, w, bias, gy] = [randF32(3 * 16 * 20, rng), randF32(12 * 144, rng), randF32(12, rng), randF32(3 * 12 * 20, rng)]
+    const [y, gx] = [new Float32Array(3 * 12 * 20), new Float32Array(3 * 16 * 20)]
+    be.conv2d(x, w, bias, y, g)
+    be.conv2dGradInput(gy, w, gx, g)
+    for (let n = 0; n < 3; n++) {
+      const [yn, gxn] = [new Float32Array(12 * 20), new Float32Array(16 * 20)]
+      be.conv2d(x.slice(n * 320, (n + 1) * 320), w, bias, yn, single)
+      be.conv2dGradInput(gy.slice(n * 240, (n + 1) * 240), w, gxn, single)
+      expect(Array.from(y.subarray(n * 240, (n + 1) * 240)), `forward, image ${n}`).toEqual(Array.from(yn))
+      expect(Array.from(gx.subarray(n * 320, (n + 1) * 320)), `gradInput, image ${n}`).toEqual(Array.from(gxn))
+    }
+  })
 })
 
 describe('wasm backend pooling (must equal the reference exactly)', () => {

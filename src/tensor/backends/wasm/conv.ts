@@ -54,21 +54,31 @@ function copyInSwapped(gradOut: Float32Array, f: Float32Array, base: number, N: 
   }
 }
 
-/** out = conv2d(x, w) + bias, float32: im2col, then a batch of per-image GEMMs onto the bias. */
+// One GEMM over all images (n = N*S) instead of one per image (n = S) when the weight, which
+// every per-image GEMM packs again, is bigger than an image's columns (K > S: the late layers
+// of VGG and ResNet, whose images are 2x2 to 8x8). Then the weight is packed once per block and
+// the tiles are full, for the price of one copy that reorders the result [O, N, S] -> [N, O, S]
+// (or gradOut the other way). Each output entry sums the same products in the same order
+// either way, so the two paths give the same bits.
+const oneGemm = (g: Conv2dGeometry): boolean => g.batch > 1 && g.inChannels * g.kernelHeight * g.kernelWidth > g.outHeight * g.outWidth
+
+/** out = conv2d(x, w) + bias, float32: im2col, then the GEMM(s) onto the bias. */
 export function conv2dForward(e: WasmEngine, x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: Conv2dGeometry): void {
   const O = g.outChannels
   const K = g.inChannels * g.kernelHeight * g.kernelWidth
   const S = g.outHeight * g.outWidth
   const NS = g.batch * S
   if (NS === 0 || O === 0) return
-  // C of image n: [O padded to MR rows, S padded to NR columns]
-  const ldc = e.ldcFloats(S)
+  const one = oneGemm(g)
+  // C: per image [O padded to MR rows, S padded to NR columns]; one GEMM: [O padded, NS padded]
+  const ldc = e.ldcFloats(one ? NS : S)
   const plane = e.paddedRows(O) * ldc
   const nx = g.batch * g.inChannels * g.inHeight * g.inWidth
-  // unpadded C is out itself: the GEMM writes a resident out in place
-  const inPlace = ldc === S && plane === O * S
+  // unpadded per-image C is out itself: the GEMM writes a resident out in place
+  const inPlace = !one && ldc === S && plane === O * S
+  const cFloats = one ? plane : g.batch * plane
   const [gp, xs, ws, colp, outs] = e.reserve([GEOM.LO + 2 * g.kernelWidth, e.scratchFor(x, nx), e.scratchFor(w, O * K), K * NS,
-    inPlace ? e.scratchFor(out, g.batch * plane) : g.batch * plane]) as [number, number, number, number, number]
+    inPlace ? e.scratchFor(out, cFloats) : cFloats]) as [number, number, number, number, number]
   const xp = e.input(x, xs, nx)
   const wp = e.input(w, ws, O * K)
   const outp = inPlace ? e.output(out, outs) : outs
@@ -76,6 +86,16 @@ export function conv2dForward(e: WasmEngine, x: Float32Array, w: Float32Array, b
   e.run(convTasks(e, 'im2col', [gp, xp, colp, NS], g))
   let f = e.f32
   const c0 = outp / 4
+  if (one) {
+    if (bias) for (let o = 0; o < O; o++) f.fill(bias[o]!, c0 + o * ldc, c0 + o * ldc + NS)
+    e.gemm({ batch: 1, m: O, n: NS, k: K, a: wp, ars: K * 4, acs: 4, sa: 0, b: colp, brs: NS * 4, bcs: 4, sb: 0,
+      c: outp, ldc: ldc * 4, sc: 0, accumulate: bias !== null })
+    f = e.f32
+    for (let n = 0; n < g.batch; n++) {
+      for (let o = 0; o < O; o++) out.set(f.subarray(c0 + o * ldc + n * S, c0 + o * ldc + (n + 1) * S), (n * O + o) * S)
+    }
+    return
+  }
   if (bias) for (let n = 0; n < g.batch; n++) for (let o = 0; o < O; o++) f.fill(bias[o]!, c0 + n * plane + o * ldc, c0 + n * plane + o * ldc + S)
   e.gemm({ batch: g.batch, m: O, n: S, k: K, a: wp, ars: K * 4, acs: 4, sa: 0, b: colp, brs: NS * 4, bcs: 4, sb: S * 4,
     c: outp, ldc: ldc * 4, sc: plane * 4, accumulate: bias !== null })
@@ -109,7 +129,7 @@ export function conv2dGradWeight(e: WasmEngine, gradOut: Float32Array, x: Float3
   for (let o = 0; o < O; o++) gradW.set(f.subarray(dwp / 4 + o * ldc, dwp / 4 + o * ldc + K), o * K)
 }
 
-/** gradX = col2im(W^T @ dY[n]) per image. */
+/** gradX = col2im(W^T @ dY), per image or as one GEMM over the images (see oneGemm). */
 export function conv2dGradInput(e: WasmEngine, gradOut: Float32Array, w: Float32Array, gradX: Float32Array, g: Conv2dGeometry): void {
   const O = g.outChannels
   const K = g.inChannels * g.kernelHeight * g.kernelWidth
@@ -119,17 +139,25 @@ export function conv2dGradInput(e: WasmEngine, gradOut: Float32Array, w: Float32
     gradX.fill(0)
     return
   }
-  // dcol: [K padded to MR rows, N images x (S padded to NR)] so images' tiles never overlap
-  const is = e.ldcFloats(S)
-  const ld = g.batch * is
+  const one = oneGemm(g)
+  // dcol: [K padded to MR rows, N images x is columns], is = S padded to NR per image (so the
+  // images' tiles never overlap), or S exactly when one GEMM writes all the columns
+  const is = one ? S : e.ldcFloats(S)
+  const ld = one ? e.ldcFloats(g.batch * S) : g.batch * is
   const ny = g.batch * O * S
-  const [gp, ws, dys, dcolp, dxs] = e.reserve([GEOM.LO + 2 * g.kernelWidth, e.scratchFor(w, O * K), e.scratchFor(gradOut, ny), e.paddedRows(K) * ld, e.scratchFor(gradX, nx)]) as [number, number, number, number, number]
+  const [gp, ws, dys, dcolp, dxs] = e.reserve([GEOM.LO + 2 * g.kernelWidth, e.scratchFor(w, O * K), one ? ny : e.scratchFor(gradOut, ny), e.paddedRows(K) * ld, e.scratchFor(gradX, nx)]) as [number, number, number, number, number]
   const wp = e.input(w, ws, O * K)
-  const dyp = e.input(gradOut, dys, ny)
   const dxp = e.output(gradX, dxs)
   writeGeometry(e, gp, g, is)
-  e.gemm({ batch: g.batch, m: K, n: S, k: O, a: wp, ars: 4, acs: K * 4, sa: 0, b: dyp, brs: S * 4, bcs: 4, sb: O * S * 4,
-    c: dcolp, ldc: ld * 4, sc: is * 4 })
+  if (one) {
+    // dY' = gradOut as [O, N*S]
+    copyInSwapped(gradOut, e.f32, dys / 4, g.batch, O, S)
+    e.gemm({ batch: 1, m: K, n: g.batch * S, k: O, a: wp, ars: 4, acs: K * 4, sa: 0, b: dys, brs: g.batch * S * 4, bcs: 4, sb: 0, c: dcolp, ldc: ld * 4, sc: 0 })
+  } else {
+    const dyp = e.input(gradOut, dys, ny)
+    e.gemm({ batch: g.batch, m: K, n: S, k: O, a: wp, ars: 4, acs: K * 4, sa: 0, b: dyp, brs: S * 4, bcs: 4, sb: O * S * 4,
+      c: dcolp, ldc: ld * 4, sc: is * 4 })
+  }
   e.run(convTasks(e, 'col2im', [gp, dcolp, ld, dxp], g))
   e.copyOut(gradX, dxp, nx)
 }
