@@ -4,7 +4,8 @@
 // calling each op's backward and summing gradients per tensor in a Map.
 // The one place where broadcast gradients are reduced is sumToShape, called here.
 import { Tensor } from '../tensor/tensor.js'
-import { formatShape, shapesEqual } from '../tensor/shape.js'
+import { broadcastGeometry, formatShape, shapesEqual } from '../tensor/shape.js'
+import { getBackend } from '../tensor/backends/registry.js'
 import { noGrad } from './no-grad.js'
 import { keep } from '../tensor/tidy.js'
 import { sumToShape } from './functional.js'
@@ -167,9 +168,9 @@ function accumulate(prev: Tensor, g: Tensor): Tensor {
     return into
   }
   if (!isFreshGradient(prev)) return freshGradient(prev.add(g))
-  const a = prev.data
-  const b = g.data
-  for (let i = 0; i < a.length; i++) a[i]! += b[i]!
+  // prev += g in place: the backend's add with prev as its own output (an elementwise add reads
+  // each entry before it writes it, so the aliasing is safe; both have the input's shape and dtype).
+  getBackend().binary('add', prev.data, g.data, prev.data, broadcastGeometry('accumulate', [prev.shape, g.shape]))
   return prev
 }
 
