@@ -1,4 +1,4 @@
-// The elementwise primitives of the Backend seam (unary, clamp, binary, where) on every backend,
+// The elementwise primitives of the Backend seam (unary, clamp, binary, where, sum) on every backend,
 // against formulas written here element by element with plain index arithmetic (no Broadcast, no
 // merging of dims), on shapes that exercise each way of broadcasting. The tables below are typed
 // Record<UnaryOp | BinaryOp, ...>, so a primitive added to backend.ts without a case here does not compile.
@@ -93,6 +93,21 @@ describe.each(backends)('elementwise primitives on %s', (_name, backend) => {
     })
   }
 
+  it.each([[3, 5, 1], [2, 4, 3], [1, 6, 7], [4, 0, 2], [3, 1, 1]])('sum over the middle of [%i, %i, %i], in order', (outer, size, inner) => {
+    for (const dtype of [Float32Array, Float64Array, Int32Array] as const) {
+      const x = dtype.from(Array.from(values(outer * size * inner, rng), (v) => (dtype === Int32Array ? Math.trunc(Number.isFinite(v) ? v : 1) : v)))
+      const out = new dtype(outer * inner).fill(7) // stale values must be overwritten
+      backend.sum(x, out, outer, size, inner)
+      const want = Array.from({ length: outer * inner }, (_, j) => {
+        const [o, i] = [Math.floor(j / inner), j % inner]
+        let acc = inner === 1 ? 0 : dtype.of(0)[0]!
+        for (let k = 0; k < size; k++) acc = inner === 1 ? acc + x[(o * size + k) * inner + i]! : dtype.of(acc + x[(o * size + k) * inner + i]!)[0]!
+        return acc
+      })
+      expect(Array.from(out), `${dtype.name}`).toEqual(Array.from(dtype.from(want)))
+    }
+  })
+
   it('clamp keeps NaN and both bounds', () => {
     const x = Float32Array.from([-2, -1, 0, 1, 2, NaN, Infinity])
     const out = new Float32Array(x.length)
@@ -125,12 +140,12 @@ describe.each(backends)('elementwise primitives on %s', (_name, backend) => {
   })
 })
 
-// The wasm backend's SIMD kernels (./src/tensor/backends/wasm/elementwise-kernels.ts) against the
-// reference loops, bit for bit, on sizes that take each path of the driver: row tails that are
+// The wasm backend's SIMD kernels (src/tensor/backends/wasm/elementwise-kernels.ts, sum-kernels.ts)
+// against the reference loops, bit for bit, on sizes that take each path of the driver: row tails that are
 // not a multiple of 4, a broadcast operand on either side, blocks of rows, many outer blocks, and
 // calls big enough to be cut into tasks for two threads (rows split into bands, a lone row split
 // into ranges).
-describe('wasm SIMD elementwise kernels agree with the reference bit for bit', () => {
+describe('wasm SIMD elementwise and sum kernels agree with the reference bit for bit', () => {
   const reference = new ReferenceBackend()
   const wasm = new WasmBackend({ threads: 2 })
   afterAll(() => wasm.dispose())
@@ -150,6 +165,13 @@ describe('wasm SIMD elementwise kernels agree with the reference bit for bit', (
       wasm.unary(op, x, got)
       expect(Array.from(got), `n=${n}`).toEqual(Array.from(want))
     }
+  })
+  it.each([[1, 70001, 1], [70001, 3, 1], [5, 3000, 9], [300, 40, 23], [2, 50000, 5], [1, 9, 70003]])('sum of [%i, %i, %i]', (outer, size, inner) => {
+    const x = random(outer * size * inner)
+    const [want, got] = [new Float32Array(outer * inner), new Float32Array(outer * inner).fill(NaN)]
+    reference.sum(x, want, outer, size, inner)
+    wasm.sum(x, got, outer, size, inner)
+    expect(Array.from(got)).toEqual(Array.from(want))
   })
   it.each(['add', 'mul', 'maximum', 'minimum', 'eq', 'gt', 'lt', 'ge', 'le'] as BinaryOp[])('binary %s', (op) => {
     for (const [sa, sb] of BIG) {

@@ -82,13 +82,15 @@ describe('a cnn2 training step, counted', () => {
   // with a SIMD kernel copy their inputs in and the result out: 3 relu and 5 neg (1 in, 1 out),
   // 4 add, 7 mul and 3 gt (the ReLU masks) (2 in, 1 out): 36 more uploads, 22 more downloads.
   // Adam is one adamUpdate per parameter (8) on every backend; on wasm each copies p, grad, m
-  // and v in and p, m and v out: 32 more uploads, 24 more downloads.
+  // and v in and p, m and v out: 32 more uploads, 24 more downloads. And 9 sums (1 in, 1 out
+  // each): 3 in the loss (two over the classes, one over the batch), the 2 linear bias gradients,
+  // and the 2 conv bias gradients in 2 runs each (over the pixels, then over the batch).
   const calls: Record<string, number> = {}
 
-  it('wasm: 30 + 36 + 32 uploads and 17 + 22 + 24 downloads per step (maxPool2d returns values and argmax)', () => {
+  it('wasm: 30 + 36 + 32 + 9 uploads and 17 + 22 + 24 + 9 downloads per step (maxPool2d returns values and argmax)', () => {
     setBackend('wasm')
     const steps = cnn2Steps(3)
-    for (const s of steps) expect(s).toMatchObject({ uploads: 98, downloads: 63, liveBuffers: 0 })
+    for (const s of steps) expect(s).toMatchObject({ uploads: 107, downloads: 72, liveBuffers: 0 })
     expect(steps[2]).toEqual(steps[1])
     calls['wasm'] = steps[0]!.kernelCalls
   })
@@ -107,8 +109,8 @@ describe('a cnn2 training step, counted', () => {
     calls['reference'] = s!.kernelCalls
   }, 60_000)
 
-  it('every backend is called for the same primitives: the 15 heavy kernels, the elementwise ones and 8 Adam updates', () => {
-    expect(calls['reference']).toBeGreaterThan(15 + 8)
+  it('every backend is called for the same primitives: the 15 heavy kernels, the elementwise ones, 9 sums and 8 Adam updates', () => {
+    expect(calls['reference']).toBeGreaterThan(15 + 9 + 8)
     expect(calls).toEqual({ wasm: calls['reference'], 'gpujs-webasm': calls['reference'], reference: calls['reference'] })
   })
 })

@@ -2,7 +2,7 @@
 // so the weight is never transposed by a copy and the bias needs no broadcast add.
 // dY/dX = gradOut @ W, dY/dW = gradOut^T @ X, dY/db = sum of gradOut over the rows.
 import { Tensor } from '../../tensor/tensor.js'
-import { allocate, allocateOutput, type TypedArray } from '../../tensor/dtype.js'
+import { allocateOutput, type TypedArray } from '../../tensor/dtype.js'
 import { getBackend } from '../../tensor/backends/registry.js'
 import type { FloatArray } from '../../tensor/backends/backend.js'
 import type { OpDef } from '../op.js'
@@ -35,8 +35,9 @@ export const linear: OpDef = {
     const gradW = needW ? new Tensor(gemm(allocateOutput(w.dtype, w.numel()), g, x.data, outF, rows, inF, true, false), w.shape) : null
     let gradB: Tensor | null = null
     if (needB) {
-      const gb = allocate(gradOut.dtype, outF)
-      for (let r = 0; r < rows; r++) for (let o = 0; o < outF; o++) gb[o]! += g[r * outF + o]!
+      // the sum of gradOut's rows: [1, rows, outF] reduced over the middle
+      const gb = allocateOutput(gradOut.dtype, outF)
+      getBackend().sum(g, gb, 1, rows, outF)
       gradB = new Tensor(gb, [outF])
     }
     return [gradX, gradW, gradB]

@@ -1,7 +1,8 @@
 // z = sum of x over `dims`; dz/dx = 1 everywhere, so the gradient is gradOut
 // broadcast back over the reduced dims (reshape to keepdim shape, then expand).
 import { Tensor } from '../../tensor/tensor.js'
-import { allocate, dtypeOf } from '../../tensor/dtype.js'
+import { allocateOutput, dtypeOf } from '../../tensor/dtype.js'
+import { getBackend } from '../../tensor/backends/registry.js'
 import { numel } from '../../tensor/shape.js'
 import type { TypedArray } from '../../tensor/dtype.js'
 import type { OpDef } from '../op.js'
@@ -31,8 +32,8 @@ export const sum: OpDef<SumAttrs> = {
 }
 
 /**
- * Sum over `dims` one run of consecutive dims at a time, last run first. A run reduces
- * a [outer, size, inner] view with three plain loops, so no per-element index math.
+ * Sum over `dims` one run of consecutive dims at a time, last run first: each run reduces an
+ * [outer, size, inner] view, which the backend's `sum` primitive does (reference.ts states it).
  */
 function reduceRuns(data: TypedArray, shape: readonly number[], dims: number[]): TypedArray {
   const runs: [number, number][] = []
@@ -48,23 +49,8 @@ function reduceRuns(data: TypedArray, shape: readonly number[], dims: number[]):
     const outer = numel(cur.slice(0, d0))
     const size = numel(cur.slice(d0, d1 + 1))
     const inner = numel(cur.slice(d1 + 1))
-    const out = allocate(dtypeOf(src), outer * inner)
-    if (inner === 1) {
-      // Reducing the last dims: each output is one contiguous run, summed in a local.
-      for (let o = 0; o < outer; o++) {
-        let acc = 0
-        for (let k = o * size, end = k + size; k < end; k++) acc += src[k]!
-        out[o] = acc
-      }
-    } else {
-      for (let o = 0; o < outer; o++) {
-        const ob = o * inner
-        for (let k = 0; k < size; k++) {
-          const ib = (o * size + k) * inner
-          for (let i = 0; i < inner; i++) out[ob + i]! += src[ib + i]!
-        }
-      }
-    }
+    const out = allocateOutput(dtypeOf(src), outer * inner)
+    getBackend().sum(src, out, outer, size, inner)
     cur = cur.map((n, i) => (i >= d0 && i <= d1 ? 1 : n))
     src = out
   }
@@ -72,7 +58,7 @@ function reduceRuns(data: TypedArray, shape: readonly number[], dims: number[]):
 }
 
 function copyOf(data: TypedArray): TypedArray {
-  const out = allocate(dtypeOf(data), data.length)
+  const out = allocateOutput(dtypeOf(data), data.length)
   out.set(data)
   return out
 }

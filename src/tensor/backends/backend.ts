@@ -120,6 +120,11 @@ export interface Backend {
   binary(op: BinaryOp, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void
   /** out = cond != 0 ? a : b over the broadcast `g` (g.strides: cond's, a's, b's). */
   where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void
+  /**
+   * out[o, i] = sum over k of x[o, k, i], x read as [outer, size, inner] (a run of reduced dims
+   * between kept ones); `out` has outer*inner entries. Sums k in increasing order.
+   */
+  sum(x: TypedArray, out: TypedArray, outer: number, size: number, inner: number): void
   /** C = op(A) @ op(B), batched; `out` has batch*m*n entries. */
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void
   /** out[n,o,y,x] = bias[o] + sum_{c,i,j} x[n,c,y*s-p+i,x*s-p+j] w[o,c,i,j] (zero padding). `bias` may be null. */

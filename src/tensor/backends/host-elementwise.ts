@@ -1,5 +1,5 @@
 // What the wasm and gpujs backends share while tensors live on the host: the elementwise
-// primitives and the optimizer update as the reference loops on the host arrays, each call
+// primitives, sums and the optimizer update as the reference loops on the host arrays, each call
 // counted, and the counters behind `counters()`. A backend overrides the primitives it has its
 // own kernels for (wasm: float32 SIMD elementwise functions and Adam) and falls back to these.
 import type { AdamUpdate, BinaryOp, FloatArray, UnaryOp } from './backend.js'
@@ -38,6 +38,11 @@ export abstract class HostElementwise {
   where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
     this.counts.kernel()
     this.ref.where(cond, a, b, out, g)
+  }
+
+  sum(x: TypedArray, out: TypedArray, outer: number, size: number, inner: number): void {
+    this.counts.kernel()
+    this.ref.sum(x, out, outer, size, inner)
   }
 
   /** Tensors stay on the host unless a backend overrides this. */

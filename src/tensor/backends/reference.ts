@@ -58,6 +58,29 @@ export class ReferenceBackend implements Backend {
     })
   }
 
+  // Reducing the last dims (inner = 1), each output is one contiguous run, summed in a local
+  // (a JS number: float64, rounded once when stored). Otherwise whole rows of `inner` entries are
+  // added into the output, k by k, rounding to its dtype at each step.
+  sum(x: TypedArray, out: TypedArray, outer: number, size: number, inner: number): void {
+    this.count.kernel()
+    if (inner === 1) {
+      for (let o = 0; o < outer; o++) {
+        let acc = 0
+        for (let k = o * size, end = k + size; k < end; k++) acc += x[k]!
+        out[o] = acc
+      }
+      return
+    }
+    out.fill(0, 0, outer * inner)
+    for (let o = 0; o < outer; o++) {
+      const ob = o * inner
+      for (let k = 0; k < size; k++) {
+        const ib = (o * size + k) * inner
+        for (let i = 0; i < inner; i++) out[ob + i]! += x[ib + i]!
+      }
+    }
+  }
+
   // C[b,i,j] = sum_p opA[b,i,p] * opB[b,p,j]
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void {
     this.count.kernel()

@@ -10,6 +10,7 @@
 // k blocking depends on k only: results are bit-identical run to run and for any thread count.
 import { DEFAULT_TILING, blockSizes, moduleBytes, packBytes, type GemmTiling } from './kernels.js'
 import { ELEMENTWISE_EXPORTS } from './elementwise-kernels.js'
+import { SUM_EXPORTS } from './sum-kernels.js'
 import { PRIOR_EXPORTS } from './prior-kernels.js'
 import { Heap } from './heap.js'
 import { ThreadPool, type Task } from './threads.js'
@@ -18,7 +19,7 @@ import { Wasm, type WasmMemory, type WasmModule } from './wasm-api.js'
 const PAGE = 65536
 // NOTE: 2 GiB cap (shared memories need a maximum); only touched pages cost real memory.
 const MAX_PAGES = 32768
-const EXPORTS = ['gemm', 'im2col', 'col2im', 'maxPool2x2', 'maxPoolBackward', 'adam', ...ELEMENTWISE_EXPORTS, ...PRIOR_EXPORTS]
+const EXPORTS = ['gemm', 'im2col', 'col2im', 'maxPool2x2', 'maxPoolBackward', 'adam', ...ELEMENTWISE_EXPORTS, ...SUM_EXPORTS, ...PRIOR_EXPORTS]
 
 /** Operands already in WASM memory; pointers and strides in bytes. */
 export interface GemmCall {

@@ -16,6 +16,7 @@ import { adamKernel } from './adam-kernels.js'
 import { convKernels } from './conv-kernels.js'
 import { elementwiseKernels } from './elementwise-kernels.js'
 import { poolKernels } from './pool-kernels.js'
+import { sumKernels } from './sum-kernels.js'
 import { priorKernels } from './prior-kernels.js'
 
 /** Register tile and cache-block sizes (measurements in the header of ./wasm-backend.ts). */
@@ -264,5 +265,5 @@ export function blockSizes(t: GemmTiling, m: number, k: number, n: number): { mb
 /** The assembled module: gemm, im2col, col2im, maxPool2x2, maxPoolBackward (imports env.memory: shared, up to `maxPages` 64 KiB pages). */
 export function moduleBytes(t: GemmTiling, maxPages: number): Uint8Array {
   if (t.mc % t.mr !== 0 || t.nc % (4 * t.nv) !== 0) throw new Error(`moduleBytes: mc ${t.mc} must be a multiple of mr ${t.mr} and nc ${t.nc} of ${4 * t.nv}`)
-  return assemble([microKernel(t), packKernel('packA', t.mr), packKernel('packB', 4 * t.nv), macroKernel(t), gemmDriver(t), ...convKernels(), ...poolKernels(), ...elementwiseKernels(), adamKernel(), ...priorKernels()], 1, maxPages)
+  return assemble([microKernel(t), packKernel('packA', t.mr), packKernel('packB', 4 * t.nv), macroKernel(t), gemmDriver(t), ...convKernels(), ...poolKernels(), ...elementwiseKernels(), ...sumKernels(), adamKernel(), ...priorKernels()], 1, maxPages)
 }

@@ -26,6 +26,7 @@ import { HostElementwise } from '../host-elementwise.js'
 import { adamWasm, isPlainAdam } from './adam.js'
 import { conv2dForward, conv2dGradInput, conv2dGradWeight } from './conv.js'
 import { binaryWasm, unaryWasm } from './elementwise.js'
+import { sumWasm } from './sum.js'
 import { WASM_BINARY, WASM_UNARY, type WasmBinaryOp, type WasmUnaryOp } from './elementwise-kernels.js'
 import { WasmEngine } from './engine.js'
 import * as pool from './pool.js'
@@ -125,6 +126,14 @@ export class WasmBackend extends HostElementwise implements Backend {
     this.counts.kernel()
     this.moved([a, b], [out])
     binaryWasm(this.e, op as WasmBinaryOp, a, b, out, g)
+  }
+
+  // float32 sums in SIMD (./sum-kernels.ts); int32 and float64 run the reference loop.
+  override sum(x: TypedArray, out: TypedArray, outer: number, size: number, inner: number): void {
+    if (!(x instanceof Float32Array && out instanceof Float32Array)) return super.sum(x, out, outer, size, inner)
+    this.counts.kernel()
+    this.moved([x], [out])
+    sumWasm(this.e, x, out, outer, size, inner)
   }
 
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void {
