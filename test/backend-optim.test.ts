@@ -1,4 +1,4 @@
-// The optimizer update primitive (Backend.adamUpdate) on the wasm backend against the reference
+// The optimizer update primitives (Backend.adamUpdate, sgdUpdate) on the wasm backend against the reference
 // loop, bit for bit: the plain case runs the SIMD kernel (float64 arithmetic on float32 lanes,
 // wasm/adam-kernels.ts), on lengths that leave a scalar tail and on ones big enough to be split
 // over two threads; the other cases (weight decay, AdamW, amsgrad, maximize, float64) fall back
@@ -55,5 +55,29 @@ describe('adamUpdate: wasm agrees with the reference loop bit for bit', () => {
     } finally {
       b.dispose()
     }
+  })
+})
+
+describe('sgdUpdate: every backend runs the reference loop, bit for bit', () => {
+  const cases = [
+    ['plain', { momentum: 0 }],
+    ['momentum 0.9, dampening 0.1, weight decay', { momentum: 0.9, dampening: 0.1, weightDecay: 1e-2 }],
+    ['nesterov, maximize', { momentum: 0.9, nesterov: true, maximize: true }],
+  ] as const
+  it.each(cases)('%s', (_name, extra) => {
+    const g = new Generator(3)
+    const n = 70001
+    const p0 = Float32Array.from({ length: n }, () => g.uniform() - 0.5)
+    const runs = [reference, wasm].map((b) => {
+      const p = p0.slice()
+      const buf = extra.momentum !== 0 ? new Float32Array(n) : null
+      for (let step = 0; step < 3; step++) {
+        const grad = Float32Array.from({ length: n }, (_, i) => Math.sin(i + step))
+        b.sgdUpdate(p, grad, buf, { lr: 0.01, dampening: 0, nesterov: false, weightDecay: 0, maximize: false, ...extra, first: step === 0 })
+      }
+      return [p, buf]
+    })
+    expect(Array.from(runs[1]![0]!)).toEqual(Array.from(runs[0]![0]!))
+    expect(runs[0]![0]).not.toEqual(p0) // it moved
   })
 })

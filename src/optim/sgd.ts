@@ -4,7 +4,8 @@
 //   d = nesterov ? d + momentum * buf : buf            (when momentum > 0)
 //   p = p - lr * d
 import type { Tensor } from '../tensor/tensor.js'
-import { Optimizer, type FloatBuffer, type ParamGroup, type ParamGroupInput } from './optimizer.js'
+import { Optimizer, zerosFor, type FloatBuffer, type ParamGroup, type ParamGroupInput } from './optimizer.js'
+import { getBackend } from '../tensor/backends/registry.js'
 import { checkBoolean, checkNumber } from './validate.js'
 
 /** Options of SGD, named as in torch.optim. */
@@ -53,24 +54,11 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
   }
 
   protected update(param: Tensor, grad: ArrayLike<number>, state: SGDState, group: ParamGroup<SGDOptions>): void {
-    const p = param.data
     const { lr, momentum, dampening, nesterov, weightDecay, maximize } = group
-    let buf = state.momentumBuffer
-    const first = momentum !== 0 && buf === undefined
-    if (first) {
-      buf = param.dtype === 'float32' ? new Float32Array(p.length) : new Float64Array(p.length)
-      state.momentumBuffer = buf
-    }
-    for (let i = 0; i < p.length; i++) {
-      let d = maximize ? -grad[i]! : grad[i]!
-      if (weightDecay !== 0) d = d + weightDecay * p[i]!
-      if (momentum !== 0) {
-        // NOTE: torch starts the buffer at d itself (no dampening on the first step), and
-        // computes (buf * momentum) + (1 - dampening) * d in that order.
-        buf![i] = first ? d : buf![i]! * momentum + (1 - dampening) * d
-        d = nesterov ? d + momentum * buf![i]! : buf![i]!
-      }
-      p[i] = p[i]! + -lr * d
-    }
+    const first = momentum !== 0 && state.momentumBuffer === undefined
+    if (first) state.momentumBuffer = zerosFor(param)
+    // The loop itself is the backend's sgdUpdate (reference.ts states it).
+    const buf = momentum !== 0 ? state.momentumBuffer! : null
+    getBackend().sgdUpdate(param.data as FloatBuffer, grad as FloatBuffer, buf, { lr, momentum, dampening, nesterov, weightDecay, maximize, first })
   }
 }

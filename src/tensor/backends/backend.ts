@@ -94,6 +94,19 @@ export interface AdamUpdate {
   maximize: boolean
 }
 
+/** One SGD step's hyperparameters (torch.optim.SGD's, by name). */
+export interface SgdUpdate {
+  lr: number
+  /** 0: plain SGD, and `buf` is null */
+  momentum: number
+  dampening: number
+  nesterov: boolean
+  weightDecay: number
+  maximize: boolean
+  /** the momentum buffer's first step: it starts at the gradient itself, without dampening */
+  first: boolean
+}
+
 /** What a backend says about itself (see `getBackendInfo()`). */
 export interface BackendInfo {
   name: string
@@ -155,6 +168,8 @@ export interface Backend {
    * host (the caller then allocates a host array).
    */
   allocResident(dtype: DType, length: number, zero: boolean): TypedArray | null
+  /** One SGD step in place on `p` and, with momentum, its buffer `buf` (null without); `grad` is read only. */
+  sgdUpdate(p: FloatArray, grad: FloatArray, buf: FloatArray | null, h: SgdUpdate): void
   /** Give back an array from allocResident (tidy() does, when its scope ends). */
   freeResident(data: TypedArray): void
   /** Free kernels, workers, textures. The backend must not be used afterwards. */

@@ -2,7 +2,7 @@
 // primitives, sums and the optimizer update as the reference loops on the host arrays, each call
 // counted, and the counters behind `counters()`. A backend overrides the primitives it has its
 // own kernels for (wasm: float32 SIMD elementwise functions and Adam) and falls back to these.
-import type { AdamUpdate, BinaryOp, FloatArray, UnaryOp } from './backend.js'
+import type { AdamUpdate, BinaryOp, FloatArray, SgdUpdate, UnaryOp } from './backend.js'
 import { Counters, type BackendStats } from './counters.js'
 import { ReferenceBackend } from './reference.js'
 import type { DType, TypedArray } from '../dtype.js'
@@ -43,6 +43,11 @@ export abstract class HostElementwise {
   sum(x: TypedArray, out: TypedArray, outer: number, size: number, inner: number): void {
     this.counts.kernel()
     this.ref.sum(x, out, outer, size, inner)
+  }
+
+  sgdUpdate(p: FloatArray, grad: FloatArray, buf: FloatArray | null, h: SgdUpdate): void {
+    this.counts.kernel()
+    this.ref.sgdUpdate(p, grad, buf, h)
   }
 
   /** Tensors stay on the host unless a backend overrides this. */

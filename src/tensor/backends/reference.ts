@@ -1,7 +1,7 @@
 // The reference backend: every kernel as the plainest loop that states its math.
 // It is the specification the fast and GPU.js backends are tested against, and it
 // runs in float64 for gradcheck. It accumulates in the array's own precision.
-import type { AdamUpdate, Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from './backend.js'
+import type { AdamUpdate, Backend, BackendInfo, BinaryOp, SgdUpdate, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from './backend.js'
 import type { TypedArray } from '../dtype.js'
 import { forEachRun, type Broadcast } from '../shape.js'
 import { Counters, type BackendStats } from './counters.js'
@@ -300,6 +300,23 @@ export class ReferenceBackend implements Backend {
         second = vMax[i]!
       }
       p[i] = p[i]! + (-stepSize * m[i]!) / (Math.sqrt(second) / bc2Sqrt + eps)
+    }
+  }
+
+  // SGD with momentum as torch.optim.SGD (1.13): d = g + weightDecay p; buf = momentum buf +
+  // (1 - dampening) d (the first step starts buf at d itself); d = nesterov ? d + momentum buf :
+  // buf; p = p - lr d, in torch's order of operations.
+  sgdUpdate(p: FloatArray, grad: FloatArray, buf: FloatArray | null, h: SgdUpdate): void {
+    this.count.kernel()
+    const { lr, momentum, dampening, nesterov, weightDecay, maximize, first } = h
+    for (let i = 0; i < p.length; i++) {
+      let d = maximize ? -grad[i]! : grad[i]!
+      if (weightDecay !== 0) d = d + weightDecay * p[i]!
+      if (buf !== null) {
+        buf[i] = first ? d : buf[i]! * momentum + (1 - dampening) * d
+        d = nesterov ? d + momentum * buf[i]! : buf[i]!
+      }
+      p[i] = p[i]! + -lr * d
     }
   }
 
