@@ -42,7 +42,10 @@ if (!skip.has('gpujs')) await benchGpujs({ print: true, browser: !quick })
 
 const memorySteps = quick ? 200 : 1000
 const mem = skip.has('memory') ? null : measureCnn2Memory(memorySteps)
-if (mem) console.log(`\ncnn2 b=32, ${memorySteps} steps: resident MB every 50 steps ${mem.samplesMb.map((m) => m.toFixed(0)).join(' ')}; peak ${mem.peakMb.toFixed(0)} MB (target < 500, flat)`)
+if (mem) {
+  console.log(`\ncnn2 b=32, ${memorySteps} steps: resident MB every 50 steps ${mem.samplesMb.map((m) => m.toFixed(0)).join(' ')}; peak ${mem.peakMb.toFixed(0)} MB (target < 500, flat)`)
+  console.log(`  WebAssembly.Memory MB every 50 steps ${mem.wasmMemoryMb.map((m) => m.toFixed(0)).join(' ') || 'n/a'}; liveBuffers after a step ${[...new Set(mem.liveBuffers)].join(', ')} (target: flat, 0)`)
+}
 
 // The targets (issues 5 and 16), from the numbers above.
 const median = (peer: string, c: string): number | undefined => steps.find((r) => r.peer === peer && r.case === c)?.timing?.medianMs

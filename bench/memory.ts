@@ -8,6 +8,10 @@ export interface MemoryReport {
   steps: number
   samplesMb: number[]
   peakMb: number
+  /** the wasm backend's WebAssembly.Memory, every 50 steps (empty on other backends) */
+  wasmMemoryMb: number[]
+  /** backendStats().liveBuffers after a step, every 50 steps */
+  liveBuffers: number[]
 }
 
 /** Run the measurement in a child process and return its report. */

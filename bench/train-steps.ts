@@ -5,7 +5,8 @@
 // Also the peak resident memory of a long cnn2 run. Run alone: `npx tsx bench/train-steps.ts`.
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { Adam, F, Generator, createModel, getBackendInfo, randint, randn, tidy, type Module, type Tensor } from '../src/index.js'
+import { Adam, F, Generator, backendStats, createModel, getBackend, getBackendInfo, randint, randn, tidy, type Module, type Tensor } from '../src/index.js'
+import type { WasmBackend } from '../src/tensor/backends/wasm/index.js'
 import { time, timeSlow, type Timing } from './timing.js'
 
 export interface StepRow {
@@ -96,14 +97,22 @@ async function tfjsRows(budgetS: number, maxRepS: number): Promise<StepRow[]> {
 }
 
 /** Peak RSS while training cnn2 at batch 32 for `steps` steps, sampled every 50 steps. */
-export function cnn2Memory(steps: number): { samplesMb: number[]; peakMb: number } {
+export function cnn2Memory(steps: number): { samplesMb: number[]; peakMb: number; wasmMemoryMb: number[]; liveBuffers: number[] } {
   const { step } = priorgradStep({ model: 'cnn2', batch: 32 })
   const samplesMb: number[] = []
+  // the backend's own memory and the blocks tensors hold at the end of each step (0 outside a scope)
+  const wasmMemoryMb: number[] = []
+  const liveBuffers: number[] = []
+  const engine = (getBackend() as Partial<WasmBackend>).wasmEngine
   for (let i = 1; i <= steps; i++) {
     step()
-    if (i % 50 === 0) samplesMb.push(process.memoryUsage().rss / 2 ** 20)
+    if (i % 50 === 0) {
+      samplesMb.push(process.memoryUsage().rss / 2 ** 20)
+      if (engine) wasmMemoryMb.push(engine.memory.buffer.byteLength / 2 ** 20)
+      liveBuffers.push(backendStats().liveBuffers)
+    }
   }
-  return { samplesMb, peakMb: process.resourceUsage().maxRSS / 1024 }
+  return { samplesMb, peakMb: process.resourceUsage().maxRSS / 1024, wasmMemoryMb, liveBuffers }
 }
 
 export interface TrainBenchOptions {
