@@ -34,8 +34,8 @@ for (let step = 0; step <= steps; step++) {
   loss.backward()
   noGrad(() => {
     for (const p of params) {
-      // p <- p - lr * grad, in place on the raw array.
-      p.data.set(p.sub(p.grad!.mul(0.5)).data)
+      // p <- p - lr * grad, written in place (copy_, as in PyTorch).
+      p.copy_(p.sub(p.grad!.mul(0.5)))
       p.grad = null
     }
   })

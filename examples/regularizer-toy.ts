@@ -3,7 +3,7 @@
 // It prints the temperatures p, the distribution P', the masks, the counts c, lambda_eff, the
 // penalty and its gradient, and recomputes the masks independently from the same draws.
 // Run: npx tsx examples/regularizer-toy.ts
-import { DynamicPriorRegularizer, Generator, regularizers, tensor } from 'priorgrad'
+import { DynamicPriorRegularizer, Generator, noGrad, regularizers, tensor } from 'priorgrad'
 
 const seed = 4
 const [lambda, S, sp, alpha] = [0.1, 2, 1 / 3, 0.9]
@@ -48,7 +48,7 @@ console.log(`gradient dR/dw = 2 lambda_eff c w = ${fmt(w.grad!.data, 4)}`)
 console.log(`hand computation agrees with the regularizer's masks: ${agree ? 'yes' : 'NO'}`)
 
 // A second evaluation after the weights moved: now W_old (the weights of the first call) enters P' with weight 1 - alpha.
-w.data.set([0.7, -1.4, 0.3, 1.1, -0.3, 1.8])
+noGrad(() => w.copy_(tensor([0.7, -1.4, 0.3, 1.1, -0.3, 1.8])))
 reg.penalty([['w', w]])
 console.log(`second call (w moved, momentum alpha = ${alpha}): counts c = [${Array.from(reg.lastCounts('w').data).join(', ')}]`)
 if (!agree) process.exit(1)

@@ -24,10 +24,10 @@ for (let step = 0; step <= steps; step++) {
   // Binary cross-entropy, written with elementwise ops: -(y log p + (1 - y) log(1 - p)).
   const loss = y.mul(p.log()).add(y.neg().add(1).mul(p.neg().add(1).log())).mean().neg()
   loss.backward()
-  // The update must not be recorded: noGrad, then write the new values into the raw arrays.
+  // The update must not be recorded: noGrad, then write the new values in place with copy_.
   noGrad(() => {
     for (const t of params) {
-      t.data.set(t.sub(t.grad!.mul(lr)).data)
+      t.copy_(t.sub(t.grad!.mul(lr)))
       t.grad = null
     }
   })

@@ -233,3 +233,31 @@ describe('gradients nobody else holds (freshGradient)', () => {
     expect(Array.from(x.grad!.data)).toEqual([2, 0, 6])
   })
 })
+
+describe('copy_: writing values into a tensor in place, as PyTorch', () => {
+  it('copies a tensor or a number, broadcast and converted to the destination dtype, and returns the destination', () => {
+    const w = zeros([2, 3])
+    expect(w.copy_(tensor([1, 2, 3]))).toBe(w)
+    expect(w.toArray()).toEqual([[1, 2, 3], [1, 2, 3]])
+    w.copy_(7)
+    expect(w.toArray()).toEqual([[7, 7, 7], [7, 7, 7]])
+    const labels = zeros([3], { dtype: 'int32' }).copy_(tensor([1.9, -1.9, 2]))
+    expect(labels.toArray()).toEqual([1, -1, 2])
+  })
+
+  it('a leaf that requires grad is written inside noGrad (an SGD step), and refused outside it', () => {
+    const w = tensor([1, 2]).requiresGrad_()
+    w.mul(w).sum().backward()
+    expect(() => w.copy_(0)).toThrow(/copy_: the destination \[2\] is a leaf that requires grad; write it inside noGrad/)
+    noGrad(() => w.copy_(w.sub(w.grad!.mul(0.25))))
+    expect(w.toArray()).toEqual([0.5, 1])
+    expect(w.requiresGrad).toBe(true)
+  })
+
+  it('names the shapes that do not broadcast, and refuses a tensor made by an op', () => {
+    expect(() => zeros([2, 3]).copy_(zeros([3, 2]))).toThrow(/copy_: shapes \[2,3\] and \[3,2\] cannot be broadcast/)
+    expect(() => zeros([3]).copy_(zeros([2, 3]))).toThrow(/copy_: source \[2,3\] does not broadcast to the destination \[3\]/)
+    const y = tensor([1, 2]).requiresGrad_().mul(2)
+    expect(() => y.copy_(0)).toThrow(/copy_: the destination \[2\] was made by 'mul' and is part of a graph/)
+  })
+})

@@ -3,7 +3,8 @@
 import { Tensor, type TensorLike } from '../tensor/tensor.js'
 import { allocate, isFloat, type DType } from '../tensor/dtype.js'
 import { runBinary, runUnary, runWhere } from '../tensor/loops.js'
-import { broadcastShapes, formatShape, normalizeDim, normalizeDims, numel } from '../tensor/shape.js'
+import { broadcastShapes, formatShape, normalizeDim, normalizeDims, numel, shapesEqual } from '../tensor/shape.js'
+import { isGradEnabled, noGrad } from './no-grad.js'
 import { apply } from './op.js'
 import { assertFloat } from './checks.js'
 import { unaryOps } from './elementwise.js'
@@ -93,6 +94,26 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   if (dtype === 'int32') return runUnary('trunc', x, 'int32')
   return apply(ops.cast, [x], { dtype })
 }
+/**
+ * Write `src` (a tensor or a number, broadcast to dst's shape and converted to its dtype, float to
+ * int truncating) into `dst`'s elements in place; returns dst. The way user code changes a
+ * tensor's values, like PyTorch's `copy_`: not recorded, so a leaf that requires grad may only be
+ * written inside noGrad() (PyTorch refuses it too), and a tensor made by an op not at all.
+ * @example noGrad(() => w.copy_(w.sub(w.grad!.mul(lr))))
+ */
+export function copy_(dst: Tensor, src: TensorLike): Tensor {
+  if (dst.node !== null) throw new Error(`copy_: the destination ${formatShape(dst.shape)} was made by '${dst.node.opName}' and is part of a graph; write into a leaf (or detach() it first)`)
+  if (dst.requiresGrad && isGradEnabled()) {
+    throw new Error(`copy_: the destination ${formatShape(dst.shape)} is a leaf that requires grad; write it inside noGrad(() => ...), as torch.no_grad() in PyTorch`)
+  }
+  const s = lift('copy_', src, dst)
+  const shape = broadcastShapes('copy_', dst.shape, s.shape)
+  if (!shapesEqual(shape, dst.shape)) throw new Error(`copy_: source ${formatShape(s.shape)} does not broadcast to the destination ${formatShape(dst.shape)}`)
+  const values = noGrad(() => cast(shapesEqual(s.shape, dst.shape) ? s : s.expand(dst.shape), dst.dtype))
+  dst.data.set(values.data)
+  return dst
+}
+
 /** A copy with its own storage, in the graph. @example clone(w) */
 export const clone = (x: Tensor): Tensor => (isFloat(x.dtype) ? apply(ops.cast, [x], { dtype: x.dtype }) : runUnary('copy', x))
 

@@ -150,6 +150,14 @@ export class Tensor {
   contiguous(): Tensor {
     return this
   }
+  /**
+   * Write `src` (broadcast, converted to this dtype) into this tensor in place and return it, as
+   * PyTorch's `copy_`; a leaf that requires grad only inside noGrad(). @example noGrad(() => w.copy_(w.sub(w.grad!.mul(0.1))))
+   */
+  copy_(src: TensorLike): this {
+    fn.copy_(this, src)
+    return this
+  }
   /** Convert the dtype (in the graph when float to float). @example labels.to('float32') */
   to(dtype: DType): Tensor {
     return fn.cast(this, dtype)
