@@ -1,10 +1,13 @@
-// The fast CPU backend: float32 GEMM, convolution and 2x2 max pooling in WebAssembly SIMD on
-// all cores, behind the synchronous Backend interface.
+// The fast CPU backend: float32 GEMM, convolution, 2x2 max pooling, elementwise functions, sums
+// and Adam in WebAssembly SIMD on all cores, behind the synchronous Backend interface. Tensors
+// made inside tidy() live in the engine's memory (./heap.ts), where these kernels use them in
+// place; host arrays are copied in and out around each call.
 //
 // Why hand-assembled WASM: plain JS loops top out near 1.7 GFLOP/s per core on this machine
 // (scalar, bounds-checked), and a native addon would need a compiler on the user's machine.
 // WebAssembly SIMD (f32x4) runs everywhere Node 20 runs. The kernels are flat WAT text in
-// ./kernels.ts, ./conv-kernels.ts and ./pool-kernels.ts, turned into bytes by the ~180-line
+// ./kernels.ts, ./conv-kernels.ts, ./pool-kernels.ts, ./elementwise-kernels.ts, ./sum-kernels.ts
+// and ./adam-kernels.ts, turned into bytes by the ~200-line
 // ./assembler.ts at startup (about a millisecond), so the source in this folder is the whole
 // story: no .wasm blob, no install step. (Relaxed-SIMD FMA is not enabled in Node 20's V8 11.3,
 // so the micro-kernel uses f32x4.mul + f32x4.add.)
