@@ -42,7 +42,8 @@ function stepRow(peer: string, c: StepCase, t: Timing): StepRow {
 export function priorgradStep(c: StepCase, seed = 0, penalty?: (model: Module) => Tensor | null): { step: () => number; model: Module } {
   const g = new Generator(seed)
   const cifar = c.model === 'vgg11' || c.model === 'resnet18'
-  const model = createModel(c.model, { numClasses: 10, inChannels: cifar ? 3 : 1, generator: g })
+  // As the library's trainer builds it: weights (and optimizer state) in the backend's memory.
+  const model = createModel(c.model, { numClasses: 10, inChannels: cifar ? 3 : 1, generator: g }).to()
   const optimizer = new Adam(model.parameters(), { lr: 1e-3 })
   const x = randn(cifar ? [c.batch, 3, 32, 32] : [c.batch, 1, 28, 28], { generator: g })
   const y = randint(0, 10, [c.batch], { generator: g })

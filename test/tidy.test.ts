@@ -17,15 +17,18 @@ const wasmMemoryBytes = (): number => (getBackend() as WasmBackend).wasmEngine.m
 describe('tidy() on the wasm backend', () => {
   it('tensors made inside live in WASM memory until the scope ends; the returned one moves to the host', () => {
     setBackend('wasm')
+    // liveBuffers also counts the blocks of weights other tests moved with model.to(), until
+    // they are garbage-collected: compare with the count before
+    const held = backendStats().liveBuffers
     let inside = 0
     const y = tidy(() => {
       const a = randn([3, 40], { generator: new Generator(1) })
       const b = a.mul(2).relu()
-      inside = backendStats().liveBuffers
+      inside = backendStats().liveBuffers - held
       return b.sum(1)
     })
     expect(inside).toBeGreaterThanOrEqual(3)
-    expect(backendStats().liveBuffers).toBe(0)
+    expect(backendStats().liveBuffers).toBe(held)
     expect(y.isReleased).toBe(false)
     expect(y.shape).toEqual([3])
     expect(y.data.buffer).toBeInstanceOf(ArrayBuffer) // a host array, not the shared WASM memory
@@ -47,6 +50,7 @@ describe('tidy() on the wasm backend', () => {
 
   it('returns arrays and objects of tensors, nests, and frees everything when fn throws', () => {
     setBackend('wasm')
+    const held = backendStats().liveBuffers
     const { a, b } = tidy(() => {
       const inner = tidy(() => [tensor([1, 2, 3]).mul(2), tensor([4]).add(1)])
       return { a: inner[0]!.add(1), b: inner[1]! }
@@ -56,7 +60,7 @@ describe('tidy() on the wasm backend', () => {
       zeros([100]).add(1)
       throw new Error('boom')
     })).toThrow('boom')
-    expect(backendStats().liveBuffers).toBe(0)
+    expect(backendStats().liveBuffers).toBe(held)
     expect(() => tidy(() => Promise.resolve(1))).toThrow(/tidy: fn returned a Promise/)
     expect(() => tidy(3 as unknown as () => void)).toThrow(/tidy: expected a function to run, got number/)
   })
@@ -75,11 +79,12 @@ describe('tidy() on the wasm backend', () => {
   })
 })
 
-function train(model: 'cnn2' | 'bn', steps: number, scoped: boolean, prior: boolean): { losses: number[]; weights: number[][] } {
+function train(model: 'cnn2' | 'bn', steps: number, scoped: boolean, prior: boolean, moved = false): { losses: number[]; weights: number[][] } {
   const g = new Generator(0)
   const net = model === 'cnn2'
     ? createModel('cnn2', { numClasses: 10, inChannels: 1, generator: g })
     : new Sequential([new Conv2d(1, 6, 3, { padding: 1, generator: g }), new BatchNorm2d(6), new ReLU(), new Flatten(), new Linear(6 * 28 * 28, 10, { generator: g })])
+  if (moved) net.to()
   const opt = new Adam(net.parameters(), { lr: 1e-3 })
   const reg = prior ? new DynamicPriorRegularizer({ lambda: 1e-3, generator: new Generator(5) }) : null
   const x = randn([8, 1, 28, 28], { generator: g })
@@ -101,13 +106,15 @@ describe('training inside tidy() gives the same bits, in flat memory', () => {
   it.each([
     ['cnn2 with the dynamic prior', 'cnn2', true],
     ['conv + BatchNorm + linear', 'bn', false],
-  ] as const)('%s: 20 steps, losses and weights identical with and without tidy()', (_name, model, prior) => {
+  ] as const)('%s: 20 steps, losses and weights identical with and without tidy() and model.to()', (_name, model, prior) => {
     setBackend('wasm')
     const plain = train(model, 20, false, prior)
     const scoped = train(model, 20, true, prior)
+    const moved = train(model, 20, true, prior, true)
     expect(scoped.losses).toEqual(plain.losses)
     expect(scoped.weights).toEqual(plain.weights)
-    expect(backendStats().liveBuffers).toBe(0)
+    expect(moved.losses).toEqual(plain.losses)
+    expect(moved.weights).toEqual(plain.weights)
   }, 60_000)
 
   it('cnn2: after the first steps the WASM memory stops growing and no block stays live', () => {
@@ -124,13 +131,14 @@ describe('training inside tidy() gives the same bits, in flat memory', () => {
     }
     for (let s = 0; s < 3; s++) tidy(step)
     const bytes = wasmMemoryBytes()
+    const held = backendStats().liveBuffers
     const live: number[] = []
     for (let s = 0; s < 30; s++) {
       tidy(step)
       live.push(backendStats().liveBuffers)
     }
     expect(wasmMemoryBytes()).toBe(bytes)
-    expect(new Set(live)).toEqual(new Set([0]))
+    expect(new Set(live)).toEqual(new Set([held]))
   }, 60_000)
 
   it('cnn2: a step inside tidy() copies only what lives on the host (batch, weights, optimizer state)', () => {
@@ -155,10 +163,50 @@ describe('training inside tidy() gives the same bits, in flat memory', () => {
     // Outside tidy: 107 uploads, 72 downloads (test/backend-stats.test.ts). Inside, only what
     // lives on the host is copied: the batch (conv1's forward and weight gradient read it), conv1's
     // w and b, conv2's w and b (w again for its input gradient), fc1's and fc2's w in forward and
-    // again in backward, and one scalar of the loss: 12; then Adam's p, m and v (8 x 3 in, 8 x 3
-    // out; the gradient is resident): 36 uploads, 24 downloads in all.
+    // again in backward: 11; then Adam's p, m and v (8 x 3 in, 8 x 3 out; the gradient is
+    // resident): 35 uploads, 24 downloads in all.
     expect(plain).toMatchObject({ uploads: 107, downloads: 72 })
-    expect(scoped).toMatchObject({ uploads: 36, downloads: 24, kernelCalls: plain.kernelCalls, liveBuffers: 0 })
+    expect(scoped).toMatchObject({ uploads: 35, downloads: 24, kernelCalls: plain.kernelCalls, liveBuffers: 0 })
+  })
+
+  it('cnn2 after model.to(): weights and optimizer state live in WASM memory, and a step copies only the batch', () => {
+    setBackend('wasm')
+    const g = new Generator(0)
+    const net = createModel('cnn2', { numClasses: 10, inChannels: 1, generator: g })
+    const before = net.parameters().map((p) => Array.from(p.data))
+    const held = backendStats().liveBuffers
+    expect(net.to('wasm')).toBe(net)
+    expect(backendStats().liveBuffers).toBe(held + 8) // 4 weights, 4 biases
+    net.to() // already there: nothing moves
+    expect(backendStats().liveBuffers).toBe(held + 8)
+    expect(net.parameters().map((p) => Array.from(p.data))).toEqual(before)
+    expect(net.parameters().every((p) => getBackend().holds(p.data))).toBe(true)
+    const opt = new Adam(net.parameters(), { lr: 1e-3 })
+    const x = randn([4, 1, 28, 28], { generator: g })
+    const y = randint(0, 10, [4], { generator: g })
+    const step = (): void => {
+      opt.zeroGrad()
+      F.crossEntropy(net.forward(x), y).backward()
+      opt.step()
+    }
+    tidy(step)
+    const state = opt.stateDict().state as Record<string, Record<string, unknown>>
+    expect(Object.keys(state)).toHaveLength(8)
+    const mark = backendStats()
+    tidy(step)
+    // the batch, read by conv1's forward and by its weight gradient; nothing comes back
+    expect(statsSince(mark, backendStats())).toMatchObject({ uploads: 2, downloads: 0, liveBuffers: 0 })
+  })
+
+  it('model.to() names a backend that is not the active one; on the reference backend it moves nothing', () => {
+    setBackend('wasm')
+    const net = new Linear(3, 2, { generator: new Generator(1) })
+    expect(() => net.to('gpujs')).toThrow(/Linear.to: 'gpujs' is not the active backend \('wasm'\); call setBackend\('gpujs'\) first/)
+    setBackend('reference')
+    const w = net.weight.data
+    net.to()
+    expect(net.weight.data).toBe(w)
+    setBackend('wasm')
   })
 })
 

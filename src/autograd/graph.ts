@@ -4,6 +4,7 @@
 // calling each op's backward and summing gradients per tensor in a Map.
 // The one place where broadcast gradients are reduced is sumToShape, called here.
 import { Tensor } from '../tensor/tensor.js'
+import { allocate } from '../tensor/dtype.js'
 import { broadcastGeometry, formatShape, shapesEqual } from '../tensor/shape.js'
 import { getBackend } from '../tensor/backends/registry.js'
 import { noGrad } from './no-grad.js'
@@ -102,7 +103,10 @@ export function backward(root: Tensor, gradOrOptions?: Tensor | BackwardOptions,
           `this one has shape ${formatShape(root.shape)}; pass backward(gradOut) with that shape`,
       )
     }
-    grad = new Tensor(root.data instanceof Float64Array ? new Float64Array([1]) : new Float32Array([1]), root.shape)
+    // d root / d root = 1, allocated like any tensor (in the backend's memory inside tidy())
+    const one = allocate(root.dtype, 1)
+    one[0] = 1
+    grad = new Tensor(one, root.shape)
   } else if (!shapesEqual(grad.shape, root.shape)) {
     throw new Error(`backward: gradient shape ${formatShape(grad.shape)} does not match output shape ${formatShape(root.shape)}`)
   } else if (grad.dtype !== root.dtype) {

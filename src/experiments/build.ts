@@ -35,7 +35,9 @@ export interface Experiment {
  */
 export function buildExperiment(config: ExperimentConfig, shape: number[], numClasses: number): Experiment {
   const seed = config.seed
-  const model = createModel(config.model, { numClasses, inChannels: shape[0]!, inputSize: shape[1]!, generator: new Generator(`${seed}/init`) })
+  // The weights (and so the optimizer state) live in the active backend's memory: on wasm its
+  // kernels then use them in place (the values are the same bits either way).
+  const model = createModel(config.model, { numClasses, inChannels: shape[0]!, inputSize: shape[1]!, generator: new Generator(`${seed}/init`) }).to()
   const params = model.parameters()
   const { lr, weightDecay } = config
   const optimizer =

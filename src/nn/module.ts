@@ -6,6 +6,7 @@
 import { Tensor } from '../tensor/tensor.js'
 import { formatShape, shapesEqual } from '../tensor/shape.js'
 import { keep } from '../tensor/tidy.js'
+import { getBackend } from '../tensor/backends/registry.js'
 
 /** Parameters and buffers by dotted name, in PyTorch's order. */
 export type StateDict = Map<string, Tensor>
@@ -72,6 +73,29 @@ export class Module {
     if (name === '' || name.includes('.')) throw new Error(`${op}: name must be non-empty and contain no '.', got '${name}'`)
     const taken = [this._parameters, this._buffers, this._modules].some((m) => m.has(name))
     if (taken) throw new Error(`${op}: '${name}' is already registered in ${this.constructor.name}`)
+  }
+
+  /**
+   * Move the parameters and buffers into the active backend's own memory, as PyTorch's
+   * `model.to(device)`: on `wasm` they then live in its WebAssembly memory, where the kernels and
+   * the optimizer (whose state follows them there) use them in place, with no copies. On backends
+   * that keep tensors on the host nothing changes. The tensors, values and dtypes stay the same;
+   * `backend`, if given, must name the active backend. Returns the module.
+   * @example setBackend('wasm'); model.to('wasm')
+   */
+  to(backend?: string): this {
+    const b = getBackend()
+    if (backend !== undefined && backend !== b.name) {
+      throw new Error(`${this.constructor.name}.to: '${backend}' is not the active backend ('${b.name}'); call setBackend('${backend}') first: tensors live in the memory of the backend that computes`)
+    }
+    for (const t of [...this.parameters(), ...this.buffers()]) {
+      if (b.holds(t.data)) continue
+      const data = b.allocPersistent(t.dtype, t.numel())
+      if (data === null) continue
+      data.set(t.data)
+      t.moveStorage(data)
+    }
+    return this
   }
 
   /** Set train mode on this module and all descendants. @example model.train() */

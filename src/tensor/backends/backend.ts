@@ -172,6 +172,14 @@ export interface Backend {
   sgdUpdate(p: FloatArray, grad: FloatArray, buf: FloatArray | null, h: SgdUpdate): void
   /** Give back an array from allocResident (tidy() does, when its scope ends). */
   freeResident(data: TypedArray): void
+  /**
+   * A zero-filled array in the backend's own memory for a long-lived tensor (a parameter moved
+   * there by Module.to(), its optimizer state), given back once the array object is
+   * garbage-collected; null when the backend keeps tensors on the host.
+   */
+  allocPersistent(dtype: DType, length: number): TypedArray | null
+  /** Whether `data` is an array in this backend's own memory (then its kernels use it in place). */
+  holds(data: TypedArray): boolean
   /** Free kernels, workers, textures. The backend must not be used afterwards. */
   dispose(): void
 }

@@ -59,6 +59,14 @@ export abstract class HostElementwise {
     throw new Error('freeResident: this backend keeps tensors on the host')
   }
 
+  allocPersistent(_dtype: DType, _length: number): TypedArray | null {
+    return null
+  }
+
+  holds(_data: TypedArray): boolean {
+    return false
+  }
+
   adamUpdate(p: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, h: AdamUpdate): void {
     this.counts.kernel()
     this.ref.adamUpdate(p, grad, m, v, vMax, h)

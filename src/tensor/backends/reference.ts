@@ -329,6 +329,14 @@ export class ReferenceBackend implements Backend {
     throw new Error('freeResident: the reference backend has no memory of its own')
   }
 
+  allocPersistent(): TypedArray | null {
+    return null
+  }
+
+  holds(): boolean {
+    return false
+  }
+
   dispose(): void {}
 }
 

@@ -123,6 +123,17 @@ export class WasmEngine {
     this.heap.release(view.byteOffset)
   }
 
+  // Blocks of long-lived arrays (parameters, optimizer state) go back when the garbage collector
+  // has collected the array object itself: nothing can read a block through a collected view.
+  private readonly collected = new FinalizationRegistry<number>((at) => this.heap.release(at))
+
+  /** A zero-filled array of `length` in this memory, freed once the array is garbage-collected; null at the cap. */
+  allocPersistent(type: typeof Float32Array | typeof Int32Array, length: number): Float32Array | Int32Array | null {
+    const view = this.allocResident(type, length, true)
+    if (view !== null) this.collected.register(view, view.byteOffset)
+    return view
+  }
+
   /** The byte address of `x` when it is an array in this memory (a resident tensor), else null. */
   addressOf(x: ArrayBufferView): number | null {
     return this.buffers.has(x.buffer) ? x.byteOffset : null

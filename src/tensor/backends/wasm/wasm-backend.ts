@@ -97,6 +97,15 @@ export class WasmBackend extends HostElementwise implements Backend {
     this.e.freeResident(data as Float32Array | Int32Array)
   }
 
+  override allocPersistent(dtype: DType, length: number): TypedArray | null {
+    if (dtype === 'float64') return null
+    return this.e.allocPersistent(dtype === 'float32' ? Float32Array : Int32Array, length)
+  }
+
+  override holds(data: TypedArray): boolean {
+    return this.engine !== null && this.engine.addressOf(data) !== null
+  }
+
   /** The counters, with `liveBuffers` = resident arrays not yet freed. */
   override counters(): BackendStats {
     return { ...this.counts.snapshot(), liveBuffers: this.engine?.residentBlocks ?? 0 }
