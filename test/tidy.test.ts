@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   Adam, BatchNorm2d, Conv2d, DynamicPriorRegularizer, F, Flatten, Generator, Linear, ReLU, Sequential, backendStats, createModel,
-  disposeBackends, getBackend, keep, randint, randn, setBackend, statsSince, tensor, tidy, zeros, type Tensor,
+  disposeBackends, getBackend, keep, randint, randn, setBackend, statsSince, tensor, tidy, zeros, type Module, type Tensor,
 } from '../src/index.js'
 import type { WasmBackend } from '../src/tensor/backends/wasm/index.js'
 
@@ -102,6 +102,22 @@ function train(model: 'cnn2' | 'bn', steps: number, scoped: boolean, prior: bool
   return { losses, weights: net.parameters().map((p) => Array.from(p.data)) }
 }
 
+// cnn2 with Adam on a fixed random batch; `step` is one training step (zeroGrad, loss, backward, step).
+function cnn2Step(batch: number, moved = false): { net: Module; opt: Adam; step: () => void } {
+  const g = new Generator(0)
+  const net = createModel('cnn2', { numClasses: 10, inChannels: 1, generator: g })
+  if (moved) net.to()
+  const opt = new Adam(net.parameters(), { lr: 1e-3 })
+  const x = randn([batch, 1, 28, 28], { generator: g })
+  const y = randint(0, 10, [batch], { generator: g })
+  const step = (): void => {
+    opt.zeroGrad()
+    F.crossEntropy(net.forward(x), y).backward()
+    opt.step()
+  }
+  return { net, opt, step }
+}
+
 describe('training inside tidy() gives the same bits, in flat memory', () => {
   it.each([
     ['cnn2 with the dynamic prior', 'cnn2', true],
@@ -119,16 +135,7 @@ describe('training inside tidy() gives the same bits, in flat memory', () => {
 
   it('cnn2: after the first steps the WASM memory stops growing and no block stays live', () => {
     setBackend('wasm')
-    const g = new Generator(0)
-    const net = createModel('cnn2', { numClasses: 10, inChannels: 1, generator: g })
-    const opt = new Adam(net.parameters(), { lr: 1e-3 })
-    const x = randn([8, 1, 28, 28], { generator: g })
-    const y = randint(0, 10, [8], { generator: g })
-    const step = (): void => {
-      opt.zeroGrad()
-      F.crossEntropy(net.forward(x), y).backward()
-      opt.step()
-    }
+    const { step } = cnn2Step(8)
     for (let s = 0; s < 3; s++) tidy(step)
     const bytes = wasmMemoryBytes()
     const held = backendStats().liveBuffers
@@ -143,16 +150,7 @@ describe('training inside tidy() gives the same bits, in flat memory', () => {
 
   it('cnn2: a step inside tidy() copies only what lives on the host (batch, weights, optimizer state)', () => {
     setBackend('wasm')
-    const g = new Generator(0)
-    const net = createModel('cnn2', { numClasses: 10, inChannels: 1, generator: g })
-    const opt = new Adam(net.parameters(), { lr: 1e-3 })
-    const x = randn([4, 1, 28, 28], { generator: g })
-    const y = randint(0, 10, [4], { generator: g })
-    const step = (): void => {
-      opt.zeroGrad()
-      F.crossEntropy(net.forward(x), y).backward()
-      opt.step()
-    }
+    const { step } = cnn2Step(4)
     step()
     const before = backendStats()
     step()
@@ -171,8 +169,7 @@ describe('training inside tidy() gives the same bits, in flat memory', () => {
 
   it('cnn2 after model.to(): weights and optimizer state live in WASM memory, and a step copies only the batch', () => {
     setBackend('wasm')
-    const g = new Generator(0)
-    const net = createModel('cnn2', { numClasses: 10, inChannels: 1, generator: g })
+    const { net, opt, step } = cnn2Step(4)
     const before = net.parameters().map((p) => Array.from(p.data))
     const held = backendStats().liveBuffers
     expect(net.to('wasm')).toBe(net)
@@ -181,14 +178,6 @@ describe('training inside tidy() gives the same bits, in flat memory', () => {
     expect(backendStats().liveBuffers).toBe(held + 8)
     expect(net.parameters().map((p) => Array.from(p.data))).toEqual(before)
     expect(net.parameters().every((p) => getBackend().holds(p.data))).toBe(true)
-    const opt = new Adam(net.parameters(), { lr: 1e-3 })
-    const x = randn([4, 1, 28, 28], { generator: g })
-    const y = randint(0, 10, [4], { generator: g })
-    const step = (): void => {
-      opt.zeroGrad()
-      F.crossEntropy(net.forward(x), y).backward()
-      opt.step()
-    }
     tidy(step)
     const state = opt.stateDict().state as Record<string, Record<string, unknown>>
     expect(Object.keys(state)).toHaveLength(8)

@@ -6,20 +6,11 @@
 import type { Tensor } from '../tensor/tensor.js'
 import { Optimizer, zerosFor, type FloatBuffer, type ParamGroup, type ParamGroupInput } from './optimizer.js'
 import { getBackend } from '../tensor/backends/registry.js'
+import type { SgdUpdate } from '../tensor/backends/backend.js'
 import { checkBoolean, checkNumber } from './validate.js'
 
-/** Options of SGD, named as in torch.optim. */
-export interface SGDOptions {
-  lr: number
-  momentum: number
-  /** The momentum buffer takes (1 - dampening) of each new gradient. */
-  dampening: number
-  /** Step along grad + momentum * buffer instead of the buffer (Sutskever et al. 2013). */
-  nesterov: boolean
-  weightDecay: number
-  /** Ascend the objective instead of descending it. */
-  maximize: boolean
-}
+/** Options of SGD, named as in torch.optim (the backend's sgdUpdate takes the same, and `first`). */
+export interface SGDOptions extends Omit<SgdUpdate, 'first'> {}
 
 /** Per-parameter state of SGD: the momentum buffer, created on the first step with momentum. */
 export interface SGDState {

@@ -94,16 +94,20 @@ export interface AdamUpdate {
   maximize: boolean
 }
 
-/** One SGD step's hyperparameters (torch.optim.SGD's, by name). */
+/** One SGD step: torch.optim.SGD's hyperparameters by name (SGDOptions), and `first`. */
 export interface SgdUpdate {
   lr: number
-  /** 0: plain SGD, and `buf` is null */
+  /** Weight of the running direction (0: plain SGD, and no momentum buffer). */
   momentum: number
+  /** The momentum buffer takes (1 - dampening) of each new gradient. */
   dampening: number
+  /** Step along grad + momentum * buffer instead of the buffer (Sutskever et al. 2013). */
   nesterov: boolean
+  /** L2 penalty added to the gradient. */
   weightDecay: number
+  /** Ascend the objective instead of descending it. */
   maximize: boolean
-  /** the momentum buffer's first step: it starts at the gradient itself, without dampening */
+  /** The momentum buffer's first step: it starts at the gradient itself, without dampening. */
   first: boolean
 }
 

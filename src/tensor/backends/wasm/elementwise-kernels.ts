@@ -18,6 +18,18 @@ import type { BinaryOp, UnaryOp } from '../backend.js'
 const lines = (xs: string[]): string => xs.join('\n')
 const i32 = (n: string): [string, 'i32'] => [n, 'i32']
 
+/**
+ * `for (; $j < $limit; $j += bytes) body` as flat WAT, labelled `name` (the caller sets $j first):
+ * the vector and scalar loops of these kernels and of ./sum-kernels.ts.
+ */
+export const byteLoop = (name: string, limit: string, bytes: number, body: string[]): string[] => [
+  `block $${name}_done`, `loop $${name}`,
+  'local.get $j', `local.get $${limit}`, 'i32.ge_u', `br_if $${name}_done`,
+  ...body,
+  'local.get $j', `i32.const ${bytes}`, 'i32.add', 'local.set $j', `br $${name}`,
+  'end', 'end',
+]
+
 /** One elementwise function: its instructions on f32x4 vectors and on f32 scalars. */
 interface Formula {
   vec: string[]
@@ -89,20 +101,8 @@ function kernel(name: string, f: Formula, operands: [string, string][]): WasmFun
       'loop $row',
       ...splats,
       'i32.const 0', 'local.set $j',
-      'block $vdone', 'loop $vloop',
-      'local.get $j', 'local.get $vend', 'i32.ge_u', 'br_if $vdone',
-      'local.get $out', 'local.get $j', 'i32.add',
-      ...operands.flatMap(([x, p]) => pushVec(x, p)), ...f.vec,
-      'v128.store',
-      'local.get $j', 'i32.const 16', 'i32.add', 'local.set $j', 'br $vloop',
-      'end', 'end',
-      'block $sdone', 'loop $sloop',
-      'local.get $j', 'local.get $end', 'i32.ge_u', 'br_if $sdone',
-      'local.get $out', 'local.get $j', 'i32.add',
-      ...operands.flatMap(([x, p]) => pushScalar(x, p)), ...f.scalar,
-      'f32.store',
-      'local.get $j', 'i32.const 4', 'i32.add', 'local.set $j', 'br $sloop',
-      'end', 'end',
+      ...byteLoop('vloop', 'vend', 16, ['local.get $out', 'local.get $j', 'i32.add', ...operands.flatMap(([x, p]) => pushVec(x, p)), ...f.vec, 'v128.store']),
+      ...byteLoop('sloop', 'end', 4, ['local.get $out', 'local.get $j', 'i32.add', ...operands.flatMap(([x, p]) => pushScalar(x, p)), ...f.scalar, 'f32.store']),
       ...step('ra', 'a'), ...step('rb', 'b'), ...step('end', 'out'),
       'local.get $rows', 'i32.const 1', 'i32.sub', 'local.tee $rows', 'br_if $row',
       'end',

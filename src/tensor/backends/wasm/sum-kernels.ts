@@ -8,11 +8,20 @@
 //                                                  rounded to float32, as the reference's stores)
 // Byte addresses; `x` and `out` of sumCols already point at column i0.
 import type { WasmFunc } from './assembler.js'
+import { byteLoop } from './elementwise-kernels.js'
 
 const lines = (xs: string[]): string => xs.join('\n')
 const i32 = (n: string): [string, 'i32'] => [n, 'i32']
 
 export const SUM_EXPORTS = ['sumRows', 'sumCols']
+
+// out[j] += src[j], four lanes (v128) or one (f32) at byte offset $j
+const addInto = (t: 'v128' | 'f32'): string[] => [
+  'local.get $out', 'local.get $j', 'i32.add',
+  'local.get $out', 'local.get $j', 'i32.add', `${t}.load`,
+  'local.get $src', 'local.get $j', 'i32.add', `${t}.load`,
+  t === 'v128' ? 'f32x4.add' : 'f32.add', `${t}.store`,
+]
 
 function sumRows(): WasmFunc {
   return {
@@ -57,33 +66,15 @@ function sumCols(): WasmFunc {
       'loop $o',
       // out[o, i0:i0+n] = 0
       'i32.const 0', 'local.set $j',
-      'block $zdone', 'loop $z',
-      'local.get $j', 'local.get $end', 'i32.ge_u', 'br_if $zdone',
-      'local.get $out', 'local.get $j', 'i32.add', 'f32.const 0', 'f32.store',
-      'local.get $j', 'i32.const 4', 'i32.add', 'local.set $j', 'br $z',
-      'end', 'end',
+      ...byteLoop('z', 'end', 4, ['local.get $out', 'local.get $j', 'i32.add', 'f32.const 0', 'f32.store']),
       'i32.const 0', 'local.set $k',
       'block $kdone', 'loop $kloop',
       'local.get $k', 'local.get $size', 'i32.ge_u', 'br_if $kdone',
       // src = x + (o*size + k) * row, with x already at row o
       'local.get $x', 'local.get $k', 'local.get $row', 'i32.mul', 'i32.add', 'local.set $src',
       'i32.const 0', 'local.set $j',
-      'block $vdone', 'loop $v',
-      'local.get $j', 'local.get $vend', 'i32.ge_u', 'br_if $vdone',
-      'local.get $out', 'local.get $j', 'i32.add',
-      'local.get $out', 'local.get $j', 'i32.add', 'v128.load',
-      'local.get $src', 'local.get $j', 'i32.add', 'v128.load',
-      'f32x4.add', 'v128.store',
-      'local.get $j', 'i32.const 16', 'i32.add', 'local.set $j', 'br $v',
-      'end', 'end',
-      'block $sdone', 'loop $s',
-      'local.get $j', 'local.get $end', 'i32.ge_u', 'br_if $sdone',
-      'local.get $out', 'local.get $j', 'i32.add',
-      'local.get $out', 'local.get $j', 'i32.add', 'f32.load',
-      'local.get $src', 'local.get $j', 'i32.add', 'f32.load',
-      'f32.add', 'f32.store',
-      'local.get $j', 'i32.const 4', 'i32.add', 'local.set $j', 'br $s',
-      'end', 'end',
+      ...byteLoop('v', 'vend', 16, addInto('v128')),
+      ...byteLoop('s', 'end', 4, addInto('f32')),
       'local.get $k', 'i32.const 1', 'i32.add', 'local.set $k', 'br $kloop',
       'end', 'end',
       // next o: x moves by size rows, out by one row
