@@ -214,3 +214,27 @@ describe('tidy() on backends that keep tensors on the host', () => {
     setBackend('wasm')
   })
 })
+
+describe('tidy() edge cases', () => {
+  it('a tensor made in an inner scope on an outer scope\'s array is released with the outer scope', () => {
+    setBackend('wasm')
+    let view: Tensor | null = null
+    tidy(() => {
+      const a = zeros([2, 3]).add(1)
+      tidy(() => {
+        view = a.reshape(3, 2) // shares a's array, made while the inner scope is open
+      })
+      expect(view!.isReleased).toBe(false) // the inner scope did not own a's array
+    })
+    expect(view!.isReleased).toBe(true)
+    expect(() => view!.sum()).toThrow(/^sum: this \[3,2\] tensor was released/)
+  })
+
+  it('model.to() inside a scope moves weights made in it for good', () => {
+    setBackend('wasm')
+    const net = tidy(() => new Linear(4, 3, { generator: new Generator(2) }).to())
+    expect(net.weight.isReleased).toBe(false)
+    expect(getBackend().holds(net.weight.data)).toBe(true) // still in WASM memory after the scope
+    expect(net.forward(zeros([2, 4]).add(1)).shape).toEqual([2, 3])
+  })
+})

@@ -5,7 +5,7 @@
 // each child recursively), which lets safetensors files move between the two.
 import { Tensor } from '../tensor/tensor.js'
 import { formatShape, shapesEqual } from '../tensor/shape.js'
-import { keep } from '../tensor/tidy.js'
+import { inScope, keep } from '../tensor/tidy.js'
 import { getBackend } from '../tensor/backends/registry.js'
 
 /** Parameters and buffers by dotted name, in PyTorch's order. */
@@ -89,7 +89,8 @@ export class Module {
       throw new Error(`${this.constructor.name}.to: '${backend}' is not the active backend ('${b.name}'); call setBackend('${backend}') first: tensors live in the memory of the backend that computes`)
     }
     for (const t of [...this.parameters(), ...this.buffers()]) {
-      if (b.holds(t.data)) continue
+      // already there for good (a scope's block would go back when the scope ends)
+      if (b.holds(t.data) && !inScope(t.data)) continue
       const data = b.allocPersistent(t.dtype, t.numel())
       if (data === null) continue
       data.set(t.data)

@@ -74,10 +74,23 @@ export function keep<T extends Tensor | null>(t: T): T {
   return t
 }
 
-/** Called by the Tensor constructor: a tensor on an array of the innermost scope belongs to it. @internal */
+/**
+ * Called by the Tensor constructor: a tensor on an array of an open scope belongs to that scope
+ * (a tensor made in an inner scope on an outer scope's array, e.g. by reshape, is released with
+ * the outer one). @internal
+ */
 export function adoptTensor(t: Tensor, data: TypedArray): void {
-  const s = innermost()
-  if (s !== undefined && s.resident.has(data)) s.tensors.push(t)
+  for (let i = scopes.length - 1; i >= 0; i--) {
+    if (scopes[i]!.resident.has(data)) {
+      scopes[i]!.tensors.push(t)
+      return
+    }
+  }
+}
+
+/** Whether `data` is an array of an open scope, to be given back when it ends. @internal */
+export function inScope(data: TypedArray): boolean {
+  return scopes.some((s) => s.resident.has(data))
 }
 
 // The scope's end: kept tensors to host copies (one per shared array), every other tensor of
