@@ -10,7 +10,7 @@ export interface MemoryReport {
   peakMb: number
   /** the wasm backend's WebAssembly.Memory, every 50 steps (empty on other backends) */
   wasmMemoryMb: number[]
-  /** backendStats().liveBuffers after a step, every 50 steps */
+  /** backendStats().liveBuffers after a step, every 50 steps (weights and optimizer state moved with model.to() count) */
   liveBuffers: number[]
 }
 
