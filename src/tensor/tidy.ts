@@ -10,10 +10,11 @@
 //
 // What survives the scope: the tensors `fn` returns (a tensor, or an array or object of them),
 // those passed to keep(), module parameters and buffers registered inside it, and the gradients
-// backward() leaves on leaf tensors. Each is moved to a host array as the scope ends. Every other
-// tensor created in the scope is released: using it afterwards is an error naming the op, never
-// a silent read of memory that a later step has reused. (A raw `.data` array taken from a
-// tensor inside the scope must not be kept past it either.)
+// backward() leaves on leaf tensors. Each whose array is a block of the scope is moved to a host
+// array as the scope ends (weights that Module.to() put in the backend's memory for good stay
+// there). Every other tensor created in the scope is released: using it afterwards is an error
+// naming the op, never a silent read of memory that a later step has reused. (A raw `.data` array
+// taken from a tensor inside the scope must not be kept past it either.)
 import type { Tensor } from './tensor.js'
 import { setResidentAllocator, type DType, type TypedArray } from './dtype.js'
 import { getBackend } from './backends/registry.js'
@@ -50,16 +51,15 @@ export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new Error(`tidy: expected a function to run, got ${fn === null ? 'null' : typeof fn}`)
   const scope: Scope = { backend: getBackend(), resident: new Set(), tensors: [], kept: new Set() }
   scopes.push(scope)
-  const previous = setResidentAllocator(residentAllocate)
-  let result: T | undefined
+  setResidentAllocator(residentAllocate)
   try {
-    result = fn()
+    const result = fn()
     if (result instanceof Promise) throw new Error('tidy: fn returned a Promise; tidy scopes are synchronous (await outside them)')
     for (const t of tensorsIn(result)) scope.kept.add(t)
     return result
   } finally {
     scopes.pop()
-    setResidentAllocator(scopes.length > 0 ? previous : null)
+    if (scopes.length === 0) setResidentAllocator(null)
     end(scope)
   }
 }
