@@ -43,7 +43,7 @@ describe('tidy() on the wasm backend', () => {
     })
     expect(kept.toArray()).toEqual([[2, 2, 2], [2, 2, 2]])
     expect(leaked!.isReleased).toBe(true)
-    expect(() => leaked!.data).toThrow(/Tensor.data: this \[2,3\] tensor was released when its tidy\(\) scope ended; return it from the scope or keep\(\) it/)
+    expect(() => leaked!.data).toThrow(/Tensor.data: this \[2,3\] tensor was released \(by dispose\(\), or when its tidy\(\) scope ended; return it from the scope or keep\(\) it/)
     expect(() => leaked!.add(1)).toThrow(/^add: this \[2,3\] tensor was released/)
     expect(() => leaked!.item()).toThrow(/released/)
   })
@@ -236,5 +236,45 @@ describe('tidy() edge cases', () => {
     expect(net.weight.isReleased).toBe(false)
     expect(getBackend().holds(net.weight.data)).toBe(true) // still in WASM memory after the scope
     expect(net.forward(zeros([2, 4]).add(1)).shape).toEqual([2, 3])
+  })
+})
+
+describe('dispose()', () => {
+  it('inside a scope, gives the block back at once when no other tensor shares it', () => {
+    setBackend('wasm')
+    tidy(() => {
+      const a = zeros([100]).add(1)
+      const b = a.reshape(10, 10) // shares a's block
+      expect(b.sum().item()).toBe(100)
+      const held = backendStats().liveBuffers
+      a.dispose()
+      expect(a.isReleased).toBe(true)
+      expect(backendStats().liveBuffers).toBe(held) // b still uses the block
+      expect(Array.from(b.data.subarray(0, 3))).toEqual([1, 1, 1]) // reads, allocates nothing
+      b.dispose()
+      expect(backendStats().liveBuffers).toBe(held - 1) // a's and b's block is free again
+      a.dispose() // twice: nothing more happens
+      expect(backendStats().liveBuffers).toBe(held - 1)
+      expect(() => b.add(1)).toThrow(/^add: this \[10,10\] tensor was released \(by dispose\(\)/)
+    })
+  })
+
+  it('outside any scope, marks the tensor released and leaves its host array to the garbage collector', () => {
+    const t = tensor([1, 2, 3])
+    t.dispose()
+    expect(t.isReleased).toBe(true)
+    expect(() => t.mul(2)).toThrow(/^mul: this \[3\] tensor was released/)
+  })
+
+  it('a kept tensor disposed before the scope ends is not moved out', () => {
+    setBackend('wasm')
+    const held = backendStats().liveBuffers
+    const t = tidy(() => {
+      const k = keep(zeros([50]).add(3))
+      k.dispose()
+      return tensor([1])
+    })
+    expect(t.toArray()).toEqual([1])
+    expect(backendStats().liveBuffers).toBe(held)
   })
 })

@@ -10,7 +10,7 @@ import { formatTensor } from './format.js'
 import type { Node } from '../autograd/node.js'
 import * as fn from '../autograd/functional.js'
 import { backward, type BackwardOptions } from '../autograd/graph.js'
-import { adoptTensor } from './tidy.js'
+import { adoptTensor, disposeTensor } from './tidy.js'
 
 /** A plain number where a tensor is accepted. */
 export type Scalar = number
@@ -57,9 +57,18 @@ export class Tensor {
     return this._data
   }
 
-  /** True once the tidy() scope this tensor was made in has ended without keeping it. */
+  /** True once dispose() was called, or the tidy() scope this tensor was made in ended without keeping it. */
   get isReleased(): boolean {
     return this._released
+  }
+
+  /**
+   * Release the tensor now, as tfjs's dispose(): using it afterwards is an error naming the op.
+   * Inside tidy(), its block of the backend's memory is reused at once when no other tensor
+   * shares it (see tidy.ts); a host array is left to the garbage collector. @example t.dispose()
+   */
+  dispose(): void {
+    disposeTensor(this)
   }
 
   /** The array behind the tensor, released or not (for tidy's bookkeeping). @internal */
@@ -286,7 +295,7 @@ export class Tensor {
 
 /** The error for using a tensor after its tidy() scope ended, naming the op and the tensor's shape. */
 export function releasedMessage(op: string, t: Tensor): string {
-  return `${op}: this ${formatShape(t.shape)} tensor was released when its tidy() scope ended; return it from the scope or keep() it to use it afterwards`
+  return `${op}: this ${formatShape(t.shape)} tensor was released (by dispose(), or when its tidy() scope ended; return it from the scope or keep() it to use it afterwards)`
 }
 
 /** Nested arrays of numbers, as `toArray()` returns them. */

@@ -24,8 +24,8 @@ interface Scope {
   backend: Backend
   /** arrays allocated in the backend's memory while this scope was the innermost */
   resident: Set<TypedArray>
-  /** tensors created in the scope on one of those arrays */
-  tensors: Tensor[]
+  /** the tensors made on each of those arrays (several share one after reshape or detach) */
+  tensors: Map<TypedArray, Tensor[]>
   /** tensors that outlive the scope */
   kept: Set<Tensor>
 }
@@ -49,7 +49,7 @@ function residentAllocate(dtype: DType, length: number, zero: boolean): TypedArr
  */
 export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new Error(`tidy: expected a function to run, got ${fn === null ? 'null' : typeof fn}`)
-  const scope: Scope = { backend: getBackend(), resident: new Set(), tensors: [], kept: new Set() }
+  const scope: Scope = { backend: getBackend(), resident: new Set(), tensors: new Map(), kept: new Set() }
   scopes.push(scope)
   setResidentAllocator(residentAllocate)
   try {
@@ -80,12 +80,34 @@ export function keep<T extends Tensor | null>(t: T): T {
  * the outer one). @internal
  */
 export function adoptTensor(t: Tensor, data: TypedArray): void {
-  for (let i = scopes.length - 1; i >= 0; i--) {
-    if (scopes[i]!.resident.has(data)) {
-      scopes[i]!.tensors.push(t)
-      return
-    }
-  }
+  const s = scopeOf(data)
+  if (s === undefined) return
+  const list = s.tensors.get(data)
+  if (list) list.push(t)
+  else s.tensors.set(data, [t])
+}
+
+const scopeOf = (data: TypedArray): Scope | undefined => {
+  for (let i = scopes.length - 1; i >= 0; i--) if (scopes[i]!.resident.has(data)) return scopes[i]
+  return undefined
+}
+
+/**
+ * Release `t` now (Tensor.dispose): using it afterwards is an error naming the op. When its array
+ * is a block of an open scope and every tensor on that array is released, the block goes back
+ * to the backend at once, for the rest of the scope to reuse. Otherwise (a host array, or weights
+ * moved with Module.to()) the garbage collector frees the memory once nothing holds the array.
+ * @internal
+ */
+export function disposeTensor(t: Tensor): void {
+  if (t.isReleased) return
+  t.release()
+  const data = t.storage()
+  const s = scopeOf(data)
+  if (s === undefined || !s.tensors.get(data)!.every((u) => u.isReleased)) return
+  s.resident.delete(data)
+  s.tensors.delete(data)
+  s.backend.freeResident(data)
 }
 
 /** Whether `data` is an array of an open scope, to be given back when it ends. @internal */
@@ -99,7 +121,7 @@ function end(scope: Scope): void {
   const moved = new Map<TypedArray, TypedArray>()
   for (const t of scope.kept) {
     const data = t.storage()
-    if (!scope.resident.has(data)) continue
+    if (t.isReleased || !scope.resident.has(data)) continue
     let host = moved.get(data)
     if (!host) {
       host = data.slice() // an ordinary (host) array of the same type
@@ -107,7 +129,7 @@ function end(scope: Scope): void {
     }
     t.moveStorage(host)
   }
-  for (const t of scope.tensors) if (scope.resident.has(t.storage())) t.release()
+  for (const [data, list] of scope.tensors) for (const t of list) if (t.storage() === data) t.release()
   for (const data of scope.resident) scope.backend.freeResident(data)
 }
 
