@@ -1,9 +1,11 @@
 // The backend seam: the primitives every op is built from (elementwise functions with
-// broadcasting, matmul, convolution, pooling) on raw, contiguous, row-major typed arrays. No
+// broadcasting, sums, matmul, convolution, pooling, the optimizers' updates) on raw, contiguous,
+// row-major typed arrays, and the backend's own memory for tensors (tidy(), Module.to()). No
 // autograd and no Tensor here, so a backend can be swapped (reference loops, WebAssembly SIMD
 // on worker threads, GPU.js) without touching the ops. Every kernel writes its whole output
-// array (it never accumulates into it). The reference backend (reference.ts) states each one's
-// math and is the specification the others are tested against.
+// array (it never accumulates into it; the optimizer updates work in place). The reference
+// backend (reference.ts) states each one's math and is the specification the others are tested
+// against.
 import type { DType, TypedArray } from '../dtype.js'
 import type { Broadcast } from '../shape.js'
 import type { BackendStats } from './counters.js'
@@ -166,14 +168,14 @@ export interface Backend {
    * running maximum `vMax` of v (null without); `grad` is read only.
    */
   adamUpdate(p: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, h: AdamUpdate): void
+  /** One SGD step in place on `p` and, with momentum, its buffer `buf` (null without); `grad` is read only. */
+  sgdUpdate(p: FloatArray, grad: FloatArray, buf: FloatArray | null, h: SgdUpdate): void
   /**
    * An array in the backend's own memory for a tensor made inside tidy(), which its kernels then
    * use in place, zero-filled unless `zero` is false; null when the backend keeps tensors on the
    * host (the caller then allocates a host array).
    */
   allocResident(dtype: DType, length: number, zero: boolean): TypedArray | null
-  /** One SGD step in place on `p` and, with momentum, its buffer `buf` (null without); `grad` is read only. */
-  sgdUpdate(p: FloatArray, grad: FloatArray, buf: FloatArray | null, h: SgdUpdate): void
   /** Give back an array from allocResident (tidy() does, when its scope ends). */
   freeResident(data: TypedArray): void
   /**

@@ -1,7 +1,8 @@
 // What the wasm and gpujs backends share while tensors live on the host: the elementwise
 // primitives, sums and the optimizer update as the reference loops on the host arrays, each call
-// counted, and the counters behind `counters()`. A backend overrides the primitives it has its
-// own kernels for (wasm: float32 SIMD elementwise functions and Adam) and falls back to these.
+// counted, the counters behind `counters()`, and no memory of its own. A backend overrides the
+// primitives it has its own kernels for (wasm: float32 SIMD elementwise functions, sums and Adam,
+// and its WebAssembly memory for tensors) and falls back to these.
 import type { AdamUpdate, BinaryOp, FloatArray, SgdUpdate, UnaryOp } from './backend.js'
 import { Counters, type BackendStats } from './counters.js'
 import { ReferenceBackend } from './reference.js'
