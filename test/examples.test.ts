@@ -24,6 +24,7 @@ const expected: Record<string, RegExp[]> = {
   ],
   'bounds.ts': [/density +nonzeros +L1 +L2 +proposed/, /holds \(or is within sampling noise\) at 5 of 5 densities/],
   'readme-mlp.ts': [/step +0 +loss \d/],
+  'where-data-moves.ts': [/host arrays +60 +107 /, /tidy\(\) +60 +35 /, /tidy\(\) \+ model\.to\(\) +60 +2 +0\.2 +0 +0\.0 /, /the same loss every way: yes/],
 }
 
 // Small settings for the examples' env switches (see each file's header).
