@@ -63,6 +63,7 @@ describe('tidy() on the wasm backend', () => {
     expect(backendStats().liveBuffers).toBe(held)
     expect(() => tidy(() => Promise.resolve(1))).toThrow(/tidy: fn returned a Promise/)
     expect(() => tidy(3 as unknown as () => void)).toThrow(/tidy: expected a function to run, got number/)
+    expect(() => keep([1, 2] as unknown as Tensor)).toThrow(/keep: expected a Tensor \(or null\), got an array/)
   })
 
   it('a model built inside keeps its parameters and buffers, and leaf gradients survive', () => {

@@ -7,6 +7,7 @@ import type { Tensor } from '../tensor/tensor.js'
 import { shapesEqual } from '../tensor/shape.js'
 import { isPlainObject } from './validate.js'
 import { getBackend } from '../tensor/backends/registry.js'
+import { allocateHost } from '../tensor/dtype.js'
 
 /** A state buffer; it has the dtype of its parameter (float32 params keep float32 moments). */
 export type FloatBuffer = Float32Array | Float64Array
@@ -279,5 +280,5 @@ export function zerosFor(p: Tensor): FloatBuffer {
   // State follows its parameter: in the backend's memory when the parameter lives there (Module.to).
   const b = getBackend()
   const resident = b.holds(p.data) ? (b.allocPersistent(p.dtype, p.data.length) as FloatBuffer | null) : null
-  return resident ?? (p.dtype === 'float32' ? new Float32Array(p.data.length) : new Float64Array(p.data.length))
+  return resident ?? (allocateHost(p.dtype, p.data.length) as FloatBuffer)
 }

@@ -26,7 +26,7 @@ export function setResidentAllocator(f: ResidentAllocator | null): ResidentAlloc
  * (when the backend has its own), else on the host.
  */
 export function allocate(dtype: DType, length: number): TypedArray {
-  return residentAllocator?.(dtype, length, true) ?? new ctors[dtype](length)
+  return residentAllocator?.(dtype, length, true) ?? allocateHost(dtype, length)
 }
 
 /**
@@ -35,7 +35,7 @@ export function allocate(dtype: DType, length: number): TypedArray {
  * activations of a ResNet-18 step costs ~10% of the step). On the host it is zero, as always.
  */
 export function allocateOutput(dtype: DType, length: number): TypedArray {
-  return residentAllocator?.(dtype, length, false) ?? new ctors[dtype](length)
+  return residentAllocator?.(dtype, length, false) ?? allocateHost(dtype, length)
 }
 
 /** A new zero-filled host array of the dtype, for state that outlives a tidy() scope (e.g. a regularizer's snapshot). */

@@ -70,7 +70,9 @@ export function tidy<T>(fn: () => T): T {
  * @example tidy(() => { keep(model.forward(x)); ... })
  */
 export function keep<T extends Tensor | null>(t: T): T {
-  if (t !== null) innermost()?.kept.add(t)
+  if (t === null) return t
+  if (!isTensor(t)) throw new Error(`keep: expected a Tensor (or null), got ${Array.isArray(t) ? 'an array' : typeof t}`)
+  innermost()?.kept.add(t)
   return t
 }
 
@@ -134,8 +136,10 @@ function end(scope: Scope): void {
 }
 
 // The tensors in a returned value: a tensor, or an array or plain object of them (one level).
+// Duck-typed: tensor.ts imports this module, so it cannot import the Tensor class back.
+const isTensor = (v: unknown): v is Tensor => typeof v === 'object' && v !== null && typeof (v as Tensor).moveStorage === 'function'
+
 function tensorsIn(value: unknown): Tensor[] {
-  const isTensor = (v: unknown): v is Tensor => typeof v === 'object' && v !== null && typeof (v as Tensor).moveStorage === 'function'
   if (isTensor(value)) return [value]
   if (Array.isArray(value)) return value.filter(isTensor)
   if (typeof value === 'object' && value !== null) return Object.values(value).filter(isTensor)

@@ -3,8 +3,9 @@
 // memory, a GPU.js texture or GPU.js's WebAssembly heap); a download is one result copied back
 // into a host array. A kernel that reads and writes host arrays in place (the reference loops,
 // GPU.js's cpu mode, the JavaScript pooling paths) moves nothing and counts only as a call.
-// The counters make the cost of the backend seam visible: today every backend call takes and
-// returns host arrays, so each call on wasm or GPU.js uploads its inputs and downloads its output.
+// The counters make the cost of the backend seam visible: on GPU.js every call uploads its inputs
+// and downloads its output; on wasm only host arrays move, since tensors made inside tidy() and
+// weights moved with Module.to() live in its memory.
 
 /** Cumulative counters of one backend since it was made; see `backendStats()`. */
 export interface BackendStats {
@@ -16,7 +17,7 @@ export interface BackendStats {
   downloadBytes: number
   /** calls of the backend's primitives (elementwise, matmul, conv2d, ...), whatever ran them, fallbacks included */
   kernelCalls: number
-  /** buffers the backend keeps alive for tensors between calls (none while tensors live on the host) */
+  /** blocks of the backend's own memory that tensors hold (tidy() scopes, Module.to() weights); 0 on backends without one */
   liveBuffers: number
 }
 

@@ -6,7 +6,7 @@
 // when even one batch item is too large; otherwise a large call runs in batch slices.
 import { GPU } from 'gpu.js'
 import type { Backend, BackendInfo, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry } from '../backend.js'
-import { HostElementwise } from '../host-elementwise.js'
+import { HostFallbacks } from '../host-fallbacks.js'
 import {
   avgPool2dBackwardSpec, avgPool2dSpec, conv2dGradInputSpec, conv2dGradWeightSpec, conv2dSpec,
   matmulSpec, maxPool2dBackwardSpec, maxPool2dSpec, type KernelSpec,
@@ -53,7 +53,7 @@ const WASM_ELEMENT_LIMIT = 2 ** 28
  * GPU.js kernels for the heavy ops; see README "Backends" for the modes.
  * @example const b = new GpujsBackend({ mode: 'webasm' }); b.matmul(a, b2, out, shape); b.dispose()
  */
-export class GpujsBackend extends HostElementwise implements Backend {
+export class GpujsBackend extends HostFallbacks implements Backend {
   readonly name: string
   readonly requestedMode: GpujsMode
   /** the mode GPU.js really chose (from its kernel class) */

@@ -3,7 +3,7 @@
 // threads, and the three updated arrays copied out unless updated in place.
 import type { AdamUpdate } from '../backend.js'
 import type { WasmEngine } from './engine.js'
-import type { Task } from './threads.js'
+import { bands, type Task } from './threads.js'
 import { ADAM_HYPER } from './adam-kernels.js'
 
 // Below this many entries one thread does the update (a fork/join costs ~20 us).
@@ -23,10 +23,7 @@ export function adamWasm(e: WasmEngine, p: Float32Array, grad: Float32Array, m: 
   new Float64Array(e.f32.buffer, hp, ADAM_HYPER.length).set(ADAM_HYPER.map((k) => hyper[k]))
   const [pp, gp, mp, vp] = [e.input(p, ps), e.input(grad, gs), e.input(m, ms), e.input(v, vs)]
   const chunks = n < PARALLEL_ENTRIES ? 1 : 2 * e.threads
-  const per = Math.ceil(n / chunks / 4) * 4
-  const tasks: Task[] = []
-  for (let i = 0; i < n; i += per) tasks.push({ fn: 'adam', args: [pp + 4 * i, gp + 4 * i, mp + 4 * i, vp + 4 * i, Math.min(per, n - i), hp] })
-  e.run(tasks)
+  e.run(bands(n, chunks, 4).map(([i, len]): Task => ({ fn: 'adam', args: [pp + 4 * i, gp + 4 * i, mp + 4 * i, vp + 4 * i, len, hp] })))
   e.copyOut(p, pp)
   e.copyOut(m, mp)
   e.copyOut(v, vp)

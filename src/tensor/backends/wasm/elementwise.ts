@@ -2,10 +2,10 @@
 // (tensors made inside tidy()) are used in place, host ones copied in; the output is cut into the
 // 2-D blocks the kernels understand, big blocks are split over the threads, and a host output
 // is copied back.
-import type { Broadcast } from '../../shape.js'
+import { forEachRun, type Broadcast } from '../../shape.js'
 import type { WasmEngine } from './engine.js'
 import type { Task } from './threads.js'
-import { MAX_TASKS } from './threads.js'
+import { MAX_TASKS, bands } from './threads.js'
 import { binaryKernelName, unaryKernelName, type Pattern, type WasmBinaryOp, type WasmUnaryOp } from './elementwise-kernels.js'
 
 // Below this many output elements one thread does the whole call: a fork/join costs ~20 us,
@@ -28,7 +28,7 @@ export function unaryWasm(e: WasmEngine, op: WasmUnaryOp, x: Float32Array, out: 
 
 /**
  * out = op(a, b) over a merged Broadcast (float32): the last dim is the row, the one before it
- * the rows of one block, and any dims before those are visited here, one block each.
+ * the rows of one block, and the dims before those give one block each.
  */
 export function binaryWasm(e: WasmEngine, op: WasmBinaryOp, a: Float32Array, b: Float32Array, out: Float32Array, g: Broadcast): void {
   const total = out.length
@@ -45,35 +45,20 @@ export function binaryWasm(e: WasmEngine, op: WasmBinaryOp, a: Float32Array, b: 
   const along = (s: number[]): string => (s[nd - 1] === 0 && n > 1 ? 's' : 'v')
   const pattern = `${along(sa)}${along(sb)}` as Pattern
   if (pattern === ('ss' as string)) throw new Error(`binaryWasm: no input varies along the last dim of ${JSON.stringify(g.shape)}`)
-  const rows = nd >= 2 ? g.shape[nd - 2]! : 1
-  const ra = nd >= 2 ? 4 * sa[nd - 2]! : 0
-  const rb = nd >= 2 ? 4 * sb[nd - 2]! : 0
-  const blocks: Block[] = []
-  outerOffsets(g.shape.slice(0, -2), [sa, sb], (o, ia, ib) => {
-    blocks.push([ap + 4 * ia, bp + 4 * ib, op0 + 4 * o * rows * n, rows, n, ra, rb])
-  })
-  runBlocks(e, binaryKernelName(op, pattern), blocks, pattern, total)
-  e.copyOut(out, op0)
-}
-
-// The start offsets of every block: an odometer over the dims before the last two, row-major.
-function outerOffsets(outer: number[], [sa, sb]: [number[], number[]], visit: (block: number, ia: number, ib: number) => void): void {
-  const count = outer.reduce((p, d) => p * d, 1)
-  const idx = outer.map(() => 0)
-  let ia = 0
-  let ib = 0
-  for (let k = 0; k < count; k++) {
-    visit(k, ia, ib)
-    for (let d = outer.length - 1; d >= 0; d--) {
-      idx[d]!++
-      ia += sa[d]!
-      ib += sb[d]!
-      if (idx[d]! < outer[d]!) break
-      ia -= sa[d]! * outer[d]!
-      ib -= sb[d]! * outer[d]!
-      idx[d] = 0
-    }
+  if (nd === 1) {
+    runBlocks(e, binaryKernelName(op, pattern), [[ap, bp, op0, 1, n, 0, 0]], pattern, total)
+  } else {
+    // One block per run of the second-to-last dim (its rows): forEachRun's odometer over the
+    // dims without the last one gives each block's first row and the inputs' offsets there.
+    const rows = g.shape[nd - 2]!
+    const [ra, rb] = [4 * sa[nd - 2]!, 4 * sb[nd - 2]!]
+    const blocks: Block[] = []
+    forEachRun({ shape: g.shape.slice(0, -1), strides: [sa.slice(0, -1), sb.slice(0, -1)] }, (row, [ia, ib]) => {
+      blocks.push([ap + 4 * ia!, bp + 4 * ib!, op0 + 4 * row * n, rows, n, ra, rb])
+    })
+    runBlocks(e, binaryKernelName(op, pattern), blocks, pattern, total)
   }
+  e.copyOut(out, op0)
 }
 
 // Run the blocks: on the caller alone when small, else as tasks (a single big block is first
@@ -89,17 +74,11 @@ function runBlocks(e: WasmEngine, fn: string, blocks: Block[], pattern: Pattern,
 }
 
 function split([a, b, out, rows, n, ra, rb]: Block, chunks: number, pattern: Pattern): Block[] {
-  const parts: Block[] = []
-  if (rows >= chunks) {
-    const per = Math.ceil(rows / chunks)
-    for (let r = 0; r < rows; r += per) parts.push([a + r * ra, b + r * rb, out + 4 * r * n, Math.min(per, rows - r), n, ra, rb])
-  } else if (rows === 1) {
-    const per = Math.ceil(n / chunks / 4) * 4
+  if (rows === 1) {
+    // a lone row: ranges of it (a broadcast operand 's' stays put)
     const av = pattern[0] === 'v' ? 4 : 0
     const bv = pattern[1] === 'v' ? 4 : 0
-    for (let j = 0; j < n; j += per) parts.push([a + j * av, b + j * bv, out + 4 * j, 1, Math.min(per, n - j), 0, 0])
-  } else {
-    for (let r = 0; r < rows; r++) parts.push([a + r * ra, b + r * rb, out + 4 * r * n, 1, n, ra, rb])
+    return bands(n, chunks, 4).map(([j, len]) => [a + j * av, b + j * bv, out + 4 * j, 1, len, 0, 0])
   }
-  return parts
+  return bands(rows, Math.min(rows, chunks)).map(([r, count]) => [a + r * ra, b + r * rb, out + 4 * r * n, count, n, ra, rb])
 }

@@ -73,6 +73,7 @@ export class WasmEngine {
     const inst = new Wasm.Instance(this.module, { env: { memory: this.memory } })
     this.fns = Object.fromEntries(EXPORTS.map((n) => [n, inst.exports[n] as (...args: number[]) => void]))
     this.f32View = new Float32Array(this.memory.buffer)
+    this.buffers.add(this.f32View.buffer)
     this.heap = new Heap(this.memory, this.packBytes * this.threads, MAX_PAGES * PAGE)
   }
 
@@ -86,8 +87,10 @@ export class WasmEngine {
 
   /** A Float32Array over the whole memory (renewed after growth). */
   get f32(): Float32Array {
-    if (this.f32View.buffer.byteLength !== this.memory.buffer.byteLength) this.f32View = new Float32Array(this.memory.buffer)
-    this.buffers.add(this.f32View.buffer)
+    if (this.f32View.buffer.byteLength !== this.memory.buffer.byteLength) {
+      this.f32View = new Float32Array(this.memory.buffer)
+      this.buffers.add(this.f32View.buffer)
+    }
     return this.f32View
   }
 

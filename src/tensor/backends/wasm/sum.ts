@@ -2,7 +2,7 @@
 // the columns, when there are few rows) split over the threads for big inputs, the result copied
 // out unless written in place.
 import type { WasmEngine } from './engine.js'
-import type { Task } from './threads.js'
+import { bands, type Task } from './threads.js'
 
 // Below this many input entries one thread does the sum (a fork/join costs ~20 us).
 const PARALLEL_ENTRIES = 1 << 16
@@ -16,18 +16,11 @@ export function sumWasm(e: WasmEngine, x: Float32Array, out: Float32Array, outer
   const xp = e.input(x, xs, total)
   const op = e.output(out, os)
   const chunks = total < PARALLEL_ENTRIES ? 1 : 2 * e.threads
-  const tasks: Task[] = []
-  if (inner === 1) {
-    const per = Math.ceil(outer / chunks)
-    for (let o = 0; o < outer; o += per) tasks.push({ fn: 'sumRows', args: [xp + 4 * o * size, op + 4 * o, Math.min(per, outer - o), size] })
-  } else if (outer >= chunks) {
-    const per = Math.ceil(outer / chunks)
-    for (let o = 0; o < outer; o += per) tasks.push({ fn: 'sumCols', args: [xp + 4 * o * size * inner, op + 4 * o * inner, Math.min(per, outer - o), size, inner, inner] })
-  } else {
+  const tasks: Task[] =
+    inner === 1 ? bands(outer, chunks).map(([o, count]) => ({ fn: 'sumRows', args: [xp + 4 * o * size, op + 4 * o, count, size] }))
+    : outer >= chunks ? bands(outer, chunks).map(([o, count]) => ({ fn: 'sumCols', args: [xp + 4 * o * size * inner, op + 4 * o * inner, count, size, inner, inner] }))
     // few rows: ranges of columns, at multiples of 4 so each task's vectors stay whole
-    const per = Math.ceil(inner / chunks / 4) * 4
-    for (let i = 0; i < inner; i += per) tasks.push({ fn: 'sumCols', args: [xp + 4 * i, op + 4 * i, outer, size, inner, Math.min(per, inner - i)] })
-  }
+    : bands(inner, chunks, 4).map(([i, len]) => ({ fn: 'sumCols', args: [xp + 4 * i, op + 4 * i, outer, size, inner, len] }))
   e.run(tasks)
   e.copyOut(out, op, results)
 }

@@ -33,6 +33,18 @@ const TASK = 2 + MAX_ARGS
 const INDEX_BITS = 10
 export const MAX_TASKS = 256
 
+/**
+ * Cut [0, total) into about `chunks` consecutive bands, each (but the last) a multiple of
+ * `multiple` long (4 keeps f32x4 vectors whole); returns [start, length] pairs.
+ * @example bands(10, 2) // [[0, 5], [5, 5]]
+ */
+export function bands(total: number, chunks: number, multiple = 1): [number, number][] {
+  const per = Math.max(multiple, Math.ceil(total / chunks / multiple) * multiple)
+  const out: [number, number][] = []
+  for (let start = 0; start < total; start += per) out.push([start, Math.min(per, total - start)])
+  return out
+}
+
 // Plain JS (not TypeScript) so the worker loads the same way under vitest, tsx and node.
 const workerSource = (table: number): string => `
 const { workerData } = require('node:worker_threads')

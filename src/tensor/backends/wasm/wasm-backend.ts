@@ -25,7 +25,7 @@ import type { AdamUpdate, Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatA
 import type { DType, TypedArray } from '../../dtype.js'
 import type { BackendStats } from '../counters.js'
 import type { Broadcast } from '../../shape.js'
-import { HostElementwise } from '../host-elementwise.js'
+import { HostFallbacks } from '../host-fallbacks.js'
 import { adamWasm, isPlainAdam } from './adam.js'
 import { conv2dForward, conv2dGradInput, conv2dGradWeight } from './conv.js'
 import { binaryWasm, unaryWasm } from './elementwise.js'
@@ -52,7 +52,7 @@ const isF32 = (...xs: (FloatArray | null)[]): boolean => xs.every((x) => x === n
  * WebAssembly SIMD backend on worker threads with a synchronous API.
  * @example registerBackend('wasm', () => new WasmBackend({ threads: 2 }))
  */
-export class WasmBackend extends HostElementwise implements Backend {
+export class WasmBackend extends HostFallbacks implements Backend {
   readonly name = 'wasm'
   private engine: WasmEngine | null
 

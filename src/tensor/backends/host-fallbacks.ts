@@ -1,16 +1,16 @@
-// What the wasm and gpujs backends share while tensors live on the host: the elementwise
-// primitives, sums and the optimizer update as the reference loops on the host arrays, each call
-// counted, the counters behind `counters()`, and no memory of its own. A backend overrides the
-// primitives it has its own kernels for (wasm: float32 SIMD elementwise functions, sums and Adam,
-// and its WebAssembly memory for tensors) and falls back to these.
+// What the wasm and gpujs backends share: the reference loops for every primitive they have no
+// kernel of their own for (elementwise functions, sums, the optimizer updates; each call
+// counted), the counters behind `counters()`, and no memory of their own for tensors. A backend
+// overrides what it has kernels for (wasm: float32 SIMD elementwise functions, sums and Adam, and
+// its WebAssembly memory; gpujs: matmul, convolution, pooling) and falls back to these otherwise.
 import type { AdamUpdate, BinaryOp, FloatArray, SgdUpdate, UnaryOp } from './backend.js'
 import { Counters, type BackendStats } from './counters.js'
 import { ReferenceBackend } from './reference.js'
 import type { DType, TypedArray } from '../dtype.js'
 import type { Broadcast } from '../shape.js'
 
-/** Base of the backends whose tensors live on the host: reference elementwise loops and the counters. */
-export abstract class HostElementwise {
+/** Base of the wasm and gpujs backends: the reference loops as fallbacks, the counters, host memory. */
+export abstract class HostFallbacks {
   /** The reference kernels, for the elementwise primitives and for fallbacks (float64, limits). @internal */
   protected readonly ref = new ReferenceBackend()
   /** This backend's counters. @internal */
