@@ -1,23 +1,25 @@
-// The dynamic prior's sampling: the WebAssembly kernels against their plain-JS definition
-// (src/regularizers/prior-math.ts), bit for bit, on every path the kernels have (one or two
-// softmaxes, each short exp polynomial, literal scores, per-experiment temperatures, the threshold rule,
+// The dynamic prior's sampling passes: the WebAssembly kernels against their plain-JS oracle
+// (src/tensor/backends/prior-oracle.ts, what the reference backend runs), bit for bit, on every
+// path the kernels have (one or two softmaxes, each short exp polynomial, literal scores,
+// per-experiment temperatures, 16-bit temperatures, the expected normalizer, the threshold rule,
 // vector tails, several chunks, two threads, the candidate fallback); the masks against a full
 // top-k of every experiment's P' (the candidate bounds must never change them); the float32 exp against
 // Math.exp; the temperature stream's statistics; the radix top-k against the quickselect one.
 import { afterAll, describe, expect, it } from 'vitest'
 import { Generator } from '../src/index.js' // (registers the wasm backend)
-import { WasmEngine } from '../src/tensor/backends/wasm/engine.js'
 import { PRIOR_CHUNK } from '../src/tensor/backends/wasm/prior-kernels.js'
-import { allocateGroupBuffers, allocateWork, drawKeys, sampleExperiments, samplingEngine, type SamplingConfig } from '../src/regularizers/dynamic-prior-sampling.js'
-import { getBackend, registerBackend, setBackend } from '../src/tensor/backends/registry.js'
+import { allocateGroupBuffers, allocateWork, sampleExperiments, type SamplingConfig } from '../src/regularizers/dynamic-prior-sampling.js'
+import type { Backend } from '../src/tensor/backends/backend.js'
 import { ReferenceBackend } from '../src/tensor/backends/reference.js'
 import { WasmBackend } from '../src/tensor/backends/wasm/wasm-backend.js'
-import { chunkTotal, expPass, expf, expShort, mixPass, temperature } from '../src/regularizers/prior-math.js'
+import { chunkTotal, expPass, expf, expShort, mixPass } from '../src/tensor/backends/prior-oracle.js'
+import { drawKeys, lowbias32, temperature } from '../src/tensor/counter-random.js'
 import { SHORT_EXPS, expDegreeFor } from '../src/tensor/backends/wasm/prior-kernels.js'
 import { HISTOGRAM_BINS, keepTopK, kthLargestF32Bits, selectTopK, selectTopKF32 } from '../src/regularizers/selection.js'
 
-const engines = [new WasmEngine({ threads: 1, parallelFlops: 1e9 }), new WasmEngine({ threads: 2, parallelFlops: 1e9 })]
-afterAll(() => engines.forEach((e) => e.dispose()))
+const reference = new ReferenceBackend()
+const wasms = [new WasmBackend({ threads: 1, parallelFlops: 1e9 }), new WasmBackend({ threads: 2, parallelFlops: 1e9 })]
+afterAll(() => wasms.forEach((e) => e.dispose()))
 
 interface Case {
   title: string
@@ -31,7 +33,7 @@ interface Case {
   weights?: (n: number) => Float32Array
 }
 
-function run(c: Case, engine: WasmEngine | null): { kept: number[]; entries: number[]; counts: number[] } {
+function run(c: Case, backend: Backend): { kept: number[]; entries: number[]; counts: number[] } {
   const g = new Generator(`w${c.n}`)
   const scale = c.scale ?? 0.1
   const w = c.weights ? c.weights(c.n) : Float32Array.from({ length: c.n }, () => scale * g.normal())
@@ -39,12 +41,12 @@ function run(c: Case, engine: WasmEngine | null): { kept: number[]; entries: num
   const S = c.cfg.S ?? 3
   const threshold = c.cfg.threshold
   const cfg: SamplingConfig = {
-    S, threshold, alpha: 0.9, score: 'magnitude', temperature: 'per-entry', ...c.cfg,
+    S, threshold, alpha: 0.9, score: 'magnitude', temperature: 'per-entry', temperatureBits: 24, normalizer: 'sampled', ...c.cfg,
     k: threshold === undefined ? Math.max(1, Math.round((c.cfg.sp ?? 0.01) * c.n)) : undefined,
   }
   const out = allocateGroupBuffers(c.n, cfg)
   sampleExperiments([w.subarray(0, c.n >> 1), w.subarray(c.n >> 1)], [old.subarray(0, c.n >> 1), old.subarray(c.n >> 1)], c.n, cfg,
-    new Generator(3), allocateWork(c.n), out, c.oldIsCur ?? false, engine)
+    new Generator(3), allocateWork(c.n), out, c.oldIsCur ?? false, backend)
   const kept = Array.from(out.kept.subarray(0, out.starts[S]!))
   // the (entry, c_j) pairs are the kept lists tallied
   const tally = new Map<number, number>()
@@ -78,9 +80,14 @@ const cases: Case[] = [
   { title: "score 'literal' (-w)", n: 999, cfg: { score: 'literal', sp: 0.05 }, scale: 0.5 },
   { title: "temperature 'per-experiment'", n: 998, cfg: { temperature: 'per-experiment', sp: 0.1 } },
   { title: 'threshold rule', n: 2001, cfg: { threshold: 1.02 / 2001, S: 4 } },
+  { title: '16-bit temperatures (two per hash), odd n', n: 1001, cfg: { temperatureBits: 16, sp: 0.05 } },
+  { title: "16-bit temperatures, 'per-experiment'", n: 998, cfg: { temperatureBits: 16, temperature: 'per-experiment', sp: 0.1 } },
+  { title: "normalizer 'expected'", n: 1003, cfg: { normalizer: 'expected', sp: 0.05 }, scale: 0.5 },
+  { title: "normalizer 'expected', first call, literal score", n: 517, cfg: { normalizer: 'expected', score: 'literal', sp: 0.1 }, oldIsCur: true },
   { title: `${big} entries, sp 0.01, S 5 (chunks, tail, threads)`, n: big, cfg: { S: 5 }, scale: 0.05 },
   { title: `${big} entries, sp 0.1, large weights`, n: big, cfg: { sp: 0.1 }, scale: 3 },
   { title: `${big} entries, threshold rule`, n: big, cfg: { threshold: 1.01 / big }, scale: 0.5 },
+  { title: `${big} entries, 16 bits and the expected normalizer`, n: big, cfg: { S: 4, temperatureBits: 16, normalizer: 'expected' }, scale: 0.05 },
   {
     // the sampled positions hold the largest weights, so the sample overestimates the k-th
     // largest P': fewer than k candidates, and the selection falls back to all entries
@@ -89,11 +96,11 @@ const cases: Case[] = [
   },
 ]
 
-describe('dynamic prior sampling: WASM kernels = plain JS, bit for bit', () => {
+describe('dynamic prior sampling: WASM kernels = the oracle, bit for bit', () => {
   for (const c of cases) {
     it(c.title, () => {
-      const js = run(c, null)
-      for (const e of engines) {
+      const js = run(c, reference)
+      for (const e of wasms) {
         const wasm = run(c, e)
         expect(wasm.kept).toEqual(js.kept)
         expect(wasm.counts).toEqual(js.counts)
@@ -106,14 +113,14 @@ describe('dynamic prior sampling: WASM kernels = plain JS, bit for bit', () => {
 describe('dynamic prior sampling: the bounds never change the masks', () => {
   // The kernels return only candidates above a bound (a sample for the first experiments, then an
   // earlier experiment's P' at rank ~k + 5 sqrt(k)); the masks must be the top k of all n entries.
-  it('every experiment keeps the top k of P over all entries, computed one experiment at a time from prior-math.ts', () => {
+  it('every experiment keeps the top k of P over all entries, computed one experiment at a time from the oracle', () => {
     const n = 40_000
     const k = 400
     const S = 6
     const g = new Generator('bounds')
     const w = Float32Array.from({ length: n }, () => 0.1 * g.normal())
     const old = w.map((x) => x + 1e-3 * g.normal())
-    const cfg: SamplingConfig = { S, k, threshold: undefined, alpha: 0.9, score: 'magnitude', temperature: 'per-entry' }
+    const cfg: SamplingConfig = { S, k, threshold: undefined, alpha: 0.9, score: 'magnitude', temperature: 'per-entry', temperatureBits: 24, normalizer: 'sampled' }
     // the oracle: each experiment's exps, normalisers and P' for all n entries, then a full top-k
     const keys = drawKeys(new Generator(3))
     const fa = w.map(Math.abs)
@@ -133,9 +140,9 @@ describe('dynamic prior sampling: the bounds never change the masks', () => {
       selectTopK(Float64Array.from(p), n, k, new Float64Array(n), top, 0)
       expected.push(Array.from(top))
     }
-    for (const engine of [null, ...engines]) {
+    for (const backend of [reference, ...wasms]) {
       const out = allocateGroupBuffers(n, cfg)
-      sampleExperiments([w], [old], n, cfg, new Generator(3), allocateWork(n), out, false, engine)
+      sampleExperiments([w], [old], n, cfg, new Generator(3), allocateWork(n), out, false, backend)
       for (let e = 0; e < S; e++) expect(Array.from(out.kept.subarray(out.starts[e]!, out.starts[e + 1]!))).toEqual(expected[e])
     }
   })
@@ -182,6 +189,11 @@ describe('dynamic prior sampling: the arithmetic', () => {
       prev = p
     }
     for (let c = 0; c < 100; c++) expect(temperature(c, 3, 5) * 2 ** 24 % 1).toBe(0)
+    // 16 bits: the two halves of one hash, high half for the even counter
+    for (let c = 0; c < 100; c += 2) {
+      const h = lowbias32((5 + 3 * (c / 2)) | 0) >>> 0
+      expect([temperature(c, 3, 5, 16), temperature(c + 1, 3, 5, 16)]).toEqual([(h >>> 16) / 65536, (h & 0xffff) / 65536])
+    }
     // chi-square with 63 degrees of freedom: mean 63, sd ~11.2; 120 is ~5 sd
     const chi = bins.reduce((a, b) => a + (b - N / 64) ** 2 / (N / 64), 0)
     expect(chi).toBeLessThan(120)
@@ -252,7 +264,7 @@ describe('dynamic prior sampling: the arithmetic', () => {
   })
 
   it('rejects S * N past the 32-bit temperature counter', () => {
-    const cfg: SamplingConfig = { S: 2 ** 20, k: 1, threshold: undefined, alpha: 1, score: 'magnitude', temperature: 'per-entry' }
+    const cfg: SamplingConfig = { S: 2 ** 20, k: 1, threshold: undefined, alpha: 1, score: 'magnitude', temperature: 'per-entry', temperatureBits: 24, normalizer: 'sampled' }
     const w = new Float32Array(4096)
     expect(() => sampleExperiments([w], [w], 4096, cfg, new Generator(0), allocateWork(4096), allocateGroupBuffers(4096, { ...cfg, S: 1 }), true))
       .toThrow(/S \* n = 1048576 \* 4096 reaches 2\^32/)
@@ -260,19 +272,14 @@ describe('dynamic prior sampling: the arithmetic', () => {
 })
 
 describe('dynamic prior sampling: where it runs', () => {
-  it("uses the wasm backend's engine, the plain-JS definition on 'reference', and an engine of its own on any other backend", () => {
-    registerBackend('not-wasm', () => Object.assign(new ReferenceBackend(), { name: 'not-wasm' }))
-    try {
-      setBackend('wasm')
-      expect(samplingEngine()).toBe((getBackend() as WasmBackend).wasmEngine)
-      setBackend('reference')
-      expect(samplingEngine()).toBeNull()
-      setBackend('not-wasm')
-      const own = samplingEngine()
-      expect(own).toBeInstanceOf(WasmEngine)
-      expect(samplingEngine()).toBe(own)
-    } finally {
-      setBackend('wasm')
-    }
+  it('the passes are the given backend\'s priorPasses primitive (one call per evaluation); the result is the same on every backend', () => {
+    const calls: string[] = []
+    const spy = (b: Backend, name: string): Backend =>
+      Object.assign(Object.create(b) as Backend, { priorPasses: (i: Parameters<Backend['priorPasses']>[0]) => (calls.push(name), b.priorPasses(i)) })
+    const c: Case = { title: 'spy', n: 3001, cfg: { S: 2 } }
+    const a = run(c, spy(reference, 'reference'))
+    const b = run(c, spy(wasms[1]!, 'wasm'))
+    expect(calls).toEqual(['reference', 'wasm'])
+    expect(b).toEqual(a)
   })
 })

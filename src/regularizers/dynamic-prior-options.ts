@@ -33,6 +33,20 @@ export interface DynamicPriorOptions {
   filter?: ParamFilter
   /** Added under the square root of the 'l2' norm so its gradient stays finite (default 1e-12). */
   eps?: number
+  /**
+   * Which implementation samples: 'fast' (float32 SIMD kernels on the backend, default) or
+   * 'reference' (Algorithm 1 as written in float64, dynamic-prior-reference.ts; slow, for reading
+   * and checking). Both draw the same temperatures from one seed.
+   */
+  implementation?: 'fast' | 'reference'
+  /** Random bits per temperature p_j: 24 (one hash per entry, default) or 16 (two per hash; an approximation for speed). */
+  temperatureBits?: 24 | 16
+  /**
+   * The softmax normalisers Z = sum_j exp(p_j f_j): 'sampled' from the experiment's temperatures
+   * (the paper, default) or 'expected', their expectation over p ~ U(0,1), once per evaluation (an
+   * approximation for speed; temperature 'per-entry' only).
+   */
+  normalizer?: 'sampled' | 'expected'
 }
 
 /** DynamicPriorOptions after defaults and checks, as the regularizer reports them (generator and filter left out). */
@@ -48,6 +62,9 @@ export interface ResolvedDynamicPriorOptions {
   threshold: number | undefined
   scope: 'per-tensor' | 'model'
   eps: number
+  implementation: 'fast' | 'reference'
+  temperatureBits: 24 | 16
+  normalizer: 'sampled' | 'expected'
 }
 
 /**
@@ -65,6 +82,9 @@ export const DYNAMIC_PRIOR_DEFAULTS = {
   normalize: 'max-count',
   scope: 'per-tensor',
   eps: 1e-12,
+  implementation: 'fast',
+  temperatureBits: 24,
+  normalizer: 'sampled',
 } as const
 
 const NAME = 'DynamicPriorRegularizer'
@@ -99,6 +119,13 @@ export function resolveDynamicPriorOptions(o: DynamicPriorOptions): ResolvedDyna
   }
   const eps = o.eps ?? d.eps
   if (typeof eps !== 'number' || !(eps > 0 && Number.isFinite(eps))) throw new Error(`${NAME}: option eps must be a finite number > 0, got ${eps}`)
+  const temperatureBits = o.temperatureBits ?? d.temperatureBits
+  if (temperatureBits !== 24 && temperatureBits !== 16) throw new Error(`${NAME}: option temperatureBits must be 24 or 16, got ${JSON.stringify(temperatureBits)}`)
+  const temperature = choice('temperature', o.temperature, ['per-entry', 'per-experiment'], d.temperature)
+  const normalizer = choice('normalizer', o.normalizer, ['sampled', 'expected'], d.normalizer)
+  if (normalizer === 'expected' && temperature === 'per-experiment') {
+    throw new Error(`${NAME}: option normalizer 'expected' needs temperature 'per-entry' (one scalar p_s per experiment averages nothing), got temperature 'per-experiment'`)
+  }
   if (o.filter !== undefined && typeof o.filter !== 'function') throw new Error(`${NAME}: option filter must be a function (name, param, module) => boolean`)
   return {
     lambda,
@@ -108,10 +135,13 @@ export function resolveDynamicPriorOptions(o: DynamicPriorOptions): ResolvedDyna
     threshold,
     eps,
     score: choice('score', o.score, ['magnitude', 'literal'], d.score),
-    temperature: choice('temperature', o.temperature, ['per-entry', 'per-experiment'], d.temperature),
+    temperature,
     norm: choice('norm', o.norm, ['squared', 'l2'], d.norm),
     normalize: choice('normalize', o.normalize, ['max-count', 'none'], d.normalize),
     scope: choice('scope', o.scope, ['per-tensor', 'model'], d.scope),
+    implementation: choice('implementation', o.implementation, ['fast', 'reference'], d.implementation),
+    temperatureBits,
+    normalizer,
   }
 }
 

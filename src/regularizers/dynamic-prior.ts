@@ -12,7 +12,9 @@ import { defaultGenerator, type Generator, type GeneratorState } from '../tensor
 import type { FloatArray } from '../tensor/backends/backend.js'
 import { selectParams, type NamedParam, type ParamFilter, type ParamSource } from './params.js'
 import { keptCount, resolveDynamicPriorOptions, type DynamicPriorOptions, type ResolvedDynamicPriorOptions } from './dynamic-prior-options.js'
-import { allocateGroupBuffers, allocateWork, sampleExperiments, samplingEngine, type GroupBuffers, type SamplingConfig, type WorkBuffers } from './dynamic-prior-sampling.js'
+import { allocateGroupBuffers, allocateWork, sampleExperiments, type GroupBuffers, type SamplingConfig, type WorkBuffers } from './dynamic-prior-sampling.js'
+import { referenceEvaluation } from './dynamic-prior-reference.js'
+import { drawKeys } from '../tensor/counter-random.js'
 import { buildPenalty, checkGroupFits, effectiveLambda, type GroupSample } from './dynamic-prior-penalty.js'
 
 const NAME = 'DynamicPriorRegularizer'
@@ -98,11 +100,15 @@ export class DynamicPriorRegularizer {
       const fresh = members.map(([name, t]) => this.snapshotFor(name, t))
       const cur = members.map(([, t]) => t.data as FloatArray)
       const old = members.map(([name]) => this.snapshots.get(name) as FloatArray)
-      if (this.work.values.length < g.n) {
-        this.work = allocateWork(g.n)
-        this.allocations++
+      if (this.options.implementation === 'reference') {
+        this.sampleByReference(g, cur, old)
+      } else {
+        if (this.work.values.length < g.n) {
+          this.work = allocateWork(g.n)
+          this.allocations++
+        }
+        if (sampleExperiments(cur, old, g.n, g.cfg, this.gen(), this.work, g.buf, fresh.every(Boolean))) this.allocations++
       }
-      if (sampleExperiments(cur, old, g.n, g.cfg, this.gen(), this.work, g.buf, fresh.every(Boolean), samplingEngine())) this.allocations++
       const lambdaEff = effectiveLambda(this.options.lambda, this.options.normalize, g.buf.maxCount)
       g.sample = { names: g.names, shapes: g.shapes, S: g.cfg.S, kept: g.buf.kept, starts: g.buf.starts, entries: g.buf.entries.subarray(0, g.buf.distinct), counts: g.buf.counts.subarray(0, g.buf.distinct), lambdaEff }
       const term = buildPenalty(members.map(([, t]) => t), g.sample, this.options.norm, this.options.eps)
@@ -250,7 +256,7 @@ export class DynamicPriorRegularizer {
         throw new Error(`${NAME}: with scope 'model' the regularized parameters must stay the same; they were [${g.names.join(', ')}], now [${names.join(', ')}]`)
       }
     }
-    // temperature counters s*N + j are 32-bit (prior-math.ts)
+    // temperature counters s*N + j are 32-bit (counter-random.ts)
     for (const [key, members] of parts) {
       const n = members.reduce((a, [, t]) => a + t.numel(), 0)
       if (this.options.S * n >= 2 ** 32) {
@@ -279,11 +285,36 @@ export class DynamicPriorRegularizer {
       alpha: o.alpha,
       score: o.score,
       temperature: o.temperature,
+      temperatureBits: o.temperatureBits,
+      normalizer: o.normalizer,
     }
     const g: Group = { names: members.map(([n]) => n), shapes: members.map(([, t]) => [...t.shape]), offsets, n, cfg, buf: allocateGroupBuffers(n, cfg), sample: null }
     this.allocations++
     this.groups.set(key, g)
     return g
+  }
+
+  /** One evaluation by Algorithm 1 as written (dynamic-prior-reference.ts), its masks and counts into the group's buffers. */
+  private sampleByReference(g: Group, cur: FloatArray[], old: FloatArray[]): void {
+    const joined = (parts: FloatArray[]): Float64Array => {
+      const out = new Float64Array(g.n)
+      parts.forEach((x, i) => out.set(x, g.offsets[i]!))
+      return out
+    }
+    const ev = referenceEvaluation(joined(cur), joined(old), g.cfg, drawKeys(this.gen()))
+    const b = g.buf
+    const total = ev.kept.reduce((q, I) => q + I.length, 0)
+    if (b.kept.length < total) b.kept = new Int32Array(total)
+    b.starts[0] = 0
+    ev.kept.forEach((I, s) => {
+      b.kept.set(I, b.starts[s]!)
+      b.starts[s + 1] = b.starts[s]! + I.length
+    })
+    const entries = Int32Array.from(ev.counts.keys()).filter((j) => ev.counts[j]! > 0)
+    b.entries = entries
+    b.counts = Float64Array.from(entries, (j) => ev.counts[j]!)
+    b.distinct = entries.length
+    b.maxCount = ev.maxCount
   }
 
   /** The W_old buffer of a tensor; on the first sight it is allocated as a copy of W (returns true then). */

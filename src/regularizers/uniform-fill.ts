@@ -2,7 +2,7 @@
 // draw, for the loops that draw per entry from the generator itself: the projected cross-entropy's
 // per-class temperatures and the bounds experiment's random vectors. Through the method call each
 // draw costs ~30 ns here, inlined into the caller's loop ~10 ns. (The dynamic prior's S*N
-// temperatures come from a counter-based hash keyed by the generator instead: prior-math.ts.)
+// temperatures come from a counter-based hash keyed by the generator instead: src/tensor/counter-random.ts.)
 // NOTE: AleaStream copies seedrandom's alea (lib/alea.js: `next` and `double`) and moves the
 // registers in and out with Generator.state()/setState(), so the Generator stays the only source
 // of randomness and a checkpointed state resumes the same stream. A test compares it with uniform().

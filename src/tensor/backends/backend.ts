@@ -9,6 +9,7 @@
 import type { DType, TypedArray } from '../dtype.js'
 import type { Broadcast } from '../shape.js'
 import type { BackendStats } from './counters.js'
+import type { PriorPasses, PriorPassesInput } from './prior-passes.js'
 
 /** The arrays the kernels compute on: float32, or float64 for gradcheck. */
 export type FloatArray = Float32Array | Float64Array
@@ -170,6 +171,11 @@ export interface Backend {
   adamUpdate(p: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, h: AdamUpdate): void
   /** One SGD step in place on `p` and, with momentum, its buffer `buf` (null without); `grad` is read only. */
   sgdUpdate(p: FloatArray, grad: FloatArray, buf: FloatArray | null, h: SgdUpdate): void
+  /**
+   * The dynamic prior's sampling sweeps for one evaluation (exps and normalisers, P' and the entries
+   * above a bound; prior-passes.ts), with the bits of the kernels' oracle (prior-oracle.ts).
+   */
+  priorPasses(input: PriorPassesInput): PriorPasses
   /**
    * An array in the backend's own memory for a tensor made inside tidy(), which its kernels then
    * use in place, zero-filled unless `zero` is false; null when the backend keeps tensors on the

@@ -1,9 +1,10 @@
 // What the wasm and gpujs backends share: the reference loops for every primitive they have no
-// kernel of their own for (elementwise functions, sums, the optimizer updates; each call
-// counted), the counters behind `counters()`, and no memory of their own for tensors. A backend
+// kernel of their own for (elementwise functions, sums, the optimizer updates, the dynamic
+// prior's sampling passes; each call counted), the counters behind `counters()`, and no memory of their own for tensors. A backend
 // overrides what it has kernels for (wasm: float32 SIMD elementwise functions, sums and Adam, and
 // its WebAssembly memory; gpujs: matmul, convolution, pooling) and falls back to these otherwise.
 import type { AdamUpdate, BinaryOp, FloatArray, SgdUpdate, UnaryOp } from './backend.js'
+import type { PriorPasses, PriorPassesInput } from './prior-passes.js'
 import { Counters, type BackendStats } from './counters.js'
 import { ReferenceBackend } from './reference.js'
 import type { DType, TypedArray } from '../dtype.js'
@@ -71,5 +72,9 @@ export abstract class HostFallbacks {
   adamUpdate(p: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, h: AdamUpdate): void {
     this.counts.kernel()
     this.ref.adamUpdate(p, grad, m, v, vMax, h)
+  }
+
+  priorPasses(input: PriorPassesInput): PriorPasses {
+    return this.ref.priorPasses(input)
   }
 }

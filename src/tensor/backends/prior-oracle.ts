@@ -1,15 +1,18 @@
-// The arithmetic of one sampling experiment in plain JS, written to give exactly the bits of the
-// WebAssembly kernels in src/tensor/backends/wasm/prior-kernels.ts (float32 arithmetic emulated
-// with Math.fround: for +, -, * of float32 values, rounding the exact-or-float64 result once more
-// to float32 gives the correctly rounded float32 result). It is the readable definition, the
-// path used with the reference backend, and the oracle of the kernels' tests.
+// The kernels' oracle: the arithmetic of one sampling experiment of the dynamic prior in plain JS,
+// written to give exactly the bits of the WebAssembly kernels in ./wasm/prior-kernels.ts (float32
+// arithmetic emulated with Math.fround: for +, -, * of float32 values, rounding the exact-or-float64
+// result once more to float32 gives the correctly rounded float32 result). The kernels are tested
+// against it bit for bit, and the reference backend's sampling passes (./prior-passes.ts) run it,
+// so training gives the same bits on every backend. It is NOT the readable definition of
+// Algorithm 1: that is src/regularizers/dynamic-prior-reference.ts (float64, Math.exp).
 //
-//   p_j  = (lowbias32(k2 + k1 (c0 + step*j)) >>> 8) * 2^-24    the temperature (uniform in [0, 1))
+//   p_j  = temperature(c0 + step*j)                       the keyed stream of ../counter-random.ts
 //   e_j  = exp(fround(p_j * f_j) - M)                     M >= every p_j f_j, so e_j <= 1
 //          (expf, or expShort when every exponent is within a short polynomial's span of 0)
 //   Z    = sum_j e_j         float32 lanes per block of 256, float64 per chunk, chunks in order
 //   P'_j = fround(A e_j) + fround(B e'_j)                 A = alpha/Z, B = (1-alpha)/Z'  (Eq. 5)
-import { EXPF, LOWBIAS32, PRIOR_BLOCK, PRIOR_CHUNK, shortExp, type PriorExpVariant, type ShortDegree } from '../tensor/backends/wasm/prior-kernels.js'
+import { EXPF, PRIOR_BLOCK, PRIOR_CHUNK, shortExp, type PriorExpVariant, type ShortDegree } from './wasm/prior-kernels.js'
+import { temperature, type SamplingKeys, type TemperatureBits } from '../counter-random.js'
 
 const fr = Math.fround
 const bits = new Int32Array(1)
@@ -25,23 +28,6 @@ export function float32Bits(x: number): number {
 export function floatOfBits(b: number): number {
   bits[0] = b
   return asFloat[0]!
-}
-
-/** Wellons' lowbias32 integer hash (a bijection on 32 bits). @example lowbias32(1) */
-export function lowbias32(x: number): number {
-  const L = LOWBIAS32
-  x ^= x >>> L.shift1
-  x = Math.imul(x, L.mul1)
-  x ^= x >>> L.shift2
-  x = Math.imul(x, L.mul2)
-  x ^= x >>> L.shift3
-  return x | 0
-}
-
-/** The temperature for counter c under keys (k1 odd, k2): 24 random bits in [0, 1). @example temperature(0, 1, 2) */
-export function temperature(c: number, k1: number, k2: number): number {
-  const h = lowbias32((k2 + Math.imul(k1, c)) | 0)
-  return (h >>> 8) * 2 ** -24
 }
 
 // WASM's f32x4.nearest: round half to even
@@ -76,20 +62,14 @@ function horner(t: number, c: readonly number[]): number {
   return q
 }
 
-/** A pair of 32-bit keys for one evaluation of one group, drawn from the seeded generator (k1 odd). */
-export interface SamplingKeys {
-  k1: number
-  k2: number
-}
-
 /**
  * Pass 1 in JS: for j in [0, n), ea[j] = exp(fround(p_j fa[j]) - m1) and, with fb, eb[j] the same
  * with m2, and into `sums` (slot arrays*q + a for chunk q) the chunk sums in the kernel's order.
- * All arrays float32.
+ * All arrays float32; `bits`: the temperatures' random bits (counter-random.ts).
  * @example expPass(fa, null, ea, null, n, 0, 1, keys, m, 0, { arrays: 1, degree: 5 }, sums)
  */
 export function expPass(fa: Float32Array, fb: Float32Array | null, ea: Float32Array, eb: Float32Array | null, n: number, c0: number, step: number,
-  keys: SamplingKeys, m1: number, m2: number, v: PriorExpVariant, sums: Float64Array): void {
+  keys: SamplingKeys, m1: number, m2: number, v: PriorExpVariant, sums: Float64Array, bits: TemperatureBits = 24): void {
   // (the coefficients looked up once, not per entry)
   const c = v.degree === 0 ? null : shortExp(v.degree)
   const exp = c ? (t: number) => horner(t, c) : expf
@@ -101,7 +81,7 @@ export function expPass(fa: Float32Array, fb: Float32Array | null, ea: Float32Ar
     for (let bs = cs; bs < cend; bs += PRIOR_BLOCK) {
       for (const b of blocks) b.fill(0)
       for (let j = bs; j < Math.min(cend, bs + PRIOR_BLOCK); j++) {
-        const p = temperature((c0 + step * j) | 0, keys.k1, keys.k2)
+        const p = temperature((c0 + step * j) >>> 0, keys.k1, keys.k2, bits)
         const a = exp(fr(fr(p * fa[j]!) - m1))
         ea[j] = a
         blocks[0]![j & 3] = fr(blocks[0]![j & 3]! + a)

@@ -5,6 +5,7 @@ import type { AdamUpdate, Backend, BackendInfo, BinaryOp, SgdUpdate, Conv2dGeome
 import type { TypedArray } from '../dtype.js'
 import { forEachRun, type Broadcast } from '../shape.js'
 import { Counters, type BackendStats } from './counters.js'
+import { referencePriorPasses, type PriorPasses, type PriorPassesInput } from './prior-passes.js'
 
 /**
  * The specification backend: every kernel as the plainest loop, float32 and float64; the others are tested against it.
@@ -321,6 +322,12 @@ export class ReferenceBackend implements Backend {
   }
 
   // Tensors of the reference backend always live on the host.
+  // The dynamic prior's sampling sweeps: the kernels' oracle in plain JS (prior-passes.ts).
+  priorPasses(input: PriorPassesInput): PriorPasses {
+    this.count.kernel()
+    return referencePriorPasses(input)
+  }
+
   allocResident(): TypedArray | null {
     return null
   }

@@ -57,7 +57,7 @@ const SIMD: Record<string, number> = {
   'f32x4.abs': 0xe0, 'f32x4.neg': 0xe1, 'f32x4.sqrt': 0xe3, 'f32x4.div': 0xe7,
   'v128.and': 0x4e, 'v128.or': 0x50, 'v128.xor': 0x51, 'v128.bitselect': 0x52,
   'f32x4.splat': 0x13, 'f32x4.add': 0xe4, 'f32x4.sub': 0xe5, 'f32x4.mul': 0xe6, 'f32x4.min': 0xe8, 'f32x4.max': 0xe9,
-  'i32x4.lt_s': 0x39, 'i32x4.bitmask': 0xa4, 'i32x4.shl': 0xab, 'i32x4.shr_u': 0xad, 'i32x4.mul': 0xb5,
+  'i32x4.eq': 0x37, 'i32x4.lt_s': 0x39, 'i32x4.bitmask': 0xa4, 'i32x4.shl': 0xab, 'i32x4.shr_u': 0xad, 'i32x4.mul': 0xb5,
   'f32x4.nearest': 0x6a, 'i32x4.trunc_sat_f32x4_s': 0xf8, 'f32x4.convert_i32x4_s': 0xfa,
   'f64x2.promote_low_f32x4': 0x5f, 'f32x4.demote_f64x2_zero': 0x5e, 'f64x2.splat': 0x14,
   'f64x2.add': 0xf0, 'f64x2.sub': 0xf1, 'f64x2.mul': 0xf2, 'f64x2.div': 0xf3, 'f64x2.sqrt': 0xef,

@@ -7,24 +7,20 @@
 //   priorSelect             P'_j = A e_j + B e'_j (Eq. 5 with A = alpha/Z, B = (1-alpha)/Z'),
 //                           and the (index, P'_j) of every entry with P'_j >= L, per chunk
 //   priorSelExp...          the selection of one experiment and the exps of the next, one sweep
-// The same computation in plain JS, instruction for instruction, is src/regularizers/prior-math.ts;
+// The same computation in plain JS, instruction for instruction, is ../prior-oracle.ts (the kernels' oracle);
 // the two give bit-identical results (tested), so this file can be read as its fast twin.
 // NOTE on determinism: each chunk sums e in lanes j mod 4, float32 within a block of 256 entries
 // and float64 over the blocks, in index order, and writes ((lane0 + lane1) + (lane2 + lane3));
 // the caller adds the chunk sums in chunk order. Which thread takes which chunk changes nothing,
 // so the result is the same for any thread count.
+// The temperatures come from the counter-based stream of ../../counter-random.ts (Wellons'
+// lowbias32 hash of the Weyl sequence k2 + c*k1): p_j depends only on (keys, counter), so four
+// lanes and two threads can draw in parallel.
 import type { WasmFunc } from './assembler.js'
+import { LOWBIAS32 } from '../../counter-random.js'
 
 /** Entries per chunk: the unit of the per-chunk sums and of the candidate lists (a multiple of 4). */
 export const PRIOR_CHUNK = 8192
-
-/**
- * The temperatures come from a counter-based generator: Wellons' "lowbias32" integer hash of the
- * Weyl sequence k2 + c*k1 (k1 odd; both keys drawn from the seeded Generator per group and
- * evaluation), as in SplitMix. p_j depends only on (keys, counter), so four lanes and two threads
- * can draw in parallel.
- */
-export const LOWBIAS32 = { shift1: 16, mul1: 0x7feb352d, shift2: 15, mul2: 0x846ca68b, shift3: 16 } as const
 
 /**
  * exp(t) for t <= 0 in float32 (Cephes expf): t = k ln2 + r with |r| <= ln2/2 (ln2 split in two
@@ -180,7 +176,9 @@ interface Part {
 const at = (arr: string): string[] => [`local.get ${arr}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add']
 
 /**
- * The exp part: counter c = c0 + step*j, h = lowbias32(k2 + c*k1), p = (h >>> 8) * 2^-24, the
+ * The exp part: counter c = c0 + step*j, h = lowbias32(k2 + c*k1), p = (h >>> 8) * 2^-24 (or, with
+ * half = 1, the 16-bit draws of counter-random.ts: h = lowbias32(k2 + (c >>> 1)*k1) and p = the high
+ * or low 16 bits of h by the parity of c, times 2^-16), the
  * score f read from wa/wb (priorRange wrote them), e = exp(p*f - m) stored at e, and per
  * chunk q the sum of e (float32 lanes per block, float64 over blocks, see PRIOR_BLOCK) at
  * sums + 8*(arrays*q + a). ma, mb are float32 bit patterns. Entries past j1 are stored as 0.
@@ -197,15 +195,28 @@ function expPart(x: PriorExpVariant): Part {
     `local.get $s${n}`, 'local.get $t', 'f32x4.add', `local.set $s${n}`,
   ]
   const body = (masked: boolean): string[] => [
-    // h = the counters of the 4 entries (advanced by 4 k1 step per vector), hashed to 24-bit uniforms p
+    'local.get $half', 'if',
+    // 16 bits: h = lowbias32(k2 + k1 (c >>> 1)) for the counters c of the 4 entries (advanced by 4
+    // step per vector); odd c take the low half of h, even c the high half
+    'local.get $cv', 'i32.const 1', 'i32x4.shr_u', 'local.get $vk1', 'i32x4.mul', 'local.get $vk2', 'i32x4.add', 'local.set $h', ...lowbias('$h'),
+    'local.get $h', i32c(0xffff), 'v128.and', 'local.get $h', 'i32.const 16', 'i32x4.shr_u',
+    'local.get $cv', i32c(1), 'v128.and', i32c(1), 'i32x4.eq', 'v128.bitselect',
+    'f32x4.convert_i32x4_s', f32c(2 ** -16), 'f32x4.mul', 'local.set $p',
+    'local.get $cv', 'local.get $vc4', 'i32x4.add', 'local.set $cv',
+    'else',
+    // 24 bits: h = the Weyl values k2 + k1 c of the 4 entries (advanced by 4 k1 step per vector), hashed
     'local.get $ctr', 'local.tee $h', 'local.get $vstep4', 'i32x4.add', 'local.set $ctr', ...lowbias('$h'),
     'local.get $h', 'i32.const 8', 'i32x4.shr_u', 'f32x4.convert_i32x4_s', f32c(2 ** -24), 'f32x4.mul', 'local.set $p',
+    'end',
     ...ab.flatMap((n) => one(n, masked)),
   ]
   // ctr = k2 + k1*(c0 + step*cs) + k1*step*(0, 1, 2, 3) at the start of each chunk
   const counterInit = [
     'local.get $k2', 'local.get $k1', 'local.get $c0', 'local.get $step', 'local.get $cs', 'i32.mul', 'i32.add', 'i32.mul', 'i32.add',
     'i32x4.splat', 'local.get $vstep', 'i32x4.add', 'local.set $ctr',
+    // cv = c0 + step*cs + step*(0, 1, 2, 3): the counters themselves (16-bit draws)
+    'local.get $c0', 'local.get $step', 'local.get $cs', 'i32.mul', 'i32.add', 'i32x4.splat',
+    'local.get $step', 'i32x4.splat', 'v128.const i32x4 0 1 2 3', 'i32x4.mul', 'i32x4.add', 'local.set $cv',
   ]
   const zero = (r: string): string[] => [f32c(0), `local.set ${r}`]
   // lo += lanes 0,1 of the block sums as float64; hi += lanes 2,3
@@ -223,12 +234,14 @@ function expPart(x: PriorExpVariant): Part {
   ])
   const splat = (param: string, local: string, op: string): string[] => [`local.get ${param}`, ...(op === 'f32x4.splat' ? ['f32.reinterpret_i32'] : []), op, `local.set ${local}`]
   return {
-    params: [...ab.map((n) => `w${n}`), ...ab.map((n) => `e${n}`), 'sums', 'j0', 'j1', 'c0', 'step', 'k1', 'k2', ...ab.map((n) => `m${n}`)],
-    locals: [...['vstep', 'vstep4', 'ctr', 'h', 'p', 't', 'k', 'r', 'f', ...ab.map((n) => `vm${n}`)].map(v), ...ab.flatMap((n) => [v(`lo${n}`), v(`hi${n}`), v(`s${n}`)])],
+    params: [...ab.map((n) => `w${n}`), ...ab.map((n) => `e${n}`), 'sums', 'j0', 'j1', 'c0', 'step', 'k1', 'k2', 'half', ...ab.map((n) => `m${n}`)],
+    locals: [...['vstep', 'vstep4', 'ctr', 'cv', 'vc4', 'vk1', 'vk2', 'h', 'p', 't', 'k', 'r', 'f', ...ab.map((n) => `vm${n}`)].map(v), ...ab.flatMap((n) => [v(`lo${n}`), v(`hi${n}`), v(`s${n}`)])],
     setup: [
       // vstep = k1 step (0, 1, 2, 3), the counter's advance per vector 4 k1 step, and the shifts, in all lanes, once
       'local.get $k1', 'local.get $step', 'i32.mul', 'i32x4.splat', 'v128.const i32x4 0 1 2 3', 'i32x4.mul', 'local.set $vstep',
       'local.get $k1', 'local.get $step', 'i32.mul', 'i32.const 4', 'i32.mul', 'i32x4.splat', 'local.set $vstep4',
+      'local.get $step', 'i32.const 4', 'i32.mul', 'i32x4.splat', 'local.set $vc4',
+      'local.get $k1', 'i32x4.splat', 'local.set $vk1', 'local.get $k2', 'i32x4.splat', 'local.set $vk2',
       ...ab.flatMap((n) => splat(`$m${n}`, `$vm${n}`, 'f32x4.splat')),
     ],
     hooks: { chunkInit: [...counterInit, ...ab.flatMap((n) => [...zero(`$lo${n}`), ...zero(`$hi${n}`), ...zero(`$s${n}`)])], chunkFinish, blockFinish, body },

@@ -30,6 +30,8 @@ import { adamWasm, isPlainAdam } from './adam.js'
 import { conv2dForward, conv2dGradInput, conv2dGradWeight } from './conv.js'
 import { binaryWasm, unaryWasm } from './elementwise.js'
 import { sumWasm } from './sum.js'
+import { wasmPriorPasses } from './prior.js'
+import type { PriorPasses, PriorPassesInput } from '../prior-passes.js'
 import { WASM_BINARY, WASM_UNARY, type WasmBinaryOp, type WasmUnaryOp } from './elementwise-kernels.js'
 import { WasmEngine } from './engine.js'
 import * as pool from './pool.js'
@@ -240,6 +242,12 @@ export class WasmBackend extends HostFallbacks implements Backend {
     this.counts.kernel()
     this.moved([p, grad, m, v], [p, m, v])
     adamWasm(this.e, p as Float32Array, grad as Float32Array, m as Float32Array, v as Float32Array, h)
+  }
+
+  // The dynamic prior's sampling sweeps as SIMD kernels on the threads (./prior.ts).
+  override priorPasses(input: PriorPassesInput): PriorPasses {
+    this.counts.kernel()
+    return wasmPriorPasses(this.e, input)
   }
 
   dispose(): void {

@@ -1,0 +1,180 @@
+// The dynamic prior's sampling sweeps as a backend primitive (Backend.priorPasses): for one
+// evaluation of one group, the passes over all n entries that an experiment of Algorithm 1
+// (lines 4-5) needs, so that src/regularizers/dynamic-prior-sampling.ts can run the S experiments
+// (bounds, exact top-k, counts) without knowing where the passes run:
+//   exp(c0, step)   temperatures p_j and e_j = exp(p_j f_j - M) for f(W) (and f(W_old)), with the
+//                   softmax normalisers Z = sum_j e_j (Eq. 4)
+//   select(A, B, L) P'_j = A e_j + B e'_j (Eq. 5, A = alpha/Z, B = (1-alpha)/Z') and the entries
+//                   with P'_j >= L
+// This file holds the interface, the helpers every implementation shares, and the reference
+// backend's implementation, which runs the kernels' oracle (./prior-oracle.ts): the same bits as
+// the WebAssembly kernels (./wasm/prior.ts), so training gives the same bits on every backend.
+import type { FloatArray } from './backend.js'
+import type { SamplingKeys, TemperatureBits } from '../counter-random.js'
+import { chunkTotal, expPass, mixPass } from './prior-oracle.js'
+import { PRIOR_CHUNK, expDegreeFor, type PriorExpVariant } from './wasm/prior-kernels.js'
+
+const fr = Math.fround
+
+/** The arrays the passes write, owned by the caller and shared by all groups (see allocateWork). */
+export interface PassBuffers {
+  /** the chunk sums of pass 1 */
+  sums: Float64Array
+  /** candidate values P' (or, in the reference passes, all of them) and their indices */
+  values: Float32Array
+  /** the bits of `values` (the same memory) */
+  keys: Int32Array
+  candidates: Int32Array
+  /** reference passes only (allocated on first use): the scores f(W), f(W_old) and their exps */
+  fa: Float32Array
+  fb: Float32Array
+  ea: Float32Array
+  eb: Float32Array
+}
+
+/** One evaluation of one group: W (w1, the segments of n entries in all), W_old (w2, or null for one softmax), the stream. */
+export interface PriorPassesInput {
+  w1: FloatArray[]
+  w2: FloatArray[] | null
+  n: number
+  keys: SamplingKeys
+  /** f(w) = |w| (true) or -w (the literal score) */
+  magnitude: boolean
+  /** the temperatures' random bits */
+  bits: TemperatureBits
+  work: PassBuffers
+}
+
+/**
+ * The passes of one evaluation. select writes its candidates to one of two slots, so that the
+ * selection among one experiment's candidates (`meanwhile`) can run while the backend sweeps for
+ * the next.
+ */
+export interface PriorPasses {
+  /** exps of the experiment with counter base c0 */
+  exp(c0: number, step: number): void
+  /** the normalisers Z (one or two) of the last exps */
+  totals(): number[]
+  /** the candidates P' >= L (float32 bound) with P' = A e1 + B e2, into `slot`; returns their number */
+  select(A: number, B: number, L: number, slot: number, meanwhile?: () => void): number
+  /** select, then the exps of the experiment with counter base c0 (one sweep where the backend can) */
+  selectThenExp(A: number, B: number, L: number, c0: number, step: number, slot: number, meanwhile?: () => void): number
+  /** the c candidates of `slot` into work.values / work.candidates, in index order */
+  gather(slot: number, c: number): void
+  /** P' of the entries 0, stride, 2 stride, ... into out (float32), for a sample of the distribution */
+  sample(A: number, B: number, out: Float32Array, stride: number): void
+  /**
+   * The normalisers' expectations over p ~ U(0,1) (the 'expected' normalizer), computed once per
+   * evaluation after the first exp(): E[Z] = sum_j E[exp(p f_j - M)] with the shift M of totals().
+   */
+  expectedTotals(): number[]
+}
+
+export const round4 = (n: number): number => Math.ceil(n / 4) * 4
+export const chunksOf = (n: number): number => Math.ceil(n / PRIOR_CHUNK)
+
+
+/** The score f(w) = |w| (magnitude) or -w (literal), as float32 bit masks: f = (w & and) ^ xor. */
+export const MAGNITUDE = { and: 0x7fffffff, xor: 0 }
+export const LITERAL = { and: -1, xor: 1 << 31 }
+
+// The extremes of one evaluation: lo/hi of W (a) and W_old (b), each with 0 included, in float32,
+// as the priorRange kernel writes them.
+export type Range = [loA: number, hiA: number, loB: number, hiB: number]
+
+// From the extremes: the softmax shifts M = max(0, max_j f_j) (so p f_j - M <= 0 for p in [0, 1)),
+// and the shortest exp that covers every exponent p f - M (a short polynomial for small weights).
+export function plan(r: Range, two: boolean, magnitude: boolean): { m1: number; m2: number; variant: PriorExpVariant } {
+  const shift = (lo: number, hi: number): { m: number; span: number } => {
+    const m = (magnitude ? Math.max(hi, -lo) : -lo) + 0 // + 0 turns -0 into 0
+    return { m, span: magnitude ? m : hi - lo }
+  }
+  const a = shift(r[0], r[1])
+  const b = two ? shift(r[2], r[3]) : { m: 0, span: 0 }
+  return { m1: a.m, m2: b.m, variant: { arrays: two ? 2 : 1, degree: expDegreeFor(Math.max(a.span, b.span)) } }
+}
+
+// the segments of W one after another into dst (float32), then zeros up to a multiple of 4
+export function concat(src: FloatArray[], dst: Float32Array, n: number): void {
+  let off = 0
+  for (const w of src) {
+    dst.set(w, off)
+    off += w.length
+  }
+  dst.fill(0, n, round4(n))
+}
+
+/** The reference backend's passes: the kernels' oracle in plain JS (the same bits as the kernels). */
+export function referencePriorPasses({ w1, w2, n, keys, magnitude, bits, work }: PriorPassesInput): PriorPasses {
+  if (work.ea.length < round4(n)) {
+    for (const k of ['fa', 'fb', 'ea', 'eb'] as const) work[k] = new Float32Array(round4(n))
+  }
+  const { fa, fb, ea, eb, values, candidates, sums } = work
+  const { and, xor } = magnitude ? MAGNITUDE : LITERAL
+  // W (and W_old) as float32, their extremes, then the scores f in place
+  const r: Range = [0, 0, 0, 0]
+  const load = (w: FloatArray[], f: Float32Array, at: number): void => {
+    concat(w, f, n)
+    for (let j = 0; j < n; j++) {
+      r[at] = Math.min(r[at]!, f[j]!)
+      r[at + 1] = Math.max(r[at + 1]!, f[j]!)
+    }
+    const bits = new Int32Array(f.buffer, f.byteOffset, n)
+    for (let j = 0; j < n; j++) bits[j] = (bits[j]! & and) ^ xor
+  }
+  load(w1, fa, 0)
+  if (w2) load(w2, fb, 2)
+  const { m1, m2, variant } = plan(r, w2 !== null, magnitude)
+  const e2 = w2 ? eb : ea
+  return {
+    exp(c0, step) {
+      expPass(fa, w2 ? fb : null, ea, w2 ? eb : null, n, c0, step, keys, m1, m2, variant, sums, bits)
+    },
+    totals: () => totals(sums, n, variant.arrays),
+    selectThenExp(A, B, L, c0, step, slot, meanwhile) {
+      const c = this.select(A, B, L, slot, meanwhile)
+      this.exp(c0, step)
+      return c
+    },
+    // (one slot: work.values itself; `meanwhile` has read the previous candidates before they are overwritten)
+    select(A, B, L, _slot, meanwhile) {
+      meanwhile?.()
+      mixPass(ea, e2, n, A, B, values)
+      let c = 0
+      for (let j = 0; j < n; j++) {
+        if (values[j]! >= L) {
+          values[c] = values[j]!
+          candidates[c++] = j
+        }
+      }
+      return c
+    },
+    gather() {},
+    sample: (A, B, out, stride) => samplePrime(ea, 0, e2, 0, A, B, out, stride),
+    expectedTotals: () => (w2 ? [expectedTotal(fa, n, m1), expectedTotal(fb, n, m2)] : [expectedTotal(fa, n, m1)]),
+  }
+}
+
+/** out[i] = P' of entry i*stride (the float32 store rounds the sum: fround(fround(A e) + fround(B e'))) */
+export function samplePrime(ea: Float32Array, a0: number, eb: Float32Array, b0: number, A: number, B: number, out: Float32Array, stride: number): void {
+  for (let i = 0; i < out.length; i++) out[i] = fr(A * ea[a0 + i * stride]!) + fr(B * eb[b0 + i * stride]!)
+}
+
+/** Z = the chunk sums of each array added in chunk order */
+export const totals = (sums: Float64Array, n: number, arrays: number): number[] =>
+  arrays === 2 ? [chunkTotal(sums, n, 2, 0), chunkTotal(sums, n, 2, 1)] : [chunkTotal(sums, n, 1, 0)]
+
+/**
+ * E over p ~ U(0,1) of sum_j exp(p f_j - m), for the scores f[0..n): each term is
+ * integral_0^1 exp(p f - m) dp = exp(-m) (exp(f) - 1) / f (exp(-m) where f = 0), in float64.
+ * @example expectedTotal(new Float32Array([0, 1]), 2, 1) // e^-1 (1 + (e - 1))
+ */
+export function expectedTotal(f: Float32Array, n: number, m: number): number {
+  let z = 0
+  for (let j = 0; j < n; j++) {
+    const x = f[j]!
+    z += x === 0 ? 1 : Math.expm1(x) / x
+  }
+  return Math.exp(-m) * z
+}
+
