@@ -63,6 +63,9 @@ export function buildExperiment(config: ExperimentConfig, shape: number[], numCl
       norm: config.norm,
       normalize: config.normalize,
       scope: config.scope,
+      temperatureBits: config.temperatureBits,
+      normalizer: config.normalizer,
+      implementation: config.priorImplementation,
       generator: generators['regularizer'],
     })
   }

@@ -29,6 +29,9 @@ export interface ExperimentConfig {
   normalize: 'max-count' | 'none'
   threshold: number | null
   scope: 'per-tensor' | 'model'
+  temperatureBits: 24 | 16
+  normalizer: 'sampled' | 'expected'
+  priorImplementation: 'fast' | 'reference'
   loss: 'ce' | 'projected-ce'
   projectedS: number
   projectedSp: number
@@ -90,6 +93,11 @@ function choice<T extends string>(values: readonly T[]): Parser {
   })
 }
 
+const bitsChoice = parser('24|16', (t, flag) => {
+  if (t !== '24' && t !== '16') throw bad(flag, 'one of 24|16', t)
+  return Number(t)
+})
+
 const text = (meta: string): Parser =>
   parser(meta, (t, flag) => {
     if (t === '') throw bad(flag, 'a non-empty string', t)
@@ -112,6 +120,9 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'normalize', flag: 'normalize', parse: choice(['max-count', 'none']), help: 'dynamic-prior: divide lambda by the largest index count, or not' },
   { key: 'threshold', flag: 'threshold', nullWord: 'none', parse: num({ min: 0, minOpen: true, max: 1, maxOpen: true }), help: "dynamic-prior: keep entries with P' > threshold instead of the top sp fraction" },
   { key: 'scope', flag: 'scope', parse: choice(['per-tensor', 'model']), help: 'dynamic-prior: sample within each tensor, or over all regularized weights at once' },
+  { key: 'temperatureBits', flag: 'temperature-bits', parse: bitsChoice, help: 'dynamic-prior: random bits per temperature (16: two per hash, an approximation for speed)' },
+  { key: 'normalizer', flag: 'normalizer', parse: choice(['sampled', 'expected']), help: "dynamic-prior: softmax normalisers from the sampled temperatures, or their expectation (an approximation for speed)" },
+  { key: 'priorImplementation', flag: 'prior-implementation', parse: choice(['fast', 'reference']), help: 'dynamic-prior: the float32 SIMD fast path, or Algorithm 1 as written in float64 (slow)' },
   { key: 'loss', flag: 'loss', parse: choice(['ce', 'projected-ce']), help: 'cross-entropy or projected cross-entropy (Sec. 2.5.2)' },
   { key: 'projectedS', flag: 'projected-S', parse: int(1, 1000), help: 'projected-ce: sampling experiments per sample' },
   { key: 'projectedSp', flag: 'projected-sp', parse: unitOpen, help: 'projected-ce: fraction of classes kept (plus the target)' },
@@ -137,6 +148,7 @@ export function defaultConfig(): ExperimentConfig {
   return {
     dataset: 'mnist', dataDir: null, model: 'cnn2', reg: 'none', lambda: null,
     sp: 0.01, S: 10, alpha: 0.9, score: 'magnitude', temperature: 'per-entry', norm: 'squared', normalize: 'max-count', threshold: null, scope: 'per-tensor',
+    temperatureBits: 24, normalizer: 'sampled', priorImplementation: 'fast',
     loss: 'ce', projectedS: 1, projectedSp: 0.3, projectedScore: 'value',
     optimizer: 'adam', lr: 1e-3, momentum: 0, weightDecay: 0,
     batchSize: 32, epochs: 1, trainSubset: null, testSubset: 1000, evalEvery: 100, logEvery: 10,

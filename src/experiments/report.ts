@@ -35,7 +35,7 @@ export interface Configuration {
  */
 const NOT_CONFIG = new Set<keyof ExperimentConfig>(OPTIONS.filter((o) => o.role === 'run' || o.role === 'logging').map((o) => o.key))
 const REG_ORDER = ['none', 'l1', 'l2', 'dynamic-prior']
-const DYNAMIC_KEYS = new Set<keyof ExperimentConfig>(['sp', 'S', 'alpha', 'score', 'temperature', 'norm', 'normalize', 'threshold', 'scope'])
+const DYNAMIC_KEYS = new Set<keyof ExperimentConfig>(['sp', 'S', 'alpha', 'score', 'temperature', 'norm', 'normalize', 'threshold', 'scope', 'temperatureBits', 'normalizer', 'priorImplementation'])
 const PROJECTED_KEYS = new Set<keyof ExperimentConfig>(['projectedS', 'projectedSp', 'projectedScore'])
 
 /**
