@@ -6,17 +6,32 @@
 // so W_old != W and both softmaxes of Eq. 5 are computed. (Their magnitudes pick the exp
 // polynomial, prior-kernels.ts: initial weights are small, as they stay in training.)
 //
+// Each with the exact reading (the defaults) and with the spec's two approximations
+// (temperatureBits 16, normalizer 'expected', both), and on cnn2 the readable reference
+// (implementation 'reference', float64; it is allowed to be slow).
 // Then the same penalty inside real cnn2 training steps (benchPenaltyInStep): the cost a step pays.
 //
 //   node --single-threaded-gc --import tsx bench/regularizer.ts [--quick]     (--quick: cnn2 only)
 import { pathToFileURL } from 'node:url'
 // the public entry registers the default (wasm) backend, whose engine runs the sampling kernels
 import { createModel, DynamicPriorRegularizer, Generator } from '../src/index.js'
+import type { DynamicPriorOptions } from '../src/regularizers/index.js'
 import { selectParams, type NamedParam } from '../src/regularizers/params.js'
 import { priorgradStep } from './train-steps.js'
 
+/** The option combinations the bench times: the exact reading, each approximation, both, and the reference. */
+export const VARIANTS: Record<string, DynamicPriorOptions> = {
+  exact: {},
+  '16-bit': { temperatureBits: 16 },
+  expected: { normalizer: 'expected' },
+  both: { temperatureBits: 16, normalizer: 'expected' },
+  reference: { implementation: 'reference' },
+}
+
 export interface RegularizerBenchRow {
   model: string
+  /** a key of VARIANTS */
+  variant: string
   entries: number
   S: number
   sp: number
@@ -37,10 +52,10 @@ function modelParams(model: 'cnn2' | 'resnet18'): NamedParam[] {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-function timeOne(model: 'cnn2' | 'resnet18', reps: number, warmup: number): RegularizerBenchRow {
+function timeOne(model: 'cnn2' | 'resnet18', reps: number, warmup: number, variant = 'exact'): RegularizerBenchRow {
   const gen = new Generator(0)
   const params = modelParams(model)
-  const reg = new DynamicPriorRegularizer({ S: 10, sp: 0.01, generator: new Generator(1) })
+  const reg = new DynamicPriorRegularizer({ S: 10, sp: 0.01, ...VARIANTS[variant], generator: new Generator(1) })
   const nudge = () => {
     for (const [, w] of params) for (let i = 0; i < w.data.length; i += 97) w.data[i]! += 1e-3 * (gen.uniform() - 0.5)
   }
@@ -69,7 +84,7 @@ function timeOne(model: 'cnn2' | 'resnet18', reps: number, warmup: number): Regu
     }
   }
   const entries = params.reduce((a, [, w]) => a + w.numel(), 0)
-  return { model, entries, S: 10, sp: 0.01, penaltyMs: median(penalty), graphMs: median(graph), totalMs: median(total), totalCpuMs: median(cpu) }
+  return { model, variant, entries, S: 10, sp: 0.01, penaltyMs: median(penalty), graphMs: median(graph), totalMs: median(total), totalCpuMs: median(cpu) }
 }
 
 /**
@@ -80,14 +95,16 @@ export function benchRegularizer(options: { quick?: boolean; print?: boolean } =
   // NOTE: 40 warm-up calls on cnn2 (~1 s): training calls the penalty every step, so the steady
   // state after the JIT has compiled the per-experiment JavaScript is what a step pays; with two
   // warm-ups the median was ~35% higher. resnet18's calls are long enough to warm up in one.
-  const rows = [timeOne('cnn2', 15, 40)]
-  if (!options.quick) rows.push(timeOne('resnet18', 3, 2))
+  const fast = Object.keys(VARIANTS).filter((v) => v !== 'reference')
+  const rows = fast.map((v) => timeOne('cnn2', 15, 40, v))
+  rows.push(timeOne('cnn2', options.quick ? 1 : 3, 1, 'reference'))
+  if (!options.quick) rows.push(...fast.map((v) => timeOne('resnet18', 3, 2, v)))
   if (options.print ?? true) {
-    console.log('dynamic prior penalty (S=10, sp=0.01, alpha=0.9, float32), median ms per evaluation')
-    console.log('model      entries   penalty()  (graph part)  +backward()  (CPU ms)')
+    console.log('dynamic prior penalty (S=10, sp=0.01, alpha=0.9), median ms per evaluation')
+    console.log('model     variant       entries   penalty()  (graph part)  +backward()  (CPU ms)')
     for (const r of rows) {
       const cells = [r.penaltyMs, r.graphMs, r.totalMs, r.totalCpuMs].map((v, i) => v.toFixed(1).padStart([10, 12, 11, 8][i]!))
-      console.log(`${r.model.padEnd(9)} ${String(r.entries).padStart(9)}  ${cells.join('  ')}`)
+      console.log(`${r.model.padEnd(9)} ${r.variant.padEnd(10)} ${String(r.entries).padStart(9)}  ${cells.join('  ')}`)
     }
   }
   return rows
@@ -95,6 +112,7 @@ export function benchRegularizer(options: { quick?: boolean; print?: boolean } =
 
 export interface InStepRow {
   model: 'cnn2'
+  variant: string
   /** median ms of a training step without and with the penalty, and the difference */
   plainMs: number
   withPenaltyMs: number
@@ -110,8 +128,8 @@ export interface InStepRow {
  * see none of that.
  * @example const row = benchPenaltyInStep(30)
  */
-export function benchPenaltyInStep(pairs = 40, print = true): InStepRow {
-  const reg = new DynamicPriorRegularizer({ S: 10, sp: 0.01, generator: new Generator(1) })
+export function benchPenaltyInStep(pairs = 40, print = true, variant = 'exact'): InStepRow {
+  const reg = new DynamicPriorRegularizer({ S: 10, sp: 0.01, ...VARIANTS[variant], generator: new Generator(1) })
   let on = false
   const { step: run } = priorgradStep({ model: 'cnn2', batch: 32 }, 0, (model) => (on ? reg.penalty(model) : null))
   const step = (penalty: boolean): number => {
@@ -127,9 +145,9 @@ export function benchPenaltyInStep(pairs = 40, print = true): InStepRow {
     plain.push(step(false))
     withPenalty.push(step(true))
   }
-  const row: InStepRow = { model: 'cnn2', plainMs: median(plain), withPenaltyMs: median(withPenalty), marginalMs: median(withPenalty) - median(plain), pairs }
+  const row: InStepRow = { model: 'cnn2', variant, plainMs: median(plain), withPenaltyMs: median(withPenalty), marginalMs: median(withPenalty) - median(plain), pairs }
   if (print) {
-    console.log(`cnn2 training step b=32 (median of ${pairs} alternated pairs): ${row.plainMs.toFixed(1)} ms, with the penalty ${row.withPenaltyMs.toFixed(1)} ms`)
+    console.log(`cnn2 training step b=32 (median of ${pairs} alternated pairs): ${row.plainMs.toFixed(1)} ms, with the penalty (${variant}) ${row.withPenaltyMs.toFixed(1)} ms`)
   }
   return row
 }
@@ -137,6 +155,8 @@ export function benchPenaltyInStep(pairs = 40, print = true): InStepRow {
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href
 if (isMain) {
   benchRegularizer({ quick: process.argv.includes('--quick') })
-  const r = benchPenaltyInStep()
-  console.log(`-> the penalty adds ${r.marginalMs.toFixed(1)} ms = ${((100 * r.marginalMs) / r.plainMs).toFixed(1)}% to a step`)
+  for (const v of ['exact', 'both']) {
+    const r = benchPenaltyInStep(40, true, v)
+    console.log(`-> the penalty (${v}) adds ${r.marginalMs.toFixed(1)} ms = ${((100 * r.marginalMs) / r.plainMs).toFixed(1)}% to a step`)
+  }
 }

@@ -49,10 +49,10 @@ function compare(n: number, o: DynamicPriorOptions, tol: number) {
     const masks = fast.lastMasks('w').data
     const kth: number[] = []
     const P: Float64Array[] = []
-    const ev = referenceEvaluation(Float64Array.from(cur), Float64Array.from(wOld), cfg, drawKeys(gen), (_s, Ps) => {
+    const ev = referenceEvaluation(Float64Array.from(cur), Float64Array.from(wOld), cfg, drawKeys(gen), { observe: (_s, Ps) => {
       P.push(Ps.slice())
       kth.push(Ps.slice().sort((a, b) => b - a)[cfg.k! - 1]!)
-    })
+    } })
     for (let s = 0; s < cfg.S; s++) {
       report.experiments++
       const ref = new Set(ev.kept[s])

@@ -12,7 +12,8 @@ import { allocateGroupBuffers, allocateWork, sampleExperiments, type SamplingCon
 import type { Backend } from '../src/tensor/backends/backend.js'
 import { ReferenceBackend } from '../src/tensor/backends/reference.js'
 import { WasmBackend } from '../src/tensor/backends/wasm/wasm-backend.js'
-import { chunkTotal, expPass, expf, expShort, mixPass } from '../src/tensor/backends/prior-oracle.js'
+import { chunkTotal, expPass, expectedSum, expf, expShort, mixPass } from '../src/tensor/backends/prior-oracle.js'
+import { expectedTotal, pruneBounds } from '../src/tensor/backends/prior-passes.js'
 import { drawKeys, lowbias32, temperature } from '../src/tensor/counter-random.js'
 import { SHORT_EXPS, expDegreeFor } from '../src/tensor/backends/wasm/prior-kernels.js'
 import { HISTOGRAM_BINS, keepTopK, kthLargestF32Bits, selectTopK, selectTopKF32 } from '../src/regularizers/selection.js'
@@ -113,42 +114,102 @@ describe('dynamic prior sampling: WASM kernels = the oracle, bit for bit', () =>
 describe('dynamic prior sampling: the bounds never change the masks', () => {
   // The kernels return only candidates above a bound (a sample for the first experiments, then an
   // earlier experiment's P' at rank ~k + 5 sqrt(k)); the masks must be the top k of all n entries.
-  it('every experiment keeps the top k of P over all entries, computed one experiment at a time from the oracle', () => {
+  for (const normalizer of ['sampled', 'expected'] as const) {
+    it(`every experiment keeps the top k of P over all entries, computed one experiment at a time from the oracle (normalizer '${normalizer}'${normalizer === 'expected' ? ': the pruned sweeps' : ''})`, () => {
+      const n = 40_000
+      const k = 400
+      const S = 6
+      const g = new Generator('bounds')
+      const w = Float32Array.from({ length: n }, () => 0.1 * g.normal())
+      const old = w.map((x) => x + 1e-3 * g.normal())
+      const cfg: SamplingConfig = { S, k, threshold: undefined, alpha: 0.9, score: 'magnitude', temperature: 'per-entry', temperatureBits: 24, normalizer }
+      // the oracle: each experiment's exps, normalisers and P' for all n entries, then a full top-k
+      const keys = drawKeys(new Generator(3))
+      const fa = w.map(Math.abs)
+      const fb = old.map(Math.abs)
+      const m1 = Math.max(0, ...fa)
+      const m2 = Math.max(0, ...fb)
+      const variant = { arrays: 2 as const, degree: expDegreeFor(Math.max(m1, m2)) }
+      const [ea, eb, p] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)]
+      const sums = new Float64Array(2 * Math.ceil(n / PRIOR_CHUNK))
+      const expected: number[][] = []
+      for (let e = 0; e < S; e++) {
+        expPass(fa, fb, ea, eb, n, e * n, 1, keys, m1, m2, variant, sums)
+        const [za, zb] = normalizer === 'sampled' ? [chunkTotal(sums, n, 2, 0), chunkTotal(sums, n, 2, 1)] : [expectedTotal(expectedSum(fa, n), n, n, m1), expectedTotal(expectedSum(fb, n), n, n, m2)]
+        mixPass(ea, eb, n, Math.fround(0.9 / za), Math.fround(0.1 / zb), p)
+        const top = new Int32Array(k)
+        selectTopK(Float64Array.from(p), n, k, new Float64Array(n), top, 0)
+        expected.push(Array.from(top))
+      }
+      for (const backend of [reference, ...wasms]) {
+        const out = allocateGroupBuffers(n, cfg)
+        sampleExperiments([w], [old], n, cfg, new Generator(3), allocateWork(n), out, false, backend)
+        for (let e = 0; e < S; e++) expect(Array.from(out.kept.subarray(out.starts[e]!, out.starts[e + 1]!))).toEqual(expected[e])
+      }
+    })
+  }
+
+  it('the pruned sweep finds every candidate of exp then select, and its bounds leave exps for a small share of the entries', () => {
     const n = 40_000
-    const k = 400
-    const S = 6
-    const g = new Generator('bounds')
-    const w = Float32Array.from({ length: n }, () => 0.1 * g.normal())
+    const g = new Generator('prune')
+    const w = Float32Array.from({ length: n }, () => 0.05 * g.normal())
     const old = w.map((x) => x + 1e-3 * g.normal())
-    const cfg: SamplingConfig = { S, k, threshold: undefined, alpha: 0.9, score: 'magnitude', temperature: 'per-entry', temperatureBits: 24, normalizer: 'sampled' }
-    // the oracle: each experiment's exps, normalisers and P' for all n entries, then a full top-k
-    const keys = drawKeys(new Generator(3))
-    const fa = w.map(Math.abs)
-    const fb = old.map(Math.abs)
-    const m1 = Math.max(0, ...fa)
-    const m2 = Math.max(0, ...fb)
-    const variant = { arrays: 2 as const, degree: expDegreeFor(Math.max(m1, m2)) }
-    const [ea, eb, p] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)]
-    const sums = new Float64Array(2 * Math.ceil(n / PRIOR_CHUNK))
-    const expected: number[][] = []
-    for (let e = 0; e < S; e++) {
-      expPass(fa, fb, ea, eb, n, e * n, 1, keys, m1, m2, variant, sums)
-      const A = Math.fround(0.9 / chunkTotal(sums, n, 2, 0))
-      const B = Math.fround(0.1 / chunkTotal(sums, n, 2, 1))
-      mixPass(ea, eb, n, A, B, p)
-      const top = new Int32Array(k)
-      selectTopK(Float64Array.from(p), n, k, new Float64Array(n), top, 0)
-      expected.push(Array.from(top))
-    }
-    for (const backend of [reference, ...wasms]) {
-      const out = allocateGroupBuffers(n, cfg)
-      sampleExperiments([w], [old], n, cfg, new Generator(3), allocateWork(n), out, false, backend)
-      for (let e = 0; e < S; e++) expect(Array.from(out.kept.subarray(out.starts[e]!, out.starts[e + 1]!))).toEqual(expected[e])
+    const keys = drawKeys(new Generator(4))
+    for (const backend of [reference, wasms[1]!]) {
+      const work = allocateWork(n)
+      const passes = backend.priorPasses({ w1: [w], w2: [old], n, keys, magnitude: true, bits: 24, normalizer: 'expected', work })
+      passes.exp(0, 1)
+      const [za, zb] = passes.expectedTotals()
+      const [A, B] = [Math.fround(0.9 / za!), Math.fround(0.1 / zb!)]
+      // L: about the 500th largest P' of this experiment
+      const all = passes.select(A, B, 0, 0)
+      passes.gather(0, all)
+      const L = Array.from(work.values.subarray(0, all)).sort((a, b) => b - a)[499]!
+      const c = passes.select(A, B, L, 1)
+      passes.gather(1, c)
+      const full = Array.from(work.candidates.subarray(0, c))
+      const cp = passes.pruned(A, B, L, 0, 1, 0)
+      passes.gather(0, cp)
+      expect(Array.from(work.candidates.subarray(0, cp))).toEqual(full)
+      expect(cp).toBeGreaterThanOrEqual(500)
+      // the entries that pass the bounds on t = p f (the kernel computes exps for their vectors)
+      const m1 = Math.max(0, ...w.map(Math.abs))
+      const m2 = Math.max(0, ...old.map(Math.abs))
+      const [ta, tb] = pruneBounds(A, B, L, m1, m2, true)
+      let pass = 0
+      for (let j = 0; j < n; j++) {
+        const p = temperature(j, keys.k1, keys.k2)
+        if (Math.fround(p * Math.abs(w[j]!)) >= ta || Math.fround(p * Math.abs(old[j]!)) >= tb) pass++
+      }
+      expect(pass).toBeGreaterThanOrEqual(cp)
+      expect(pass).toBeLessThan(2 * cp)
     }
   })
 })
 
 describe('dynamic prior sampling: the arithmetic', () => {
+  it("the 'expected' normaliser's g(f) = (exp(f) - 1) / f is within float32 rounding of the exact one, and its sum is the kernel's", () => {
+    let worst = 0
+    for (let i = 0; i <= 20_000; i++) {
+      const f = Math.fround(-3 + (6 * i) / 20_000)
+      const exact = f === 0 ? 1 : Math.expm1(f) / f
+      worst = Math.max(worst, Math.abs(expectedSum(Float32Array.of(f), 1) - exact) / exact)
+    }
+    expect(worst).toBeLessThan(4 * 2 ** -23)
+    const g = new Generator('g')
+    for (const scale of [0.05, 2]) {
+      const n = 4 * 3001
+      const w = Float32Array.from({ length: n }, () => scale * g.normal())
+      const work = allocateWork(n)
+      const [ref, wasm] = [reference, wasms[1]!].map((b) => {
+        const passes = b.priorPasses({ w1: [w], w2: null, n, keys: { k1: 1, k2: 2 }, magnitude: true, bits: 24, normalizer: 'expected', work })
+        passes.exp(0, 1)
+        return passes.expectedTotals()
+      })
+      expect(wasm).toEqual(ref)
+    }
+  })
+
   it('expf is within 2 float32 ulps of Math.exp on [-87, 0]', () => {
     let worst = 0
     for (let i = 0; i <= 200_000; i++) {

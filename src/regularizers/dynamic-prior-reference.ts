@@ -17,13 +17,21 @@ export interface ReferenceEvaluation {
   maxCount: number
 }
 
+/** See {@link referenceEvaluation}. */
+export interface ReferenceHooks {
+  observe?: (s: number, P: Float64Array) => void
+  temperature?: (counter: number) => number
+}
+
 /**
  * One evaluation of Algorithm 1 (lines 2-6) on W (`w`) and W_old (`wOld`), N entries each.
- * `observe`, if given, sees each experiment's P' (e.g. to find the entries near the k-th largest).
+ * Hooks for checks and measurements: `observe` sees each experiment's P' (e.g. to find the entries
+ * near the k-th largest); `temperature` replaces the keyed stream's p for counter c.
  * @example referenceEvaluation(w, wOld, { S: 10, k: 42, threshold: undefined, alpha: 0.9, score: 'magnitude', temperature: 'per-entry', temperatureBits: 24, normalizer: 'sampled' }, keys)
  */
 export function referenceEvaluation(w: ArrayLike<number>, wOld: ArrayLike<number>, cfg: SamplingConfig, keys: SamplingKeys,
-  observe?: (s: number, P: Float64Array) => void): ReferenceEvaluation {
+  hooks: ReferenceHooks = {}): ReferenceEvaluation {
+  const draw = hooks.temperature ?? ((c: number) => temperature(c, keys.k1, keys.k2, cfg.temperatureBits))
   const n = w.length
   // Eq. 4's score: f(w) = |w| (the text's reading) or -w (Eq. 4 as printed)
   const f = (x: number): number => (cfg.score === 'magnitude' ? Math.abs(x) : -x)
@@ -37,12 +45,12 @@ export function referenceEvaluation(w: ArrayLike<number>, wOld: ArrayLike<number
   const P = new Float64Array(n)
   for (let s = 0; s < cfg.S; s++) {
     // line 4: p_j ~ U(0,1), one per pair (w_j, w_old_j); or one p_s for the whole experiment
-    for (let j = 0; j < n; j++) p[j] = temperature(cfg.temperature === 'per-entry' ? s * n + j : s * n, keys.k1, keys.k2, cfg.temperatureBits)
+    for (let j = 0; j < n; j++) p[j] = draw(cfg.temperature === 'per-entry' ? s * n + j : s * n)
     // Eq. 4 and 5: P' = alpha softmax(p ⊙ f(W)) + (1 - alpha) softmax(p ⊙ f(W_old))
     const a = softmax(p, fw, expected[0])
     const b = softmax(p, fOld, expected[1])
     for (let j = 0; j < n; j++) P[j] = cfg.alpha * a[j]! + (1 - cfg.alpha) * b[j]!
-    observe?.(s, P)
+    hooks.observe?.(s, P)
     // line 5: I_s = the k entries with the largest P' (ties: the lower index), or [P' > T]
     let I: Int32Array
     if (cfg.k !== undefined) {

@@ -19,6 +19,9 @@
 //   the sweep that computes P' returns only the candidates P' >= L (L: see lowerBound below), and a
 //   radix selection (./selection.ts) finds the k largest among them, on the calling thread while
 //   the backend already sweeps for the next experiment;
+// - with the 'expected' normalizer, A and B are known before an experiment's sweep, so after the
+//   first experiment the sweep computes exps and P' only for the vectors that can hold an entry
+//   above the bound (Backend.priorPasses' pruned; the same candidates, a fraction of the exps);
 // - the counts are tallied from the kept lists only (never a pass over all n entries), and the
 //   penalty reads only the kept entries (dynamic-prior-penalty.ts).
 // Where alpha is 0 or 1, or W_old is W (first call), only one softmax is computed.
@@ -124,7 +127,7 @@ export function sampleExperiments(
   // the first array is W unless only W_old is used (alpha = 0)
   const w1 = needA ? cur : old
   const keys = drawKeys(gen)
-  const passes: PriorPasses = backend.priorPasses({ w1, w2: two ? old : null, n, keys, magnitude, bits: cfg.temperatureBits, work })
+  const passes: PriorPasses = backend.priorPasses({ w1, w2: two ? old : null, n, keys, magnitude, bits: cfg.temperatureBits, normalizer: cfg.normalizer, work })
   const { starts } = out
   let grown = false
   starts[0] = 0
@@ -159,24 +162,42 @@ export function sampleExperiments(
   const base = (s: number): number => (s * n) | 0
   let pending: (() => void) | undefined
   passes.exp(base(0), step)
-  // 'expected': Z and Z' once per evaluation, the same for every experiment
+  // 'expected': Z and Z' once per evaluation, the same for every experiment; then, once an
+  // experiment has given a bound, the later ones need exps only where a candidate can be (pruned)
   const expected = cfg.normalizer === 'expected' ? passes.expectedTotals() : null
+  const pruning = expected !== null && narrow
   for (let s = 0; s < cfg.S; s++) {
     const z = expected ?? passes.totals()
     const [A, B] = two ? [fr(alpha / z[0]!), fr((1 - alpha) / z[1]!)] : [fr(1 / z[0]!), 0]
-    let L = -Infinity
-    if (k === undefined) L = floatBelow(cfg.threshold!)
-    else if (narrow) L = previous ? boundFrom(previous, A, B) : lowerBound(passes, n, k, A, B, work)
-    // the candidates of experiment s and the exps of experiment s + 1, while the caller
-    // finishes experiment s - 1
     const slot = s & 1
     const next = s + 1 < cfg.S ? base(s + 1) : null
-    let c = next === null ? passes.select(A, B, L, slot, pending) : passes.selectThenExp(A, B, L, next, step, slot, pending)
-    if (k !== undefined && c < k) {
-      // the bound overestimated the k-th largest (rare): redo experiment s with every entry
-      passes.exp(base(s), step)
-      c = passes.select(A, B, -Infinity, slot)
-      if (next !== null) passes.exp(next, step)
+    let c: number
+    if (pruning && s > 0) {
+      if (!previous && pending) {
+        // finish experiment s - 1 now: its k-th largest gives the bound
+        pending()
+        pending = undefined
+      }
+      const L = previous ? boundFrom(previous, A, B) : -Infinity
+      c = passes.pruned(A, B, L, base(s), step, slot, pending)
+      if (c < k!) {
+        passes.exp(base(s), step)
+        c = passes.select(A, B, -Infinity, slot)
+      }
+    } else {
+      let L = -Infinity
+      if (k === undefined) L = floatBelow(cfg.threshold!)
+      else if (narrow) L = previous ? boundFrom(previous, A, B) : lowerBound(passes, n, k, A, B, work)
+      // the candidates of experiment s and the exps of experiment s + 1, while the caller
+      // finishes experiment s - 1 (pruned experiments need no exps in advance)
+      const fused = next !== null && !pruning
+      c = fused ? passes.selectThenExp(A, B, L, next, step, slot, pending) : passes.select(A, B, L, slot, pending)
+      if (k !== undefined && c < k) {
+        // the bound overestimated the k-th largest (rare): redo experiment s with every entry
+        passes.exp(base(s), step)
+        c = passes.select(A, B, -Infinity, slot)
+        if (fused) passes.exp(next, step)
+      }
     }
     const cs = c
     pending = () => finish(s, cs, slot, A, B)

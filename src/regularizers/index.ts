@@ -6,7 +6,7 @@ export { DynamicPriorRegularizer, type DynamicPriorSample, type DynamicPriorStat
 export { DYNAMIC_PRIOR_DEFAULTS, keptCount, type DynamicPriorOptions, type ResolvedDynamicPriorOptions } from './dynamic-prior-options.js'
 export type { GroupSample } from './dynamic-prior-penalty.js'
 export { type WorkBuffers, type GroupBuffers } from './dynamic-prior-sampling.js'
-export { referenceEvaluation, referencePenalty, type ReferenceEvaluation } from './dynamic-prior-reference.js'
+export { referenceEvaluation, referencePenalty, type ReferenceEvaluation, type ReferenceHooks } from './dynamic-prior-reference.js'
 export { drawKeys, temperature, lowbias32, type SamplingKeys, type TemperatureBits } from '../tensor/counter-random.js'
 export { expf } from '../tensor/backends/prior-oracle.js'
 export { ProjectedCrossEntropy, type ProjectedCrossEntropyOptions } from './projected-cross-entropy.js'

@@ -11,7 +11,7 @@
 //          (expf, or expShort when every exponent is within a short polynomial's span of 0)
 //   Z    = sum_j e_j         float32 lanes per block of 256, float64 per chunk, chunks in order
 //   P'_j = fround(A e_j) + fround(B e'_j)                 A = alpha/Z, B = (1-alpha)/Z'  (Eq. 5)
-import { EXPF, PRIOR_BLOCK, PRIOR_CHUNK, shortExp, type PriorExpVariant, type ShortDegree } from './wasm/prior-kernels.js'
+import { EXPECTED_SERIES, EXPF, PRIOR_BLOCK, PRIOR_CHUNK, shortExp, type PriorExpVariant, type ShortDegree } from './wasm/prior-kernels.js'
 import { temperature, type SamplingKeys, type TemperatureBits } from '../counter-random.js'
 
 const fr = Math.fround
@@ -98,6 +98,68 @@ export function expPass(fa: Float32Array, fb: Float32Array | null, ea: Float32Ar
       sums[v.arrays * (cs / PRIOR_CHUNK) + a] = l[0]! + l[1]! + (l[2]! + l[3]!)
     }
   }
+}
+
+/**
+ * The pruned sweep in JS (the kernel priorPruned): for each vector of 4 entries from 0, the
+ * temperatures and t = fround(p f) (and t' for fb); where some entry of the vector has t >= ta (or
+ * t' >= tb), the exps of expPass, P' = fround(A e) + fround(B e') (e' = e with one array) and each
+ * entry with P' >= L written to values/idx in index order. Returns their number.
+ * @example prunedPass(fa, fb, n, 0, 1, keys, m1, m2, variant, A, B, L, ta, tb, values, idx, 24)
+ */
+export function prunedPass(fa: Float32Array, fb: Float32Array | null, n: number, c0: number, step: number, keys: SamplingKeys, m1: number, m2: number,
+  v: PriorExpVariant, A: number, B: number, L: number, ta: number, tb: number, values: Float32Array, idx: Int32Array, bits: TemperatureBits = 24): number {
+  const c = v.degree === 0 ? null : shortExp(v.degree)
+  const exp = c ? (t: number) => horner(t, c) : expf
+  const ua = [0, 0, 0, 0]
+  const ub = [0, 0, 0, 0]
+  let count = 0
+  for (let j0 = 0; j0 < n; j0 += 4) {
+    const end = Math.min(n, j0 + 4)
+    let any = false
+    for (let j = j0; j < end; j++) {
+      const p = temperature((c0 + step * j) >>> 0, keys.k1, keys.k2, bits)
+      ua[j - j0] = fr(p * fa[j]!)
+      if (ua[j - j0]! >= ta) any = true
+      if (fb) {
+        ub[j - j0] = fr(p * fb[j]!)
+        if (ub[j - j0]! >= tb) any = true
+      }
+    }
+    if (!any) continue
+    for (let j = j0; j < end; j++) {
+      const e = exp(fr(ua[j - j0]! - m1))
+      const e2 = fb ? exp(fr(ub[j - j0]! - m2)) : e
+      const P = fr(fr(A * e) + fr(B * e2))
+      if (P >= L) {
+        values[count] = P
+        idx[count++] = j
+      }
+    }
+  }
+  return count
+}
+
+/**
+ * The sum of g(f) = (exp(f) - 1) / f over the scores f[0..n4) as the kernel priorRange computes
+ * it (EXPECTED_SERIES for |f| <= 1/2, float32; lanes j mod 4 in two float64 pairs, in index order).
+ * @example expectedSum(Float32Array.of(0, 0.1, 0, 0), 4)
+ */
+export function expectedSum(f: Float32Array, n4: number): number {
+  const lanes = [0, 0, 0, 0]
+  const c = [...EXPECTED_SERIES].reverse()
+  for (let j = 0; j < n4; j++) {
+    const x = f[j]!
+    let g: number
+    if (Math.abs(x) <= 0.5) {
+      g = fr(c[0]!)
+      for (const k of c.slice(1)) g = fr(fr(g * x) + k)
+    } else {
+      g = fr(fr(expf(x) - 1) / x)
+    }
+    lanes[j & 3]! += g
+  }
+  return lanes[0]! + lanes[1]! + (lanes[2]! + lanes[3]!)
 }
 
 /** Z = the chunk sums of one slot added in chunk order. @example const z = chunkTotal(sums, n, 2, 0) */

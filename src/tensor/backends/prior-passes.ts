@@ -11,7 +11,7 @@
 // the WebAssembly kernels (./wasm/prior.ts), so training gives the same bits on every backend.
 import type { FloatArray } from './backend.js'
 import type { SamplingKeys, TemperatureBits } from '../counter-random.js'
-import { chunkTotal, expPass, mixPass } from './prior-oracle.js'
+import { chunkTotal, expPass, expectedSum, floatBelow, mixPass, prunedPass } from './prior-oracle.js'
 import { PRIOR_CHUNK, expDegreeFor, type PriorExpVariant } from './wasm/prior-kernels.js'
 
 const fr = Math.fround
@@ -42,6 +42,8 @@ export interface PriorPassesInput {
   magnitude: boolean
   /** the temperatures' random bits */
   bits: TemperatureBits
+  /** 'expected': expectedTotals() will be asked for (the sweeps then also sum g(f)) */
+  normalizer: 'sampled' | 'expected'
   work: PassBuffers
 }
 
@@ -57,6 +59,12 @@ export interface PriorPasses {
   totals(): number[]
   /** the candidates P' >= L (float32 bound) with P' = A e1 + B e2, into `slot`; returns their number */
   select(A: number, B: number, L: number, slot: number, meanwhile?: () => void): number
+  /**
+   * With a normaliser known in advance ('expected': A, B fixed before the sweep), the candidates
+   * P' >= L of the experiment with counter base c0, into `slot`, computing exps only where
+   * pruneBounds says a candidate can be; returns their number. Same candidates as exp then select.
+   */
+  pruned(A: number, B: number, L: number, c0: number, step: number, slot: number, meanwhile?: () => void): number
   /** select, then the exps of the experiment with counter base c0 (one sweep where the backend can) */
   selectThenExp(A: number, B: number, L: number, c0: number, step: number, slot: number, meanwhile?: () => void): number
   /** the c candidates of `slot` into work.values / work.candidates, in index order */
@@ -64,8 +72,8 @@ export interface PriorPasses {
   /** P' of the entries 0, stride, 2 stride, ... into out (float32), for a sample of the distribution */
   sample(A: number, B: number, out: Float32Array, stride: number): void
   /**
-   * The normalisers' expectations over p ~ U(0,1) (the 'expected' normalizer), computed once per
-   * evaluation after the first exp(): E[Z] = sum_j E[exp(p f_j - M)] with the shift M of totals().
+   * The normalisers' expectations over p ~ U(0,1) (normalizer 'expected' in the input), computed
+   * once per evaluation: E[Z] = sum_j E[exp(p f_j - M)] with the shift M of totals().
    */
   expectedTotals(): number[]
 }
@@ -105,7 +113,7 @@ export function concat(src: FloatArray[], dst: Float32Array, n: number): void {
 }
 
 /** The reference backend's passes: the kernels' oracle in plain JS (the same bits as the kernels). */
-export function referencePriorPasses({ w1, w2, n, keys, magnitude, bits, work }: PriorPassesInput): PriorPasses {
+export function referencePriorPasses({ w1, w2, n, keys, magnitude, bits, normalizer, work }: PriorPassesInput): PriorPasses {
   if (work.ea.length < round4(n)) {
     for (const k of ['fa', 'fb', 'ea', 'eb'] as const) work[k] = new Float32Array(round4(n))
   }
@@ -149,9 +157,19 @@ export function referencePriorPasses({ w1, w2, n, keys, magnitude, bits, work }:
       }
       return c
     },
+    pruned(A, B, L, c0, step, _slot, meanwhile) {
+      meanwhile?.()
+      const [ta, tb] = pruneBounds(A, B, L, m1, m2, w2 !== null)
+      return prunedPass(fa, w2 ? fb : null, n, c0, step, keys, m1, m2, variant, A, B, L, ta, tb, values, candidates, bits)
+    },
     gather() {},
     sample: (A, B, out, stride) => samplePrime(ea, 0, e2, 0, A, B, out, stride),
-    expectedTotals: () => (w2 ? [expectedTotal(fa, n, m1), expectedTotal(fb, n, m2)] : [expectedTotal(fa, n, m1)]),
+    expectedTotals: () => {
+      if (normalizer !== 'expected') throw new Error("priorPasses: expectedTotals() needs normalizer 'expected' in the input")
+      const n4 = round4(n)
+      const a = expectedTotal(expectedSum(fa, n4), n4, n, m1)
+      return w2 ? [a, expectedTotal(expectedSum(fb, n4), n4, n, m2)] : [a]
+    },
   }
 }
 
@@ -165,16 +183,26 @@ export const totals = (sums: Float64Array, n: number, arrays: number): number[] 
   arrays === 2 ? [chunkTotal(sums, n, 2, 0), chunkTotal(sums, n, 2, 1)] : [chunkTotal(sums, n, 1, 0)]
 
 /**
- * E over p ~ U(0,1) of sum_j exp(p f_j - m), for the scores f[0..n): each term is
- * integral_0^1 exp(p f - m) dp = exp(-m) (exp(f) - 1) / f (exp(-m) where f = 0), in float64.
- * @example expectedTotal(new Float32Array([0, 1]), 2, 1) // e^-1 (1 + (e - 1))
+ * The 'expected' normaliser E over p ~ U(0,1) of sum_j exp(p f_j - m) = exp(-m) sum_j g(f_j),
+ * g(f) = (exp(f) - 1) / f, from `sum`, the sum of g over the n4 scores of which n are real and
+ * the rest zero padding (g(0) = 1 each; expectedSum, or the kernel priorRange).
+ * @example expectedTotal(expectedSum(f, 8), 8, 5, m)
  */
-export function expectedTotal(f: Float32Array, n: number, m: number): number {
-  let z = 0
-  for (let j = 0; j < n; j++) {
-    const x = f[j]!
-    z += x === 0 ? 1 : Math.expm1(x) / x
-  }
-  return Math.exp(-m) * z
+export function expectedTotal(sum: number, n4: number, n: number, m: number): number {
+  return Math.exp(-m) * (sum - (n4 - n))
 }
 
+/**
+ * Bounds (ta, tb) on t = fround(p f) and t' such that every entry with P' = A exp(t - m1) +
+ * B exp(t' - m2) >= L has t >= ta or t' >= tb: with u = max(t, t'), P' <= exp(u) (A exp(-m1) +
+ * B exp(-m2)), so P' >= L needs u >= ln(L / (A exp(-m1) + B exp(-m2))) (B = 0 with one array).
+ * Both bounds are that value, lowered by a margin far above the float32 rounding of t, exp and
+ * P' (~1e-6), so the pruning never drops a candidate.
+ * @example pruneBounds(0.9 / z1, 0.1 / z2, L, m1, m2, true)
+ */
+export function pruneBounds(A: number, B: number, L: number, m1: number, m2: number, two: boolean): [number, number] {
+  if (!(L > 0)) return [-Infinity, -Infinity]
+  const t = Math.log(L) - Math.log(A * Math.exp(-m1) + (two ? B * Math.exp(-m2) : 0))
+  const bound = floatBelow(t - 1e-4 - 1e-6 * Math.abs(t))
+  return [bound, two ? bound : Infinity]
+}

@@ -7,6 +7,8 @@
 //   priorSelect             P'_j = A e_j + B e'_j (Eq. 5 with A = alpha/Z, B = (1-alpha)/Z'),
 //                           and the (index, P'_j) of every entry with P'_j >= L, per chunk
 //   priorSelExp...          the selection of one experiment and the exps of the next, one sweep
+//   priorPruned...          with a normaliser known in advance: one experiment's temperatures, and
+//                           exps and P' only for the vectors that can hold a candidate
 // The same computation in plain JS, instruction for instruction, is ../prior-oracle.ts (the kernels' oracle);
 // the two give bit-identical results (tested), so this file can be read as its fast twin.
 // NOTE on determinism: each chunk sums e in lanes j mod 4, float32 within a block of 256 entries
@@ -163,6 +165,7 @@ export interface PriorExpVariant {
 /** The export names of a variant's kernels: priorExp2d5, and priorSelExp2d5 (select, then the next exp). */
 export const priorExpName = (x: PriorExpVariant): string => `priorExp${x.arrays}d${x.degree}`
 export const priorSelExpName = (x: PriorExpVariant): string => `priorSelExp${x.arrays}d${x.degree}`
+export const priorPrunedName = (x: PriorExpVariant): string => `priorPruned${x.arrays}d${x.degree}`
 
 // One loop body and its per-chunk bookkeeping; a kernel is one or more parts run in one sweep.
 interface Part {
@@ -176,25 +179,32 @@ interface Part {
 const at = (arr: string): string[] => [`local.get ${arr}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add']
 
 /**
- * The exp part: counter c = c0 + step*j, h = lowbias32(k2 + c*k1), p = (h >>> 8) * 2^-24 (or, with
- * half = 1, the 16-bit draws of counter-random.ts: h = lowbias32(k2 + (c >>> 1)*k1) and p = the high
- * or low 16 bits of h by the parity of c, times 2^-16), the
- * score f read from wa/wb (priorRange wrote them), e = exp(p*f - m) stored at e, and per
- * chunk q the sum of e (float32 lanes per block, float64 over blocks, see PRIOR_BLOCK) at
- * sums + 8*(arrays*q + a). ma, mb are float32 bit patterns. Entries past j1 are stored as 0.
+ * The temperatures p of the 4 entries at $j: counter c = c0 + step*j, and the draws of
+ * ../../counter-random.ts: with half = 0, h = lowbias32(k2 + c*k1) (the Weyl value advanced by
+ * 4 k1 step per vector) and p = (h >>> 8) * 2^-24; with half = 1, h = lowbias32(k2 + (c >>> 1)*k1)
+ * and p = the high or low 16 bits of h by the parity of c, times 2^-16.
  */
-function expPart(x: PriorExpVariant): Part {
-  const ab = x.arrays === 2 ? ['a', 'b'] : ['a']
-  const score = (w: string, f: string): string[] => [...at(w), 'v128.load', `local.set ${f}`]
-  const mask = (masked: boolean): string[] => (masked ? ['local.get $t', 'local.get $mask', 'v128.and', 'local.set $t'] : [])
-  // e = exp(p f - m), stored and added to the block sums
-  const one = (n: string, masked: boolean): string[] => [
-    ...score(`$w${n}`, '$f'), 'local.get $p', 'local.get $f', 'f32x4.mul', `local.get $vm${n}`, 'f32x4.sub', 'local.set $t',
-    ...expf('$t', x.degree), ...mask(masked),
-    ...at(`$e${n}`), 'local.get $t', 'v128.store',
-    `local.get $s${n}`, 'local.get $t', 'f32x4.add', `local.set $s${n}`,
-  ]
-  const body = (masked: boolean): string[] => [
+const TEMPERATURES = {
+  params: ['c0', 'step', 'k1', 'k2', 'half'],
+  locals: ['vstep', 'vstep4', 'ctr', 'cv', 'vc4', 'vk1', 'vk2', 'h', 'p'].map(v),
+  setup: [
+    // vstep = k1 step (0, 1, 2, 3), the Weyl value's advance per vector 4 k1 step, the counters'
+    // advance 4 step, and the keys, in all lanes, once
+    'local.get $k1', 'local.get $step', 'i32.mul', 'i32x4.splat', 'v128.const i32x4 0 1 2 3', 'i32x4.mul', 'local.set $vstep',
+    'local.get $k1', 'local.get $step', 'i32.mul', 'i32.const 4', 'i32.mul', 'i32x4.splat', 'local.set $vstep4',
+    'local.get $step', 'i32.const 4', 'i32.mul', 'i32x4.splat', 'local.set $vc4',
+    'local.get $k1', 'i32x4.splat', 'local.set $vk1', 'local.get $k2', 'i32x4.splat', 'local.set $vk2',
+  ],
+  // at the start of each chunk: ctr = k2 + k1*(c0 + step*cs) + k1*step*(0, 1, 2, 3)
+  chunkInit: [
+    'local.get $k2', 'local.get $k1', 'local.get $c0', 'local.get $step', 'local.get $cs', 'i32.mul', 'i32.add', 'i32.mul', 'i32.add',
+    'i32x4.splat', 'local.get $vstep', 'i32x4.add', 'local.set $ctr',
+    // cv = c0 + step*cs + step*(0, 1, 2, 3): the counters themselves (16-bit draws)
+    'local.get $c0', 'local.get $step', 'local.get $cs', 'i32.mul', 'i32.add', 'i32x4.splat',
+    'local.get $step', 'i32x4.splat', 'v128.const i32x4 0 1 2 3', 'i32x4.mul', 'i32x4.add', 'local.set $cv',
+  ],
+  /** sets $p */
+  body: [
     'local.get $half', 'if',
     // 16 bits: h = lowbias32(k2 + k1 (c >>> 1)) for the counters c of the 4 entries (advanced by 4
     // step per vector); odd c take the low half of h, even c the high half
@@ -208,16 +218,27 @@ function expPart(x: PriorExpVariant): Part {
     'local.get $ctr', 'local.tee $h', 'local.get $vstep4', 'i32x4.add', 'local.set $ctr', ...lowbias('$h'),
     'local.get $h', 'i32.const 8', 'i32x4.shr_u', 'f32x4.convert_i32x4_s', f32c(2 ** -24), 'f32x4.mul', 'local.set $p',
     'end',
-    ...ab.flatMap((n) => one(n, masked)),
+  ],
+}
+
+/**
+ * The exp part: the temperatures p (TEMPERATURES), the score f read from wa/wb (priorRange wrote
+ * them), e = exp(p*f - m) stored at e, and per chunk q the sum of e (float32 lanes per block,
+ * float64 over blocks, see PRIOR_BLOCK) at sums + 8*(arrays*q + a). ma, mb are float32 bit
+ * patterns. Entries past j1 are stored as 0.
+ */
+function expPart(x: PriorExpVariant): Part {
+  const ab = x.arrays === 2 ? ['a', 'b'] : ['a']
+  const score = (w: string, f: string): string[] => [...at(w), 'v128.load', `local.set ${f}`]
+  const mask = (masked: boolean): string[] => (masked ? ['local.get $t', 'local.get $mask', 'v128.and', 'local.set $t'] : [])
+  // e = exp(p f - m), stored and added to the block sums
+  const one = (n: string, masked: boolean): string[] => [
+    ...score(`$w${n}`, '$f'), 'local.get $p', 'local.get $f', 'f32x4.mul', `local.get $vm${n}`, 'f32x4.sub', 'local.set $t',
+    ...expf('$t', x.degree), ...mask(masked),
+    ...at(`$e${n}`), 'local.get $t', 'v128.store',
+    `local.get $s${n}`, 'local.get $t', 'f32x4.add', `local.set $s${n}`,
   ]
-  // ctr = k2 + k1*(c0 + step*cs) + k1*step*(0, 1, 2, 3) at the start of each chunk
-  const counterInit = [
-    'local.get $k2', 'local.get $k1', 'local.get $c0', 'local.get $step', 'local.get $cs', 'i32.mul', 'i32.add', 'i32.mul', 'i32.add',
-    'i32x4.splat', 'local.get $vstep', 'i32x4.add', 'local.set $ctr',
-    // cv = c0 + step*cs + step*(0, 1, 2, 3): the counters themselves (16-bit draws)
-    'local.get $c0', 'local.get $step', 'local.get $cs', 'i32.mul', 'i32.add', 'i32x4.splat',
-    'local.get $step', 'i32x4.splat', 'v128.const i32x4 0 1 2 3', 'i32x4.mul', 'i32x4.add', 'local.set $cv',
-  ]
+  const body = (masked: boolean): string[] => [...TEMPERATURES.body, ...ab.flatMap((n) => one(n, masked))]
   const zero = (r: string): string[] => [f32c(0), `local.set ${r}`]
   // lo += lanes 0,1 of the block sums as float64; hi += lanes 2,3
   const blockFinish = ab.flatMap((n) => [
@@ -234,52 +255,96 @@ function expPart(x: PriorExpVariant): Part {
   ])
   const splat = (param: string, local: string, op: string): string[] => [`local.get ${param}`, ...(op === 'f32x4.splat' ? ['f32.reinterpret_i32'] : []), op, `local.set ${local}`]
   return {
-    params: [...ab.map((n) => `w${n}`), ...ab.map((n) => `e${n}`), 'sums', 'j0', 'j1', 'c0', 'step', 'k1', 'k2', 'half', ...ab.map((n) => `m${n}`)],
-    locals: [...['vstep', 'vstep4', 'ctr', 'cv', 'vc4', 'vk1', 'vk2', 'h', 'p', 't', 'k', 'r', 'f', ...ab.map((n) => `vm${n}`)].map(v), ...ab.flatMap((n) => [v(`lo${n}`), v(`hi${n}`), v(`s${n}`)])],
+    params: [...ab.map((n) => `w${n}`), ...ab.map((n) => `e${n}`), 'sums', 'j0', 'j1', ...TEMPERATURES.params, ...ab.map((n) => `m${n}`)],
+    locals: [...TEMPERATURES.locals, ...['t', 'k', 'r', 'f', ...ab.map((n) => `vm${n}`)].map(v), ...ab.flatMap((n) => [v(`lo${n}`), v(`hi${n}`), v(`s${n}`)])],
     setup: [
-      // vstep = k1 step (0, 1, 2, 3), the counter's advance per vector 4 k1 step, and the shifts, in all lanes, once
-      'local.get $k1', 'local.get $step', 'i32.mul', 'i32x4.splat', 'v128.const i32x4 0 1 2 3', 'i32x4.mul', 'local.set $vstep',
-      'local.get $k1', 'local.get $step', 'i32.mul', 'i32.const 4', 'i32.mul', 'i32x4.splat', 'local.set $vstep4',
-      'local.get $step', 'i32.const 4', 'i32.mul', 'i32x4.splat', 'local.set $vc4',
-      'local.get $k1', 'i32x4.splat', 'local.set $vk1', 'local.get $k2', 'i32x4.splat', 'local.set $vk2',
+      ...TEMPERATURES.setup,
+      // the shifts, in all lanes, once
       ...ab.flatMap((n) => splat(`$m${n}`, `$vm${n}`, 'f32x4.splat')),
     ],
-    hooks: { chunkInit: [...counterInit, ...ab.flatMap((n) => [...zero(`$lo${n}`), ...zero(`$hi${n}`), ...zero(`$s${n}`)])], chunkFinish, blockFinish, body },
+    hooks: { chunkInit: [...TEMPERATURES.chunkInit, ...ab.flatMap((n) => [...zero(`$lo${n}`), ...zero(`$hi${n}`), ...zero(`$s${n}`)])], chunkFinish, blockFinish, body },
   }
 }
 
 /**
- * The select part: P = A*ea + B*eb (float32; A, B, L as bit patterns; with one array eb is ea and
- * B = 0); the entries with P >= L are written in index order as (j, P) to outIdx/outVal from slot
- * cs of their chunk [cs, cs + CHUNK), and their number to counts + 4*(cs / CHUNK).
+ * Writing candidates: the lanes of $pv (P of the 4 entries at $j) with P >= L are written in index
+ * order as (j, P) to outIdx/outVal from slot cs of their chunk [cs, cs + CHUNK), and their number
+ * to counts + 4*(cs / CHUNK). A, B, L arrive as float32 bit patterns, splatted into $va, $vb, $vl.
  */
-function selectPart(arrays: 1 | 2): Part {
-  const eb = arrays === 2 ? '$eb' : '$ea'
-  const emit = (l: number): string[] => [
+const EMIT = {
+  params: ['counts', 'outIdx', 'outVal'],
+  locals: [i32('w'), i32('bits'), ...['va', 'vb', 'vl', 'pv'].map(v)],
+  setup: (['A', 'B', 'L'] as const).flatMap((x) => [`local.get $${x}`, 'f32.reinterpret_i32', 'f32x4.splat', `local.set $v${x.toLowerCase()}`]),
+  chunkInit: ['local.get $cs', 'local.set $w'],
+  chunkFinish: [
+    'local.get $counts', 'local.get $cs', `i32.const ${PRIOR_CHUNK}`, 'i32.div_u', 'i32.const 4', 'i32.mul', 'i32.add',
+    'local.get $w', 'local.get $cs', 'i32.sub', 'i32.store',
+  ],
+  /** the lanes of $pv >= L (and in the tail mask), written */
+  ifAbove: (masked: boolean): string[] => [
+    'local.get $vl', 'f32x4.ge', ...(masked ? ['local.get $mask', 'v128.and'] : []), 'i32x4.bitmask', 'local.tee $bits',
+    'if', ...[0, 1, 2, 3].flatMap(emitLane), 'end',
+  ],
+}
+
+function emitLane(l: number): string[] {
+  return [
     'local.get $bits', `i32.const ${1 << l}`, 'i32.and', 'if',
     'local.get $outIdx', 'local.get $w', 'i32.const 4', 'i32.mul', 'i32.add', 'local.get $j', `i32.const ${l}`, 'i32.add', 'i32.store',
     'local.get $outVal', 'local.get $w', 'i32.const 4', 'i32.mul', 'i32.add', 'local.get $pv', `f32x4.extract_lane ${l}`, 'f32.store',
     'local.get $w', 'i32.const 1', 'i32.add', 'local.set $w',
     'end',
   ]
+}
+
+/**
+ * The select part: P = A*ea + B*eb (float32; with one array eb is ea and B = 0), and the entries
+ * with P >= L written (EMIT).
+ */
+function selectPart(arrays: 1 | 2): Part {
+  const eb = arrays === 2 ? '$eb' : '$ea'
   const body = (masked: boolean): string[] => [
     ...at('$ea'), 'v128.load', 'local.get $va', 'f32x4.mul', ...at(eb), 'v128.load', 'local.get $vb', 'f32x4.mul', 'f32x4.add', 'local.tee $pv',
-    'local.get $vl', 'f32x4.ge', ...(masked ? ['local.get $mask', 'v128.and'] : []), 'i32x4.bitmask', 'local.tee $bits',
-    'if', ...[0, 1, 2, 3].flatMap(emit), 'end',
+    ...EMIT.ifAbove(masked),
   ]
   return {
-    params: [...(arrays === 2 ? ['ea', 'eb'] : ['ea']), 'counts', 'outIdx', 'outVal', 'j0', 'j1', 'A', 'B', 'L'],
-    locals: [i32('w'), i32('bits'), ...['va', 'vb', 'vl', 'pv'].map(v)],
-    setup: (['A', 'B', 'L'] as const).flatMap((x) => [`local.get $${x}`, 'f32.reinterpret_i32', 'f32x4.splat', `local.set $v${x.toLowerCase()}`]),
-    hooks: {
-      chunkInit: ['local.get $cs', 'local.set $w'],
-      blockFinish: [],
-      chunkFinish: [
-        'local.get $counts', 'local.get $cs', `i32.const ${PRIOR_CHUNK}`, 'i32.div_u', 'i32.const 4', 'i32.mul', 'i32.add',
-        'local.get $w', 'local.get $cs', 'i32.sub', 'i32.store',
-      ],
-      body,
-    },
+    params: [...(arrays === 2 ? ['ea', 'eb'] : ['ea']), ...EMIT.params, 'j0', 'j1', 'A', 'B', 'L'],
+    locals: EMIT.locals,
+    setup: EMIT.setup,
+    hooks: { chunkInit: EMIT.chunkInit, blockFinish: [], chunkFinish: EMIT.chunkFinish, body },
+  }
+}
+
+/**
+ * The pruned part, for a normaliser known before the sweep (the 'expected' one): the temperatures
+ * p (TEMPERATURES) and t = p*f for the scores f in wa (and wb), and only where a lane of the vector
+ * has t >= ta (or t' >= tb), which every entry with P >= L has (the caller's bound), the exps
+ * e = exp(t - m), P = A*e + B*e' and the (j, P) with P >= L, emitted as in the select part. The
+ * exps of a vector are those of the exp part, so P has the same bits as exp then select.
+ */
+function prunedPart(x: PriorExpVariant): Part {
+  const two = x.arrays === 2
+  // e = exp(t - m) into $t
+  const exp = (u: string, m: string): string[] => [`local.get ${u}`, `local.get ${m}`, 'f32x4.sub', 'local.set $t', ...expf('$t', x.degree)]
+  const body = (masked: boolean): string[] => [
+    ...TEMPERATURES.body,
+    ...at('$wa'), 'v128.load', 'local.get $p', 'f32x4.mul', 'local.tee $ua', 'local.get $vta', 'f32x4.ge',
+    ...(two ? [...at('$wb'), 'v128.load', 'local.get $p', 'f32x4.mul', 'local.tee $ub', 'local.get $vtb', 'f32x4.ge', 'v128.or'] : []),
+    ...(masked ? ['local.get $mask', 'v128.and'] : []), 'i32x4.bitmask',
+    'if',
+    // P = A e + B e' (with one array B = 0 and e' = e, as in the select part)
+    ...exp('$ua', '$vma'), 'local.get $t', 'local.get $va', 'f32x4.mul', 'local.set $pv',
+    ...(two ? exp('$ub', '$vmb') : []), 'local.get $t', 'local.get $vb', 'f32x4.mul', 'local.get $pv', 'f32x4.add', 'local.tee $pv',
+    ...EMIT.ifAbove(masked),
+    'end',
+  ]
+  const ab = two ? ['a', 'b'] : ['a']
+  const splat = (name: string): string[] => [`local.get $${name}`, 'f32.reinterpret_i32', 'f32x4.splat', `local.set $v${name}`]
+  return {
+    params: [...ab.map((n) => `w${n}`), ...EMIT.params, 'j0', 'j1', ...TEMPERATURES.params, ...ab.map((n) => `m${n}`), 'A', 'B', 'L', ...ab.map((n) => `t${n}`)],
+    locals: [...TEMPERATURES.locals, ...EMIT.locals, ...['t', 'k', 'r', 'ua', 'ub', 'vma', 'vmb', 'vta', 'vtb'].map(v)],
+    setup: [...TEMPERATURES.setup, ...EMIT.setup, ...ab.flatMap((n) => [...splat(`m${n}`), ...splat(`t${n}`)])],
+    hooks: { chunkInit: [...TEMPERATURES.chunkInit, ...EMIT.chunkInit], blockFinish: [], chunkFinish: EMIT.chunkFinish, body },
   }
 }
 
@@ -319,40 +384,72 @@ export function priorParams(name: string): string[] {
 }
 
 /**
- * priorRange(lane, wa, wb, n4, out, andMask, xorMask) over n4 floats (a multiple of 4; pad with
+ * The normaliser's expectation term g(f) = E over p ~ U(0,1) of exp(p f) = (exp(f) - 1) / f, in
+ * float32: for |f| <= 1/2 its series 1 + f/2 + f^2/6 + ... to f^7 (the next term is below float32
+ * rounding), else (expf(f) - 1) / f. Coefficients 1/(k+1)!, k = 0..7, as float32.
+ */
+export const EXPECTED_SERIES = Array.from({ length: 8 }, (_, k) => {
+  let f = 1
+  for (let i = 2; i <= k + 1; i++) f *= i
+  return Math.fround(1 / f)
+})
+
+/**
+ * priorRange(lane, wa, wb, n4, out, andMask, xorMask, expect) over n4 floats (a multiple of 4; pad with
  * zeros): out[0..1] = min(0, min wa), max(0, max wa); out[2..3] the same for wb (WASM's min/max:
  * min(0, -0) = -0; NaN would propagate, but none reaches here). In the same sweep each array is
  * replaced by its scores f = (w & andMask) ^ xorMask as bits (|w|, or -w for the literal score);
- * wb only when it is another array than wa.
+ * wb only when it is another array than wa. With expect = 1, also the sums of g(f) (EXPECTED_SERIES) over the n4
+ * scores as float64 at out + 16 (wa) and out + 24 (wb): lanes 0, 1 and 2, 3 in two float64 pairs,
+ * in index order, written as (l0 + l1) + (l2 + l3) (the 'expected' normaliser, times exp(-M)).
  */
 function priorRangeKernel(): WasmFunc {
   const upd = (lo: string, hi: string, w: string): string[] => [
     `local.get ${w}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add', 'v128.load', 'local.tee $x',
     `local.get ${lo}`, 'f32x4.min', `local.set ${lo}`, 'local.get $x', `local.get ${hi}`, 'f32x4.max', `local.set ${hi}`,
   ]
-  const toScore = (w: string): string[] => [
-    `local.get ${w}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add', 'local.get $x', 'local.get $vand', 'v128.and', 'local.get $vxor', 'v128.xor', 'v128.store',
+  // the scores in place of the weights, and g of them added to the float64 lanes lo, hi
+  const toScore = (w: string, lo: string, hi: string): string[] => [
+    'local.get $x', 'local.get $vand', 'v128.and', 'local.get $vxor', 'v128.xor', 'local.set $s',
+    `local.get ${w}`, 'local.get $j', 'i32.const 4', 'i32.mul', 'i32.add', 'local.get $s', 'v128.store',
+    'local.get $expect', 'if',
+    // the series by Horner, highest coefficient first
+    f32c(EXPECTED_SERIES[7]!), ...EXPECTED_SERIES.slice(0, 7).reverse().flatMap((c) => ['local.get $s', 'f32x4.mul', f32c(c), 'f32x4.add']), 'local.set $g',
+    // (expf(f) - 1) / f where |f| > 1/2 (only vectors that have such a lane pay for it)
+    'local.get $s', 'f32x4.abs', f32c(0.5), 'f32x4.gt', 'i32x4.bitmask', 'if',
+    'local.get $s', 'local.set $t', ...expf('$t', 0), 'local.get $t', f32c(1), 'f32x4.sub', 'local.get $s', 'f32x4.div', 'local.set $t',
+    'local.get $g', 'local.get $t', 'local.get $s', 'f32x4.abs', f32c(0.5), 'f32x4.le', 'v128.bitselect', 'local.set $g',
+    'end',
+    `local.get ${lo}`, 'local.get $g', 'f64x2.promote_low_f32x4', 'f64x2.add', `local.set ${lo}`,
+    `local.get ${hi}`, 'local.get $g', 'local.get $g', 'i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15',
+    'f64x2.promote_low_f32x4', 'f64x2.add', `local.set ${hi}`,
+    'end',
   ]
   // lanes reduced as op(op(l0, l1), op(l2, l3))
   const reduce = (r: string, op: string, at: number): string[] => [
     'local.get $out', `local.get ${r}`, 'f32x4.extract_lane 0', `local.get ${r}`, 'f32x4.extract_lane 1', op,
     `local.get ${r}`, 'f32x4.extract_lane 2', `local.get ${r}`, 'f32x4.extract_lane 3', op, op, `f32.store offset=${4 * at}`,
   ]
+  const total = (lo: string, hi: string, offset: number): string[] => [
+    'local.get $out', `local.get ${lo}`, 'f64x2.extract_lane 0', `local.get ${lo}`, 'f64x2.extract_lane 1', 'f64.add',
+    `local.get ${hi}`, 'f64x2.extract_lane 0', `local.get ${hi}`, 'f64x2.extract_lane 1', 'f64.add', 'f64.add', `f64.store offset=${offset}`,
+  ]
   return {
     name: 'priorRange',
     export: true,
-    params: ['lane', 'wa', 'wb', 'n4', 'out', 'andMask', 'xorMask'].map(i32),
-    locals: [i32('j'), ...['la', 'ha', 'lb', 'hb', 'x', 'vand', 'vxor'].map(v)],
+    params: ['lane', 'wa', 'wb', 'n4', 'out', 'andMask', 'xorMask', 'expect'].map(i32),
+    locals: [i32('j'), ...['la', 'ha', 'lb', 'hb', 'x', 'vand', 'vxor', 's', 'g', 't', 'k', 'r', 'gla', 'gha', 'glb', 'ghb'].map(v)],
     body: lines([
       ...['$la', '$ha', '$lb', '$hb'].flatMap((r) => [f32c(0), `local.set ${r}`]),
       'local.get $andMask', 'i32x4.splat', 'local.set $vand', 'local.get $xorMask', 'i32x4.splat', 'local.set $vxor',
       'block $done', 'loop $next',
       'local.get $j', 'local.get $n4', 'i32.ge_s', 'br_if $done',
-      ...upd('$la', '$ha', '$wa'), ...toScore('$wa'),
-      ...upd('$lb', '$hb', '$wb'), 'local.get $wb', 'local.get $wa', 'i32.ne', 'if', ...toScore('$wb'), 'end',
+      ...upd('$la', '$ha', '$wa'), ...toScore('$wa', '$gla', '$gha'),
+      ...upd('$lb', '$hb', '$wb'), 'local.get $wb', 'local.get $wa', 'i32.ne', 'if', ...toScore('$wb', '$glb', '$ghb'), 'end',
       'local.get $j', 'i32.const 4', 'i32.add', 'local.set $j',
       'br $next', 'end', 'end',
       ...reduce('$la', 'f32.min', 0), ...reduce('$ha', 'f32.max', 1), ...reduce('$lb', 'f32.min', 2), ...reduce('$hb', 'f32.max', 3),
+      ...total('$gla', '$gha', 16), ...total('$glb', '$ghb', 24),
     ]),
   }
 }
@@ -369,10 +466,11 @@ export function priorKernels(): WasmFunc[] {
   return [
     ...EXP_VARIANTS.map((x) => kernel(priorExpName(x), [expPart(x)])),
     ...EXP_VARIANTS.map((x) => kernel(priorSelExpName(x), [selectPart(x.arrays), expPart(x)])),
+    ...EXP_VARIANTS.map((x) => kernel(priorPrunedName(x), [prunedPart(x)])),
     kernel('priorSelect', [selectPart(2)]),
     priorRangeKernel(),
   ]
 }
 
 /** Names of the exported kernels (for the thread pool's export table). */
-export const PRIOR_EXPORTS = [...EXP_VARIANTS.flatMap((x) => [priorExpName(x), priorSelExpName(x)]), 'priorSelect', 'priorRange']
+export const PRIOR_EXPORTS = [...EXP_VARIANTS.flatMap((x) => [priorExpName(x), priorSelExpName(x), priorPrunedName(x)]), 'priorSelect', 'priorRange']

@@ -5,18 +5,18 @@
 // (../prior-oracle.ts) for any thread count.
 import type { WasmEngine } from './engine.js'
 import type { Task } from './threads.js'
-import { PRIOR_CHUNK, priorExpName, priorParams, priorSelExpName } from './prior-kernels.js'
+import { PRIOR_CHUNK, priorExpName, priorParams, priorPrunedName, priorSelExpName } from './prior-kernels.js'
 import { float32Bits } from '../prior-oracle.js'
-import { LITERAL, MAGNITUDE, chunksOf, concat, plan, round4, expectedTotal, samplePrime, totals, type PriorPasses, type PriorPassesInput, type Range } from '../prior-passes.js'
+import { LITERAL, MAGNITUDE, chunksOf, concat, plan, round4, expectedTotal, pruneBounds, samplePrime, totals, type PriorPasses, type PriorPassesInput, type Range } from '../prior-passes.js'
 
 /** The passes as SIMD kernels on the engine's threads (see PriorPasses). */
-export function wasmPriorPasses(e: WasmEngine, { w1, w2, n, keys, magnitude, bits, work }: PriorPassesInput): PriorPasses {
+export function wasmPriorPasses(e: WasmEngine, { w1, w2, n, keys, magnitude, bits, normalizer, work }: PriorPassesInput): PriorPasses {
   const two = w2 !== null
   const n4 = round4(n)
   const chunks = chunksOf(n)
   const arrays = two ? 2 : 1
-  // W, W_old, e1, e2, chunk sums (float64), range, then per slot: candidate indices, values and counts per chunk
-  const [f1, f2, e1, e2, sp, rp, ...slots] = e.reserve([n4, two ? n4 : 0, n4, two ? n4 : 0, 2 * arrays * chunks, 4, n4, n4, chunks, n4, n4, chunks]) as number[]
+  // W, W_old, e1, e2, chunk sums (float64), range (4 floats, then 2 float64 sums), then per slot: candidate indices, values and counts per chunk
+  const [f1, f2, e1, e2, sp, rp, ...slots] = e.reserve([n4, two ? n4 : 0, n4, two ? n4 : 0, 2 * arrays * chunks, 8, n4, n4, chunks, n4, n4, chunks]) as number[]
   const slot = (q: number): { outIdx: number; outVal: number; counts: number } => ({ outIdx: slots[3 * q]!, outVal: slots[3 * q + 1]!, counts: slots[3 * q + 2]! })
   // reserve() is the only call that can grow the memory: these views stay valid for the evaluation
   const view = e.f32
@@ -25,8 +25,10 @@ export function wasmPriorPasses(e: WasmEngine, { w1, w2, n, keys, magnitude, bit
   if (w2) concat(w2, view.subarray(f2! / 4, f2! / 4 + n4), n)
   const { and, xor } = magnitude ? MAGNITUDE : LITERAL
   // the extremes of W and W_old, and their scores in place of them
-  e.run([{ fn: 'priorRange', args: [f1!, two ? f2! : f1!, n4, rp!, and, xor] }])
+  e.run([{ fn: 'priorRange', args: [f1!, two ? f2! : f1!, n4, rp!, and, xor, normalizer === 'expected' ? 1 : 0] }])
   const { m1, m2, variant } = plan(Array.from(view.subarray(rp! / 4, rp! / 4 + 4)) as Range, two, magnitude)
+  // the sums of g(f) for the 'expected' normaliser, written by priorRange after the extremes
+  const gSums = new Float64Array(view.buffer, rp! + 16, 2).slice()
   const bitsOf = float32Bits
   // whole chunks per task: ~8 per thread when the work pays for a fork/join (small tasks, so the
   // caller's selection work in `meanwhile` does not leave it with the last long task)
@@ -62,6 +64,11 @@ export function wasmPriorPasses(e: WasmEngine, { w1, w2, n, keys, magnitude, bit
       run('priorSelect', { ...coefficients(A, B, L), ...slot(q) }, meanwhile)
       return candidateCount(q)
     },
+    pruned(A, B, L, c0, step, q, meanwhile) {
+      const [ta, tb] = pruneBounds(A, B, L, m1, m2, two)
+      run(priorPrunedName(variant), { ...coefficients(A, B, L), ...slot(q), c0, step, ta: bitsOf(ta), tb: bitsOf(two ? tb : Infinity) }, meanwhile)
+      return candidateCount(q)
+    },
     selectThenExp(A, B, L, c0, step, q, meanwhile) {
       run(priorSelExpName(variant), { ...coefficients(A, B, L), ...slot(q), c0, step }, meanwhile)
       return candidateCount(q)
@@ -82,8 +89,9 @@ export function wasmPriorPasses(e: WasmEngine, { w1, w2, n, keys, magnitude, bit
     },
     sample: (A, B, out, stride) => samplePrime(view, e1! / 4, view, eb2 / 4, A, B, out, stride),
     expectedTotals: () => {
-      const fa = view.subarray(f1! / 4, f1! / 4 + n)
-      return two ? [expectedTotal(fa, n, m1), expectedTotal(view.subarray(f2! / 4, f2! / 4 + n), n, m2)] : [expectedTotal(fa, n, m1)]
+      if (normalizer !== 'expected') throw new Error("priorPasses: expectedTotals() needs normalizer 'expected' in the input")
+      const a = expectedTotal(gSums[0]!, n4, n, m1)
+      return two ? [a, expectedTotal(gSums[1]!, n4, n, m2)] : [a]
     },
   }
   const candidateCount = (q: number): number => {
