@@ -154,25 +154,27 @@ describe('non-finite values and divergence', () => {
   })
 })
 
-describe('Ctrl-C', () => {
-  it('the priorgrad command stops after a step on SIGINT, saves a checkpoint, says where, and exits with 130', async () => {
-    const { spawn } = await import('node:child_process')
-    const out = path.join(data.dir, 'sigint')
-    const bin = path.join(__dirname, '..', 'bin', 'priorgrad.mjs')
-    const child = spawn(process.execPath, [bin, 'train', '--model', 'mlp', '--data-dir', data.dir, '--epochs', '1000', '--backend', 'reference', '--out', out, '--progress', 'lines'])
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (b) => (stdout += b))
-    const code = await new Promise<number | null>((resolve) => {
-      child.stderr.on('data', (b) => {
-        stderr += b
-        if (/epoch 1: /.test(stderr) && !child.killed) child.kill('SIGINT')
+describe('Ctrl-C and SIGTERM', () => {
+  for (const [sig, what] of [['SIGINT', 'Ctrl-C'], ['SIGTERM', 'SIGTERM']] as const) {
+    it(`the priorgrad command stops after a step on ${sig}, saves a checkpoint, says where, and exits with 130`, async () => {
+      const { spawn } = await import('node:child_process')
+      const out = path.join(data.dir, sig.toLowerCase())
+      const bin = path.join(__dirname, '..', 'bin', 'priorgrad.mjs')
+      const child = spawn(process.execPath, [bin, 'train', '--model', 'mlp', '--data-dir', data.dir, '--epochs', '1000', '--backend', 'reference', '--out', out, '--progress', 'lines'])
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (b) => (stdout += b))
+      const code = await new Promise<number | null>((resolve) => {
+        child.stderr.on('data', (b) => {
+          stderr += b
+          if (/epoch 1: /.test(stderr) && !child.killed) child.kill(sig)
+        })
+        child.on('exit', resolve)
       })
-      child.on('exit', resolve)
+      expect(stderr).toContain(`${what}: stopping after this step and saving a checkpoint`)
+      expect(stdout).toMatch(new RegExp(`Stopped at iteration \\d+; checkpoint in ${out.replace(/[/\\]/g, '.')}.checkpoint\\.\\nContinue with: priorgrad train --resume `))
+      expect(code).toBe(130)
+      expect(fs.existsSync(path.join(out, 'checkpoint', 'state.json'))).toBe(true)
     })
-    expect(stderr).toContain('Ctrl-C: stopping after this step and saving a checkpoint')
-    expect(stdout).toMatch(new RegExp(`Stopped at iteration \\d+; checkpoint in ${out.replace(/[/\\]/g, '.')}.checkpoint\\.\\nContinue with: priorgrad train --resume `))
-    expect(code).toBe(130)
-    expect(fs.existsSync(path.join(out, 'checkpoint', 'state.json'))).toBe(true)
-  })
+  }
 })

@@ -1,5 +1,5 @@
 // The `priorgrad` command: train | sweep | report | start. Each subcommand parses its flags
-// (args.ts), runs, and returns an exit code: 0 done, 1 failed, 2 bad usage, 130 stopped by Ctrl-C.
+// (args.ts), runs, and returns an exit code: 0 done, 1 failed, 2 bad usage, 130 stopped by Ctrl-C or SIGTERM.
 // Ctrl-C once stops after the current step and saves a checkpoint; twice exits at once.
 import fs from 'node:fs'
 import path from 'node:path'
@@ -8,7 +8,8 @@ import { formatHelp, parseFlags, parseProgress, parseTrainArgs, PROGRESS_FLAG, T
 import { UsageError } from './config.js'
 import { createProgress, type ProgressMode } from './progress.js'
 import { writeReport } from './report.js'
-import { expandGrid, parseShard, readGridFile, runSweep, shardCells } from './sweep.js'
+import { expandGrid, parseShard, readGridFile, runSweep, shardCells, type GridFile } from './sweep.js'
+import { submitSlurm, writeSlurmScripts } from './slurm.js'
 import { SWEEP_MARKER } from './run-dir.js'
 import { startJob, START_FLAGS, START_DESCRIPTION } from './start.js'
 import { resume, train } from './train.js'
@@ -93,12 +94,20 @@ const SWEEP_FLAGS: FlagSpec[] = [
   { flag: 'list', help: 'print the cells of this shard and whether each is done, then exit' },
   { flag: 'overwrite', help: `write into a non-empty --out that is not a priorgrad sweep directory (priorgrad marks its own with ${SWEEP_MARKER}); its grid.json is replaced` },
   PROGRESS_FLAG,
+  { flag: 'slurm', help: 'do not train: write a Slurm array job (one task per shard) and a report job into DIR/slurm/ (see docs/07)' },
+  { flag: 'tasks', meta: 'N', help: '--slurm: array tasks, i.e. shards', default: 'one per cell' },
+  { flag: 'cpus-per-task', meta: 'N', help: '--slurm: CPUs per task (the kernels use that many threads)', default: '1' },
+  { flag: 'time', meta: 'T', help: "--slurm: each task's time limit (Slurm's format, e.g. 4:00:00); near it a task checkpoints and requeues itself", default: "the partition's" },
+  { flag: 'grace', meta: 'S', help: '--slurm: seconds before the time limit at which a task checkpoints', default: '120' },
+  { flag: 'partition', meta: 'NAME', help: '--slurm: the partition to submit to', default: "the cluster's default" },
+  { flag: 'report-out', meta: 'DIR', help: '--slurm: where the report job writes report.md', default: 'the --out DIR' },
+  { flag: 'submit', help: '--slurm: also submit both jobs with sbatch' },
 ]
 
 async function sweepCommand(argv: string[], recorded: string[], io: Io): Promise<number> {
   const { values } = parseFlags('sweep', argv, SWEEP_FLAGS)
   if (values['help'] === true) {
-    io.out(formatHelp('priorgrad sweep --grid FILE [--shard i/n] [--out DIR]', 'Train every cell of a grid (finished cells are skipped, started ones resumed).', SWEEP_FLAGS))
+    io.out(formatHelp('priorgrad sweep --grid FILE [--shard i/n] [--out DIR] [--slurm ...]', 'Train every cell of a grid (finished cells are skipped, started ones resumed),\nor write it as a Slurm array job (--slurm).', SWEEP_FLAGS))
     return 0
   }
   const gridFile = values['grid']
@@ -107,6 +116,10 @@ async function sweepCommand(argv: string[], recorded: string[], io: Io): Promise
   if (typeof values['data-dir'] === 'string') grid = { ...grid, base: { ...grid.base, dataDir: values['data-dir'] } }
   const shard = parseShard(typeof values['shard'] === 'string' ? values['shard'] : '0/1')
   const root = typeof values['out'] === 'string' ? values['out'] : path.join('runs', path.basename(gridFile, '.json'))
+  if (values['slurm'] === true) return slurmCommand(grid, gridFile, root, values, io)
+  for (const f of ['tasks', 'cpus-per-task', 'time', 'grace', 'partition', 'report-out', 'submit']) {
+    if (values[f] !== undefined) throw new UsageError(`--${f} only applies with --slurm`)
+  }
   if (values['list'] === true) {
     for (const c of shardCells(expandGrid(grid, root, gridFile), shard)) {
       io.out(`${fs.existsSync(path.join(c.config.out!, 'done.json')) ? 'done   ' : 'pending'} ${c.config.out}\n`)
@@ -117,16 +130,39 @@ async function sweepCommand(argv: string[], recorded: string[], io: Io): Promise
   const { signal, dispose } = interruptible(progress)
   try {
     const r = await runSweep(grid, root, {
-      shard, signal, overwrite: values['overwrite'] === true, argv: recorded, onEvent: progressListener(progress),
+      shard, where: gridFile, signal, overwrite: values['overwrite'] === true, argv: recorded, onEvent: progressListener(progress),
       onCell: (cell, action, { k, of }) => progress.log(`[${k}/${of}] ${cell.name}: ${action === 'skip' ? 'done already, skipped' : action}`),
     })
     progress.finish()
     for (const f of r.failed) io.err.write(`priorgrad sweep: cell ${f.name} failed: ${f.error}\n`)
-    io.out(`Sweep ${root} shard ${shard.index}/${shard.count}: ${r.ran.length} ran, ${r.skipped.length} skipped, ${r.failed.length} failed${r.stopped ? ', stopped by Ctrl-C (rerun the same command to continue)' : ''}.\nReport with: priorgrad report ${root}\n`)
+    io.out(`Sweep ${root} shard ${shard.index}/${shard.count}: ${r.ran.length} ran, ${r.skipped.length} skipped, ${r.failed.length} failed${r.stopped ? ', stopped by Ctrl-C or SIGTERM (rerun the same command to continue)' : ''}.\nReport with: priorgrad report ${root}\n`)
     return r.stopped ? 130 : r.failed.length > 0 ? 1 : 0
   } finally {
     dispose()
   }
+}
+
+function slurmCommand(grid: GridFile, gridFile: string, root: string, values: Record<string, string | boolean | undefined>, io: Io): number {
+  const int = (flag: string): number | undefined => {
+    const v = values[flag]
+    if (v === undefined) return undefined
+    if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new UsageError(`--${flag}: expected a whole number, got '${String(v)}'`)
+    return Number(v)
+  }
+  const text = (flag: string): string | undefined => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined)
+  if (values['shard'] !== undefined) throw new UsageError('--shard does not apply with --slurm: each array task takes its own shard')
+  const scripts = writeSlurmScripts(grid, root, {
+    gridFile, tasks: int('tasks'), cpusPerTask: int('cpus-per-task'), time: text('time'), grace: int('grace'), partition: text('partition'),
+    reportOut: text('report-out'), overwrite: values['overwrite'] === true,
+  })
+  io.out(`Wrote ${scripts.sweep} (an array of ${scripts.tasks} tasks), ${scripts.report} and ${scripts.submit}.\n`)
+  if (values['submit'] !== true) {
+    io.out(`Submit both with: bash ${scripts.submit}\n`)
+    return 0
+  }
+  const { output } = submitSlurm(scripts)
+  io.out(output)
+  return 0
 }
 
 const REPORT_FLAGS: FlagSpec[] = [

@@ -1,5 +1,5 @@
-// What the CLI commands share around a training: where output goes, Ctrl-C handling (the first
-// SIGINT aborts after the current step and a checkpoint, the second exits at once), and the
+// What the CLI commands share around a training: where output goes, Ctrl-C and SIGTERM handling
+// (the first aborts after the current step and a checkpoint, the second exits at once), and the
 // progress display fed by train events.
 import type { Progress } from './progress.js'
 import type { TrainEvent } from './train.js'
@@ -10,19 +10,25 @@ export interface Io {
   err: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean }
 }
 
-/** SIGINT handling for a training: the first Ctrl-C aborts cleanly, the second exits. */
+/**
+ * Signal handling for a training: the first Ctrl-C (SIGINT) or SIGTERM (what a scheduler sends
+ * to a job it cancels, preempts or is about to stop at its time limit) stops after the current
+ * step and saves a checkpoint; a second one exits at once.
+ */
 export function interruptible(progress: Progress): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController()
-  const onSigint = (): void => {
+  const on = (name: 'SIGINT' | 'SIGTERM') => (): void => {
+    const what = name === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'
     if (controller.signal.aborted) {
-      progress.log('Second Ctrl-C: exiting now without saving.')
-      process.exit(130)
+      progress.log(`Second ${what}: exiting now without saving.`)
+      process.exit(name === 'SIGINT' ? 130 : 143)
     }
-    progress.log('Ctrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)...')
+    progress.log(`${what}: stopping after this step and saving a checkpoint (${what} again to quit at once)...`)
     controller.abort()
   }
-  process.on('SIGINT', onSigint)
-  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) }
+  const handlers = { SIGINT: on('SIGINT'), SIGTERM: on('SIGTERM') }
+  for (const [name, h] of Object.entries(handlers)) process.on(name, h)
+  return { signal: controller.signal, dispose: () => Object.entries(handlers).forEach(([name, h]) => process.off(name, h)) }
 }
 
 /** Progress display driven by train events. */

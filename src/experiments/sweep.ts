@@ -191,6 +191,8 @@ export function shardCells<T>(cells: T[], shard: { index: number; count: number 
 
 export interface SweepOptions extends TrainOptions {
   shard?: { index: number; count: number }
+  /** how errors name the grid (its file name; default 'grid') */
+  where?: string
   /** Write into a non-empty root that is not a priorgrad sweep directory (its grid.json is replaced). */
   overwrite?: boolean
   /** Called before each cell with what happens to it. */
@@ -205,15 +207,12 @@ export interface SweepResult {
 }
 
 /**
- * Run (this shard of) a grid under `root`, skipping finished cells and resuming started ones.
- * A cell that fails is recorded and the sweep goes on; an abort stops it after a checkpoint.
- * @example await runSweep(JSON.parse(fs.readFileSync('grids/mnist-table1.json', 'utf8')), 'runs/mnist')
+ * Every check of a sweep before its first write (the root, each new cell's directory, backends and
+ * data directories), then the root's marker and grid.json. `cells` are the ones this process runs.
+ * @example prepareSweep(grid, 'runs/x', all, shardCells(all, shard), false)
  */
-export async function runSweep(grid: GridFile, root: string, options: SweepOptions = {}): Promise<SweepResult> {
-  const all = expandGrid(grid, root)
-  const cells = shardCells(all, options.shard ?? { index: 0, count: 1 })
-  // Every check before the first write: the root, each new cell's directory, backends and data directories.
-  checkSweepRoot(root, grid, all.map((c) => c.name), options.overwrite === true)
+export function prepareSweep(grid: GridFile, root: string, all: Cell[], cells: Cell[], overwrite: boolean): void {
+  checkSweepRoot(root, grid, all.map((c) => c.name), overwrite)
   for (const cell of cells) {
     const dir = cell.config.out!
     if (!fs.existsSync(path.join(dir, 'done.json')) && !fs.existsSync(path.join(dir, 'config.json'))) checkRunOut(dir, false)
@@ -227,6 +226,23 @@ export async function runSweep(grid: GridFile, root: string, options: SweepOptio
   fs.mkdirSync(root, { recursive: true })
   writeJsonAtomic(path.join(root, SWEEP_MARKER), { kind: 'sweep', version: packageVersion() })
   writeJsonAtomic(path.join(root, 'grid.json'), grid)
+}
+
+/**
+ * Run (this shard of) a grid under `root`, skipping finished cells and resuming started ones.
+ * A cell that fails is recorded and the sweep goes on; an abort stops it after a checkpoint.
+ * @example await runSweep(JSON.parse(fs.readFileSync('grids/mnist-table1.json', 'utf8')), 'runs/mnist')
+ */
+export async function runSweep(grid: GridFile, root: string, options: SweepOptions = {}): Promise<SweepResult> {
+  const all = expandGrid(grid, root, options.where)
+  const shard = options.shard ?? { index: 0, count: 1 }
+  // an array job's task must cover its own share of the grid: n of --shard i/n is the array's size
+  const arraySize = process.env['SLURM_ARRAY_TASK_COUNT']
+  if (arraySize !== undefined && options.shard !== undefined && Number(arraySize) !== shard.count) {
+    throw new UsageError(`--shard ${shard.index}/${shard.count}: this Slurm array has ${arraySize} tasks (SLURM_ARRAY_TASK_COUNT), so n must be ${arraySize}`)
+  }
+  const cells = shardCells(all, shard)
+  prepareSweep(grid, root, all, cells, options.overwrite === true)
   const result: SweepResult = { ran: [], skipped: [], failed: [], stopped: false }
   for (const [k, cell] of cells.entries()) {
     const dir = cell.config.out!

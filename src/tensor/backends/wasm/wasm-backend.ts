@@ -71,8 +71,8 @@ export class WasmBackend extends HostFallbacks implements Backend {
   }
 
   /**
-   * The engine (memory, module, threads), for modules that run their own kernels on it, e.g. the
-   * dynamic prior's sampling. Not public API: the engine's layout may change with any release.
+   * The engine (memory, module, threads), for tests and the bench that look at its memory. Not
+   * public API: the engine's layout may change with any release.
    * @internal
    */
   get wasmEngine(): WasmEngine {
