@@ -5,6 +5,7 @@
 #                                         slurm.conf generated in DIR; prints `export SLURM_CONF=...`
 #   scripts/slurm-local.sh stop [DIR]     stop the daemons it started and remove DIR
 #   scripts/slurm-local.sh check          exit 0 if the packages are installed (slurm-wlm, munge)
+#   scripts/slurm-local.sh install        apt-get install them when missing (root; what .ci/run does)
 #
 # DIR defaults to $PRIORGRAD_SLURM_DIR, else /tmp/priorgrad-slurm. Everything the cluster writes
 # (spool, state, logs, pid files) stays in DIR; nothing is left under /etc or /var but munge's
@@ -27,6 +28,13 @@ need() {
 
 case "$cmd" in
 check)
+  need
+  ;;
+install)
+  if ! need 2>/dev/null; then
+    apt-get -o DPkg::Lock::Timeout=900 update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends slurm-wlm munge
+  fi
   need
   ;;
 start)
@@ -94,7 +102,7 @@ stop)
   rm -rf "$dir"
   ;;
 *)
-  echo "usage: scripts/slurm-local.sh start|stop|check [DIR]" >&2
+  echo "usage: scripts/slurm-local.sh start|stop|check|install [DIR]" >&2
   exit 64
   ;;
 esac
