@@ -19,7 +19,9 @@ export interface ReferenceEvaluation {
 
 /** See {@link referenceEvaluation}. */
 export interface ReferenceHooks {
+  /** sees experiment s's P' (float64, N entries) before its mask is taken */
   observe?: (s: number, P: Float64Array) => void
+  /** replaces the keyed stream: the temperature at counter c (s*N + j, or s*N per experiment) */
   temperature?: (counter: number) => number
 }
 

@@ -61,6 +61,7 @@ export interface GroupBuffers {
   marks: Uint32Array
 }
 
+/** One group's reading of the options, as the fast path and the reference take it (k from sp, or a threshold). */
 export interface SamplingConfig {
   S: number
   /** entries kept per experiment (top-k rule), or undefined with a threshold */

@@ -50,6 +50,15 @@ function instance(name: string): Backend {
 }
 
 /**
+ * The shared instance of a registered backend (made on first use), or null when none is
+ * registered under that name; it does not change the active backend.
+ * @example registeredBackend('wasm')?.name
+ */
+export function registeredBackend(name: string): Backend | null {
+  return factories.has(name) ? instance(name) : null
+}
+
+/**
  * Choose the backend for all later kernels.
  * @example setBackend('reference') // plain loops, float64-capable
  */

@@ -8,7 +8,7 @@ import { GPU } from 'gpu.js'
 import type { Backend, BackendInfo, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry } from '../backend.js'
 import { HostFallbacks } from '../host-fallbacks.js'
 import type { PriorPasses, PriorPassesInput } from '../prior-passes.js'
-import { WasmBackend } from '../wasm/wasm-backend.js'
+import { registeredBackend } from '../registry.js'
 import {
   avgPool2dBackwardSpec, avgPool2dSpec, conv2dGradInputSpec, conv2dGradWeightSpec, conv2dSpec,
   matmulSpec, maxPool2dBackwardSpec, maxPool2dSpec, type KernelSpec,
@@ -242,12 +242,11 @@ export class GpujsBackend extends HostFallbacks implements Backend {
     }), () => this.ref.avgPool2dBackward(gradOut, gradX, g))
   }
 
-  // The dynamic prior's sampling runs on a WebAssembly engine of this backend's own, made on first
-  // use: the same bits as the reference passes, and far faster than them (no GPU.js kernel yet).
-  private wasm: WasmBackend | null = null
+  // The dynamic prior's sampling has no GPU.js kernels yet: it runs on the registered wasm
+  // backend where there is one (the same bits as the reference passes, and far faster), else on
+  // the reference passes.
   override priorPasses(input: PriorPassesInput): PriorPasses {
-    this.wasm ??= new WasmBackend()
-    return this.wasm.priorPasses(input)
+    return (registeredBackend('wasm') ?? this.ref).priorPasses(input)
   }
 
   /** Destroys every kernel, texture and the GPU.js instance (GL context, worker pool). */
@@ -258,8 +257,6 @@ export class GpujsBackend extends HostFallbacks implements Backend {
   /** dispose(), awaitable: GPU.js tears its context down on the next tick. @example await backend.disposeAsync() */
   disposeAsync(): Promise<void> {
     if (!this.destroyed) {
-      this.wasm?.dispose()
-      this.wasm = null
       const gpu = this.gpu
       this.gpu = null
       this.kernels.clear()
