@@ -70,6 +70,8 @@ describe('parsing and defaults', () => {
     [['train', '--lr'], /--lr needs a value/],
     [['train', 'stray'], /unexpected argument 'stray'/],
     [['train', '--dataset', 'cifar10'], /--data-dir: required for --dataset cifar10/],
+    [['train', '--temperature-bits', '8'], /--temperature-bits: expected one of 24\|16, got '8'/],
+    [['train', '--normalizer', 'expected', '--temperature', 'per-experiment'], /--normalizer expected needs --temperature per-entry/],
     [['train', '--resume', 'x', '--lr', '1'], /--lr: cannot be changed with --resume/],
     [['sweep'], /--grid FILE is required/],
     [['sweep', '--grid', 'missing.json'], /--grid: missing.json does not exist/],

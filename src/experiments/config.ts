@@ -189,6 +189,9 @@ export function resolveConfig(overrides: Record<string, unknown>): ExperimentCon
   if (c.dataset !== 'mnist' && c.dataDir === null) {
     throw new UsageError(`--data-dir: required for --dataset ${c.dataset} (a directory with the CIFAR binary files; they cannot be downloaded here)`)
   }
+  if (c.normalizer === 'expected' && c.temperature === 'per-experiment') {
+    throw new UsageError("--normalizer expected needs --temperature per-entry: with one temperature per experiment there is nothing to average (got --temperature per-experiment)")
+  }
   if (c.lambda === null) c.lambda = defaultLambda(c.reg)
   if (c.out === null) c.out = `runs/${c.dataset}-${c.model}-${c.reg}-seed${c.seed}`
   return c
