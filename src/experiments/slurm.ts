@@ -7,8 +7,9 @@
 //   sweep.sbatch   the array job. Near its time limit Slurm sends SIGUSR1 (--signal=B:USR1@grace)
 //                  to the batch shell, which asks priorgrad to stop (SIGTERM: it finishes the
 //                  step and saves a checkpoint) and requeues the task, which then resumes. A task
-//                  that is cancelled (scancel: SIGTERM) or preempted also saves a checkpoint; it
-//                  continues when requeued (scontrol requeue JOB_TASK; --requeue allows it).
+//                  that is cancelled or preempted gets SIGTERM from Slurm and also saves a
+//                  checkpoint; it continues when requeued (scontrol requeue JOB_TASK; --requeue
+//                  allows it).
 //   report.sbatch  priorgrad report DIR --out REPORT_DIR, after every task has ended.
 //   submit.sh      submits both with the dependency, and prints their job ids.
 import fs from 'node:fs'
@@ -90,9 +91,12 @@ export function writeSlurmScripts(grid: GridFile, root: string, o: SlurmOptions)
     `${priorgrad} sweep --grid ${sh(abs(o.gridFile))} --out ${sh(rootAbs)} --shard "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT" --progress lines &`,
     'pid=$!',
     'requeue=0',
-    '# near the time limit: checkpoint, then requeue this task to continue; when cancelled: checkpoint only',
+    '# near the time limit (USR1, to this shell only): priorgrad checkpoints, then the task is requeued',
     'trap \'requeue=1; kill -TERM $pid\' USR1',
-    'trap \'kill -TERM $pid\' TERM',
+    '# scancel, preemption: Slurm sends SIGTERM to every process of the job, priorgrad included (it',
+    '# checkpoints and stops); this shell only has to outlive it, not forward it (a second SIGTERM',
+    '# would make priorgrad quit without saving)',
+    'trap true TERM',
     'wait $pid; status=$?',
     '# (wait returns early when a trapped signal arrives: wait for priorgrad itself)',
     'while kill -0 $pid 2>/dev/null; do wait $pid; status=$?; done',
