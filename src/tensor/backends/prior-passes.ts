@@ -78,20 +78,21 @@ export interface PriorPasses {
   expectedTotals(): number[]
 }
 
+/** n rounded up to a multiple of 4 (whole SIMD vectors), and the number of chunks of n entries. */
 export const round4 = (n: number): number => Math.ceil(n / 4) * 4
 export const chunksOf = (n: number): number => Math.ceil(n / PRIOR_CHUNK)
-
 
 /** The score f(w) = |w| (magnitude) or -w (literal), as float32 bit masks: f = (w & and) ^ xor. */
 export const MAGNITUDE = { and: 0x7fffffff, xor: 0 }
 export const LITERAL = { and: -1, xor: 1 << 31 }
 
-// The extremes of one evaluation: lo/hi of W (a) and W_old (b), each with 0 included, in float32,
-// as the priorRange kernel writes them.
+/** The extremes of one evaluation: lo/hi of W (a) and W_old (b), each with 0 included, in float32, as the priorRange kernel writes them. */
 export type Range = [loA: number, hiA: number, loB: number, hiB: number]
 
-// From the extremes: the softmax shifts M = max(0, max_j f_j) (so p f_j - M <= 0 for p in [0, 1)),
-// and the shortest exp that covers every exponent p f - M (a short polynomial for small weights).
+/**
+ * From the extremes: the softmax shifts M = max(0, max_j f_j) (so p f_j - M <= 0 for p in [0, 1)),
+ * and the shortest exp that covers every exponent p f - M (a short polynomial for small weights).
+ */
 export function plan(r: Range, two: boolean, magnitude: boolean): { m1: number; m2: number; variant: PriorExpVariant } {
   const shift = (lo: number, hi: number): { m: number; span: number } => {
     const m = (magnitude ? Math.max(hi, -lo) : -lo) + 0 // + 0 turns -0 into 0
@@ -102,7 +103,7 @@ export function plan(r: Range, two: boolean, magnitude: boolean): { m1: number; 
   return { m1: a.m, m2: b.m, variant: { arrays: two ? 2 : 1, degree: expDegreeFor(Math.max(a.span, b.span)) } }
 }
 
-// the segments of W one after another into dst (float32), then zeros up to a multiple of 4
+/** The segments of W one after another into dst (float32), then zeros up to a multiple of 4. */
 export function concat(src: FloatArray[], dst: Float32Array, n: number): void {
   let off = 0
   for (const w of src) {
@@ -127,8 +128,8 @@ export function referencePriorPasses({ w1, w2, n, keys, magnitude, bits, normali
       r[at] = Math.min(r[at]!, f[j]!)
       r[at + 1] = Math.max(r[at + 1]!, f[j]!)
     }
-    const bits = new Int32Array(f.buffer, f.byteOffset, n)
-    for (let j = 0; j < n; j++) bits[j] = (bits[j]! & and) ^ xor
+    const raw = new Int32Array(f.buffer, f.byteOffset, n)
+    for (let j = 0; j < n; j++) raw[j] = (raw[j]! & and) ^ xor
   }
   load(w1, fa, 0)
   if (w2) load(w2, fb, 2)
