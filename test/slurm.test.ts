@@ -86,7 +86,7 @@ describe.skipIf(why !== null)('Slurm array jobs on a local one-node cluster', ()
     }
   }, 300_000)
 
-  it('a task cancelled mid-run (scancel) saves a checkpoint; requeued, it resumes to the same runs', async () => {
+  it('a task cancelled mid-run (scancel) saves a checkpoint; requeued, it resumes to the same runs and reports the whole grid', async () => {
     const grid: GridFile = {
       base: { dataset: 'mnist', model: 'cnn2', epochs: 2, trainSubset: 1600, testSubset: 100, evalEvery: 25, logEvery: 2 },
       grids: [{ reg: ['dynamic-prior'], seed: [0, 1] }],
@@ -114,7 +114,10 @@ describe.skipIf(why !== null)('Slurm array jobs on a local one-node cluster', ()
     await waitForJobs([array!, report!], 240)
     const local = path.join(tmp, 'cancel-local')
     await runSweep(grid, local)
+    writeReport([local], { out: local })
     expect(cellsOf(viaSlurm)).toEqual(cellsOf(local))
+    // the requeued task finished the grid's last cell, so it wrote the report of the whole grid
+    expect(reportBody(viaSlurm)).toBe(reportBody(local))
     const record = JSON.parse(fs.readFileSync(path.join(viaSlurm, 'reg=dynamic-prior,seed=1', 'config.json'), 'utf8'))
     expect(record.resumes?.length).toBe(1)
   }, 420_000)

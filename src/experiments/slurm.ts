@@ -10,7 +10,9 @@
 //                  that is cancelled or preempted gets SIGTERM from Slurm and also saves a
 //                  checkpoint; it continues when requeued (scontrol requeue JOB_TASK; --requeue
 //                  allows it).
-//   report.sbatch  priorgrad report DIR --out REPORT_DIR, after every task has ended.
+//   report.sbatch  priorgrad report DIR --out REPORT_DIR, after every task has ended. (The task
+//                  that finishes the grid's last cell writes the report too, so a task requeued
+//                  after the report job ran still leaves a report of the whole grid.)
 //   submit.sh      submits both with the dependency, and prints their job ids.
 import fs from 'node:fs'
 import path from 'node:path'
@@ -79,6 +81,7 @@ export function writeSlurmScripts(grid: GridFile, root: string, o: SlurmOptions)
   const name = `priorgrad-${path.basename(o.gridFile, '.json')}`.replace(/[^\w.-]/g, '_')
   const header = (lines: string[]): string[] => ['#!/bin/bash', ...lines.map((l) => `#SBATCH ${l}`), ...(o.partition ? [`#SBATCH --partition=${o.partition}`] : [])]
 
+  const reportCommand = `${priorgrad} report ${sh(rootAbs)} --out ${sh(abs(o.reportOut ?? root))}`
   const sweep = [
     ...header([
       `--job-name=${name}`, `--array=0-${tasks - 1}`, `--cpus-per-task=${cpus}`, ...(o.time ? [`--time=${o.time}`] : []),
@@ -101,13 +104,18 @@ export function writeSlurmScripts(grid: GridFile, root: string, o: SlurmOptions)
     '# (wait returns early when a trapped signal arrives: wait for priorgrad itself)',
     'while kill -0 $pid 2>/dev/null; do wait $pid; status=$?; done',
     'if [ "$requeue" = 1 ]; then scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"; fi',
+    '# the task that finishes the last cell also writes the report (so a task requeued after the',
+    '# report job ran still leaves a report of the whole grid)',
+    `if [ "$status" = 0 ] && ! ${priorgrad} sweep --grid ${sh(abs(o.gridFile))} --out ${sh(rootAbs)} --list | grep -q '^pending'; then`,
+    `  ${reportCommand}`,
+    'fi',
     'exit $status',
     '',
   ].join('\n')
   const report = [
     ...header([`--job-name=${name}-report`, '--cpus-per-task=1', '--time=1:00:00', `--output=${sh(path.join(logs, 'report_%j.out'))}`]),
     `cd ${sh(process.cwd())}`,
-    `exec ${priorgrad} report ${sh(rootAbs)} --out ${sh(abs(o.reportOut ?? root))}`,
+    `exec ${reportCommand}`,
     '',
   ].join('\n')
   const submit = [
