@@ -23,7 +23,7 @@ import { UsageError } from './config.js'
 import { expandGrid, prepareSweep, type GridFile } from './sweep.js'
 
 export interface SlurmOptions {
-  /** the grid file, as the user named it (recorded in the scripts as an absolute path) */
+  /** the grid file, as the user named it (relative paths are from the current directory, where the scripts cd first) */
   gridFile: string
   /** array tasks (shards); default one per cell */
   tasks?: number
@@ -72,16 +72,17 @@ export function writeSlurmScripts(grid: GridFile, root: string, o: SlurmOptions)
   // the same checks as the sweep itself, for every cell (all shards)
   prepareSweep(grid, root, cells, cells, o.overwrite === true)
 
-  const abs = (p: string): string => path.resolve(p)
-  const rootAbs = abs(root)
-  const dir = path.join(rootAbs, 'slurm')
+  // The scripts cd to this directory first, so the grid, --out and the report's directory are
+  // written as given (runs record the same relative `out` as a local sweep's); the logs are
+  // absolute, as Slurm resolves them from where sbatch runs.
+  const dir = path.join(path.resolve(root), 'slurm')
   const logs = path.join(dir, 'logs')
   const bin = fileURLToPath(new URL('../../bin/priorgrad.mjs', import.meta.url))
   const priorgrad = [process.execPath, '--single-threaded-gc', bin].map(sh).join(' ')
   const name = `priorgrad-${path.basename(o.gridFile, '.json')}`.replace(/[^\w.-]/g, '_')
   const header = (lines: string[]): string[] => ['#!/bin/bash', ...lines.map((l) => `#SBATCH ${l}`), ...(o.partition ? [`#SBATCH --partition=${o.partition}`] : [])]
 
-  const reportCommand = `${priorgrad} report ${sh(rootAbs)} --out ${sh(abs(o.reportOut ?? root))}`
+  const reportCommand = `${priorgrad} report ${sh(root)} --out ${sh(o.reportOut ?? root)}`
   const sweep = [
     ...header([
       `--job-name=${name}`, `--array=0-${tasks - 1}`, `--cpus-per-task=${cpus}`, ...(o.time ? [`--time=${o.time}`] : []),
@@ -91,7 +92,7 @@ export function writeSlurmScripts(grid: GridFile, root: string, o: SlurmOptions)
     `cd ${sh(process.cwd())}`,
     // the kernels use the CPUs Slurm gave the task
     'export PRIORGRAD_THREADS=${SLURM_CPUS_PER_TASK:-1}',
-    `${priorgrad} sweep --grid ${sh(abs(o.gridFile))} --out ${sh(rootAbs)} --shard "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT" --progress lines &`,
+    `${priorgrad} sweep --grid ${sh(o.gridFile)} --out ${sh(root)} --shard "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT" --progress lines &`,
     'pid=$!',
     'requeue=0',
     '# near the time limit (USR1, to this shell only): priorgrad checkpoints, then the task is requeued',
@@ -106,7 +107,7 @@ export function writeSlurmScripts(grid: GridFile, root: string, o: SlurmOptions)
     'if [ "$requeue" = 1 ]; then scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"; fi',
     '# the task that finishes the last cell also writes the report (so a task requeued after the',
     '# report job ran still leaves a report of the whole grid)',
-    `if [ "$status" = 0 ] && ! ${priorgrad} sweep --grid ${sh(abs(o.gridFile))} --out ${sh(rootAbs)} --list | grep -q '^pending'; then`,
+    `if [ "$status" = 0 ] && ! ${priorgrad} sweep --grid ${sh(o.gridFile)} --out ${sh(root)} --list | grep -q '^pending'; then`,
     `  ${reportCommand}`,
     'fi',
     'exit $status',
