@@ -56,6 +56,7 @@ export function priorgradStep(c: StepCase, seed = 0, penalty?: (model: Module) =
     const loss = extra ? data.add(extra) : data
     loss.backward()
     optimizer.step()
+    optimizer.zeroGrad() // the gradients go with the scope (on gpujs, their textures)
     return loss.item()
   })
   return { step, model }

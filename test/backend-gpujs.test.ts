@@ -13,6 +13,7 @@ import { gpujsIsHardwareAccelerated, probeGpujs, registerGpujsBackend } from '..
 import { disposeBackends, getBackendInfo, setBackend } from '../src/tensor/backends/registry.js'
 import { ReferenceBackend } from '../src/tensor/backends/reference.js'
 import type { Backend } from '../src/tensor/backends/backend.js'
+import type { BackendStats } from '../src/tensor/backends/counters.js'
 import { Generator } from '../src/tensor/generator.js'
 import { PARITY_CASES, compare, convGeom, mm, poolGeom, randF32, runParitySuite, type ParityResult } from './gl/parity-cases.js'
 import { browserSkipReason, runBrowserParity } from './browser/browser-parity.js'
@@ -46,12 +47,13 @@ describe.each(inProcessModes)('gpujs backend, GPU.js %s mode (in process)', (mod
     const rng = new Generator(1)
     const s = mm(1, 6, 5, 4)
     const a = randF32(30, rng), bb = randF32(20, rng), out = new Float32Array(24)
+    // each host input is uploaded by a copy kernel (one per length) whose output stays as its device copy
     b.matmul(a, bb, out, s)
     b.matmul(randF32(30, rng), randF32(20, rng), out, s)
-    expect(b.stats()).toMatchObject({ compiles: 1, runs: 2 })
-    b.matmul(a, bb, out, { ...s, transB: true }) // another variant: another kernel
+    expect(b.stats()).toMatchObject({ compiles: 3, runs: 6 })
+    b.matmul(a, bb, out, { ...s, transB: true }) // another variant: another kernel; a and bb are on the device
     b.matmul(a, bb, out, s)
-    expect(b.stats()).toMatchObject({ compiles: 2, runs: 4 })
+    expect(b.stats()).toMatchObject({ compiles: 4, runs: 8 })
     void b.disposeAsync()
   })
 
@@ -128,7 +130,7 @@ describe.each(inProcessModes)('gpujs backend, GPU.js %s mode (in process)', (mod
     b.matmul(new Float32Array(4), new Float32Array(4), new Float32Array(4), mm(1, 2, 2, 2))
     const gpu = (b as unknown as { gpu: { kernels: Array<{ destroy(): void }> } }).gpu
     const spies = gpu.kernels.map((k) => vi.spyOn(k, 'destroy'))
-    expect(spies.length).toBe(2) // the probe kernel and the matmul kernel
+    expect(spies.length).toBe(3) // the probe kernel, the upload (copy) kernel and the matmul kernel
     await b.disposeAsync()
     for (const spy of spies) expect(spy).toHaveBeenCalledTimes(1)
     expect(() => b.matmul(new Float32Array(4), new Float32Array(4), new Float32Array(4), mm(1, 2, 2, 2))).toThrow(/matmul called after dispose/)
@@ -251,6 +253,8 @@ interface ChildReport {
   kernelFallbacks?: string[]
   autoMode?: string
   limit?: { warnings: string[]; ok: boolean }
+  residency?: { stats: BackendStats[]; losses: number[] }
+  referenceLosses?: number[]
   error?: string
   logs?: string[]
 }
@@ -276,6 +280,10 @@ describe('gpujs backend, GPU.js headlessgl mode (child process under xvfb-run)',
     checkReport(report, 'headlessgl')
     expect(report.limit?.ok, 'the over-limit avgPool2d gives the reference result').toBe(true)
     expect(report.limit?.warnings).toEqual([expect.stringMatching(/avgPool2d on GPU\.js headlessgl: an array of 17640000 elements exceeds 2\^24.*reference/)])
+    // a cnn2 training step on GL textures: the batch in, the loss out, no texture left behind
+    const { stats, losses } = report.residency!
+    for (const st of stats.slice(1)) expect(st).toMatchObject({ uploads: 2, downloads: 1, liveBuffers: 0 })
+    losses.forEach((l, s) => expect(Math.abs(l - report.referenceLosses![s]!), `step ${s}`).toBeLessThanOrEqual(1e-4 * Math.abs(report.referenceLosses![s]!)))
   }, 120_000)
 })
 

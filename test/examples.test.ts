@@ -24,7 +24,10 @@ const expected: Record<string, RegExp[]> = {
   ],
   'bounds.ts': [/density +nonzeros +L1 +L2 +proposed/, /holds \(or is within sampling noise\) at 5 of 5 densities/],
   'readme-mlp.ts': [/step +0 +loss \d/],
-  'where-data-moves.ts': [/host arrays +60 +107 /, /tidy\(\) +60 +35 /, /tidy\(\) \+ model\.to\(\) +60 +2 +0\.2 +0 +0\.0 /, /the same loss every way: yes/],
+  'where-data-moves.ts': [
+    /host arrays +80 +123 /, /tidy\(\) +80 +37 /, /tidy\(\) \+ model\.to\(\) +80 +2 +0\.2 +0 +0\.0 /, /the same loss every way: yes/,
+    /gpujs-webasm[^]*tidy\(\) \+ model\.to\(\) +80 +2 +0\.1 +1 +0\.0 /, /the same loss as wasm to float32 rounding: yes/,
+  ],
 }
 
 // Small settings for the examples' env switches (see each file's header).

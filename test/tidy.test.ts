@@ -159,13 +159,13 @@ describe('training inside tidy() gives the same bits, in flat memory', () => {
     const mid = backendStats()
     tidy(step)
     const scoped = statsSince(mid, backendStats())
-    // Outside tidy: 107 uploads, 72 downloads (test/backend-stats.test.ts). Inside, only what
+    // Outside tidy: 123 uploads, 84 downloads (test/backend-stats.test.ts). Inside, only what
     // lives on the host is copied: the batch (conv1's forward and weight gradient read it), conv1's
     // w and b, conv2's w and b (w again for its input gradient), fc1's and fc2's w in forward and
-    // again in backward: 11; then Adam's p, m and v (8 x 3 in, 8 x 3 out; the gradient is
-    // resident): 35 uploads, 24 downloads in all.
-    expect(plain).toMatchObject({ uploads: 107, downloads: 72 })
-    expect(scoped).toMatchObject({ uploads: 35, downloads: 24, kernelCalls: plain.kernelCalls, liveBuffers: 0 })
+    // again in backward, and their biases (added in forward): 13; then Adam's p, m and v (8 x 3
+    // in, 8 x 3 out; the gradient is resident): 37 uploads, 24 downloads in all.
+    expect(plain).toMatchObject({ uploads: 123, downloads: 84 })
+    expect(scoped).toMatchObject({ uploads: 37, downloads: 24, kernelCalls: plain.kernelCalls, liveBuffers: 0 })
   })
 
   it('cnn2 after model.to(): weights and optimizer state live in WASM memory, and a step copies only the batch', () => {

@@ -1,7 +1,8 @@
 // The tensor functions: argument checking, then either one recorded op (src/autograd/ops,
 // the primitives with a backward) or a composition of them (no backward of its own).
 import { Tensor, type TensorLike } from '../tensor/tensor.js'
-import { allocate, isFloat, type DType } from '../tensor/dtype.js'
+import { allocate, allocateOutput, isFloat, type DType } from '../tensor/dtype.js'
+import { getBackend } from '../tensor/backends/registry.js'
 import { runBinary, runUnary, runWhere } from '../tensor/loops.js'
 import { broadcastShapes, formatShape, normalizeDim, normalizeDims, numel, shapesEqual } from '../tensor/shape.js'
 import { isGradEnabled, noGrad } from './no-grad.js'
@@ -145,34 +146,23 @@ export interface ValuesIndices {
 
 /** Index of the largest value along dim (of the flattened tensor when omitted); int32, no gradient. @example argmax(logits, 1) */
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return argExtremum('argmax', x, dim, keepdim, (v, best) => v > best)
+  return argExtremum('argmax', x, dim, keepdim)
 }
 /** Index of the smallest value along dim (of the flattened tensor when omitted); int32, no gradient. @example argmin(x, 0) */
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return argExtremum('argmin', x, dim, keepdim, (v, best) => v < best)
+  return argExtremum('argmin', x, dim, keepdim)
 }
 
-function argExtremum(op: string, x: Tensor, dim: number | undefined, keepdim: boolean, better: (v: number, b: number) => boolean): Tensor {
-  if (dim === undefined) return argExtremum(op, reshape(x, [-1]), 0, keepdim, better)
+function argExtremum(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  if (dim === undefined) return argExtremum(op, reshape(x, [-1]), 0, keepdim)
   const d = normalizeDim(op, dim, x.ndim)
   const size = x.shape[d]!
   if (size === 0) throw new Error(`${op}: cannot reduce an empty dim ${dim} of shape ${formatShape(x.shape)}`)
   const inner = numel(x.shape.slice(d + 1))
   const outer = numel(x.shape.slice(0, d))
-  const out = new Int32Array(outer * inner)
-  const src = x.data
-  for (let o = 0; o < outer; o++) {
-    for (let e = 0; e < inner; e++) {
-      let bi = 0
-      let best = src[o * size * inner + e]!
-      for (let k = 1; k < size && !Number.isNaN(best); k++) {
-        const v = src[(o * size + k) * inner + e]!
-        // NOTE: the first extremum wins ties; a NaN wins over everything, as in PyTorch.
-        if (better(v, best) || Number.isNaN(v)) [bi, best] = [k, v]
-      }
-      out[o * inner + e] = bi
-    }
-  }
+  // the first extremum wins ties, a NaN wins over everything (reference.ts: argReduce)
+  const out = allocateOutput('int32', outer * inner) as Int32Array
+  getBackend().argReduce(op === 'argmax' ? 'max' : 'min', x.buffer(op), out, outer, size, inner)
   const shape = x.shape.map((s, i) => (i === d ? 1 : s))
   return new Tensor(out, keepdim ? shape : shape.filter((_, i) => i !== d))
 }
@@ -233,13 +223,12 @@ export const softmax = (x: Tensor, dim: number): Tensor => exp(logSoftmax(x, nor
 export const logSoftmax = (x: Tensor, dim: number): Tensor => sub(x, nanWhereNotFinite(logsumexp(x, normalizeDim('logSoftmax', dim, x.ndim), true)))
 
 // lse times a constant that is 1 where lse is finite and NaN elsewhere: those rows become NaN in
-// value and, through the product's gradient, in every entry's gradient. Returns lse itself (no
-// extra op, the same bits) when every row is finite, as in training.
+// value and, through the product's gradient, in every entry's gradient. Finite rows keep their
+// bits (lse * 1 = lse, and the gradient through it is gradOut * 1). It is computed on the backend
+// even when every row is finite, rather than checked on the host first: a check would read lse
+// back from a device on every training step.
 function nanWhereNotFinite(lse: Tensor): Tensor {
-  const d = lse.data
-  let finite = true
-  for (let i = 0; i < d.length && finite; i++) finite = Number.isFinite(d[i]!)
-  return finite ? lse : mul(lse, runWhere(runUnary('isfinite', lse), lift('logSoftmax', 1, lse), lift('logSoftmax', NaN, lse), lse.dtype))
+  return mul(lse, runWhere(runUnary('isfinite', lse), lift('logSoftmax', 1, lse), lift('logSoftmax', NaN, lse), lse.dtype))
 }
 
 // ---- matmul ------------------------------------------------------------------------

@@ -174,7 +174,7 @@ function accumulate(prev: Tensor, g: Tensor): Tensor {
   if (!isFreshGradient(prev)) return freshGradient(prev.add(g))
   // prev += g in place: the backend's add with prev as its own output (an elementwise add reads
   // each entry before it writes it, so the aliasing is safe; both have the input's shape and dtype).
-  getBackend().binary('add', prev.data, g.data, prev.data, broadcastGeometry('accumulate', [prev.shape, g.shape]))
+  getBackend().binary('add', prev.buffer('accumulate'), g.buffer('accumulate'), prev.buffer('accumulate'), broadcastGeometry('accumulate', [prev.shape, g.shape]))
   return prev
 }
 

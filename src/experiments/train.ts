@@ -222,6 +222,8 @@ function stepInScope(ex: Experiment, x: Tensor, y: Tensor, it: number, epoch: nu
   } catch (err) {
     throw new DivergenceError(`${where}: ${(err as Error).message} (try a smaller --lr)`, { cause: err })
   }
+  // the gradients are released with the scope (on gpujs their textures are freed now, not by the GC)
+  ex.optimizer.zeroGrad()
   return { loss, penalty }
 }
 

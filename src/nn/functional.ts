@@ -77,7 +77,8 @@ function checkTargets(op: string, input: Tensor, targets: Tensor): void {
     throw new Error(`${op}: targets shape ${formatShape(targets.shape)} does not match batch ${input.shape[0]} of input ${formatShape(input.shape)}`)
   }
   const classes = input.shape[1]!
-  targets.data.forEach((t, i) => {
+  // read without dropping a device copy: the labels stay uploaded for gather and its gradient
+  targets.hostData(op).forEach((t, i) => {
     if (t < 0 || t >= classes) throw new Error(`${op}: target ${t} at index ${i} is out of range for ${classes} classes (expected 0..${classes - 1})`)
   })
 }

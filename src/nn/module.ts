@@ -5,7 +5,7 @@
 // each child recursively), which lets safetensors files move between the two.
 import { Tensor } from '../tensor/tensor.js'
 import { formatShape, shapesEqual } from '../tensor/shape.js'
-import { inScope, keep } from '../tensor/tidy.js'
+import { inScope, keep, unkeep } from '../tensor/tidy.js'
 import { getBackend } from '../tensor/backends/registry.js'
 
 /** Parameters and buffers by dotted name, in PyTorch's order. */
@@ -90,7 +90,8 @@ export class Module {
     }
     for (const t of [...this.parameters(), ...this.buffers()]) {
       // already there for good (a scope's block would go back when the scope ends)
-      if (b.holds(t.data) && !inScope(t.data)) continue
+      const current = t.buffer(`${this.constructor.name}.to`)
+      if (b.holds(current) && !inScope(current)) continue
       const data = b.allocPersistent(t.dtype, t.numel())
       if (data === null) continue
       data.set(t.data)
@@ -173,9 +174,12 @@ export class Module {
     return this.parameters().reduce((n, p) => n + p.numel(), 0)
   }
 
-  /** Drop every parameter's gradient (grad = null). @example model.zeroGrad() */
+  /** Drop every parameter's gradient (grad = null), as the optimizers' zeroGrad(). @example model.zeroGrad() */
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null
+    for (const p of this.parameters()) {
+      if (p.grad !== null) unkeep(p.grad)
+      p.grad = null
+    }
   }
 
   /** Call fn on every descendant (children first, as PyTorch), then on this. @example model.apply((m) => { if (m instanceof Linear) init.zeros(m.bias!) }) */

@@ -75,7 +75,7 @@ abstract class AdamBase extends Optimizer<AdamOptions, AdamState> {
     const step = ++state.step
     // The loop itself is the backend's adamUpdate (reference.ts states it); the bias corrections
     // are scalars of the step, computed once here.
-    getBackend().adamUpdate(param.data as FloatBuffer, grad as FloatBuffer, state.expAvg, state.expAvgSq, amsgrad ? state.maxExpAvgSq! : null, {
+    getBackend().adamUpdate(param.buffer(this.name) as FloatBuffer, grad as FloatBuffer, state.expAvg, state.expAvgSq, amsgrad ? state.maxExpAvgSq! : null, {
       beta1,
       beta2,
       stepSize: lr / (1 - beta1 ** step),

@@ -8,6 +8,10 @@ import { shapesEqual } from '../tensor/shape.js'
 import { isPlainObject } from './validate.js'
 import { getBackend } from '../tensor/backends/registry.js'
 import { allocateHost } from '../tensor/dtype.js'
+import { deviceCopyOf, syncHost } from '../tensor/device-copy.js'
+import { runUnary } from '../tensor/loops.js'
+import { noGrad } from '../autograd/no-grad.js'
+import { unkeep } from '../tensor/tidy.js'
 
 /** A state buffer; it has the dtype of its parameter (float32 params keep float32 moments). */
 export type FloatBuffer = Float32Array | Float64Array
@@ -94,7 +98,7 @@ export abstract class Optimizer<O extends { lr: number }, S extends ParamState =
     if (!isPlainObject(group) || !Array.isArray(group.params)) throw new Error(`${where}: a param group needs a params array`)
     const seen = new Set(this.allParams())
     group.params.forEach((p, i) => {
-      if (p === null || typeof p !== 'object' || !ArrayBuffer.isView((p as Tensor).data)) {
+      if (p === null || typeof p !== 'object' || typeof (p as Tensor).buffer !== 'function') {
         throw new Error(`${where}: param group ${this.paramGroups.length} entry ${i} is not a Tensor`)
       }
       if (p.dtype !== 'float32' && p.dtype !== 'float64') {
@@ -113,9 +117,31 @@ export abstract class Optimizer<O extends { lr: number }, S extends ParamState =
     return this.paramGroups.flatMap((g) => g.params)
   }
 
-  /** Drop every gradient (grad = null). @example opt.zeroGrad() */
+  /**
+   * Drop every gradient (grad = null). Inside the tidy() scope whose backward() made them, the
+   * gradients are then released with the scope, and so is their memory on the backend (a GPU.js
+   * texture would otherwise wait for the garbage collector): call it after step() in the scope.
+   * @example opt.zeroGrad()
+   */
   zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null
+    for (const g of this.paramGroups) {
+      for (const p of g.params) {
+        if (p.grad !== null) unkeep(p.grad)
+        p.grad = null
+      }
+    }
+  }
+
+  // On a backend that keeps gradients on a device (GPU.js), count their finite entries there and
+  // read back one number: true when all are finite. Otherwise (host arrays, or some entry not
+  // finite) false, and step() checks on the host, where it can name the entry.
+  private gradientsFiniteOnDevice(): boolean {
+    const grads = this.allParams().flatMap((p) => (p.grad === null ? [] : [p.grad]))
+    if (!grads.some((g) => deviceCopyOf(g.buffer('step')) !== undefined)) return false
+    const total = grads.reduce((n, g) => n + g.numel(), 0)
+    // NOTE: float32 counts are exact below 2^24 entries; past that, check on the host.
+    if (total >= 2 ** 24) return false
+    return noGrad(() => grads.map((g) => runUnary('isfinite', g).sum()).reduce((a, b) => a.add(b)).item()) === total
   }
 
   /**
@@ -124,15 +150,16 @@ export abstract class Optimizer<O extends { lr: number }, S extends ParamState =
    * @example loss.backward(); opt.step(); opt.zeroGrad()
    */
   step(options: StepOptions = {}): void {
+    const checkValues = options.checkFinite === true && !this.gradientsFiniteOnDevice()
     let index = 0
     for (const g of this.paramGroups) {
       for (const p of g.params) {
         const grad = p.grad
         if (grad !== null) {
-          if (grad.data.length !== p.data.length || !shapesEqual(grad.shape, p.shape)) {
+          if (grad.numel() !== p.numel() || !shapesEqual(grad.shape, p.shape)) {
             throw new Error(`${this.name}.step: param ${index} has shape [${p.shape.join(',')}] but its grad has shape [${grad.shape.join(',')}]; nothing was updated`)
           }
-          if (options.checkFinite === true) {
+          if (checkValues) {
             const d = grad.data
             for (let i = 0; i < d.length; i++) {
               if (!Number.isFinite(d[i]!)) {
@@ -152,7 +179,7 @@ export abstract class Optimizer<O extends { lr: number }, S extends ParamState =
           s = this.initState(p, g)
           this.state.set(p, s)
         }
-        this.update(p, p.grad.data, s, g)
+        this.update(p, p.grad.buffer(`${this.name}.step`), s, g)
       }
     }
   }
@@ -174,6 +201,8 @@ export abstract class Optimizer<O extends { lr: number }, S extends ParamState =
           const entry: Record<string, number | number[] | FloatBuffer> = {}
           for (const [k, v] of Object.entries(s)) {
             if (v === undefined) continue
+            // a moment the backend updated on a device is read back first (device-copy.ts)
+            if (typeof v !== 'number') syncHost(v, false)
             entry[k] = typeof v === 'number' ? v : options.typedArrays === true ? v.slice() : Array.from(v)
           }
           state[String(index)] = entry
@@ -263,8 +292,8 @@ function copyBuffer(where: string, key: string, name: string, value: unknown, p:
   const isArrayLike = Array.isArray(value) || value instanceof Float32Array || value instanceof Float64Array
   if (!isArrayLike) throw new Error(`${where}: state of param ${key}: "${name}" must be an array of numbers, got ${typeof value}`)
   const src = value as ArrayLike<unknown>
-  if (src.length !== p.data.length) {
-    throw new Error(`${where}: state of param ${key}: "${name}" has ${src.length} values, the param has shape [${p.shape.join(',')}] (${p.data.length} values)`)
+  if (src.length !== p.numel()) {
+    throw new Error(`${where}: state of param ${key}: "${name}" has ${src.length} values, the param has shape [${p.shape.join(',')}] (${p.numel()} values)`)
   }
   const out = p.dtype === 'float32' ? new Float32Array(src.length) : new Float64Array(src.length)
   for (let i = 0; i < src.length; i++) {
@@ -279,6 +308,6 @@ function copyBuffer(where: string, key: string, name: string, value: unknown, p:
 export function zerosFor(p: Tensor): FloatBuffer {
   // State follows its parameter: in the backend's memory when the parameter lives there (Module.to).
   const b = getBackend()
-  const resident = b.holds(p.data) ? (b.allocPersistent(p.dtype, p.data.length) as FloatBuffer | null) : null
-  return resident ?? (allocateHost(p.dtype, p.data.length) as FloatBuffer)
+  const resident = b.holds(p.buffer('optimizer state')) ? (b.allocPersistent(p.dtype, p.numel()) as FloatBuffer | null) : null
+  return resident ?? (allocateHost(p.dtype, p.numel()) as FloatBuffer)
 }

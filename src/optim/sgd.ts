@@ -50,6 +50,6 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
     if (first) state.momentumBuffer = zerosFor(param)
     // The loop itself is the backend's sgdUpdate (reference.ts states it).
     const buf = momentum !== 0 ? state.momentumBuffer! : null
-    getBackend().sgdUpdate(param.data as FloatBuffer, grad as FloatBuffer, buf, { lr, momentum, dampening, nesterov, weightDecay, maximize, first })
+    getBackend().sgdUpdate(param.buffer(this.name) as FloatBuffer, grad as FloatBuffer, buf, { lr, momentum, dampening, nesterov, weightDecay, maximize, first })
   }
 }

@@ -98,7 +98,8 @@ export class DynamicPriorRegularizer {
     for (const [key, members] of parts) {
       const g = this.groupFor(key, members)
       const fresh = members.map(([name, t]) => this.snapshotFor(name, t))
-      const cur = members.map(([, t]) => t.data as FloatArray)
+      // read only: on gpujs the weights stay on the device (hostData does not drop the copy)
+      const cur = members.map(([, t]) => t.hostData(NAME) as FloatArray)
       const old = members.map(([name]) => this.snapshots.get(name) as FloatArray)
       if (this.options.implementation === 'reference') {
         this.sampleByReference(g, cur, old)
@@ -114,7 +115,7 @@ export class DynamicPriorRegularizer {
       const term = buildPenalty(members.map(([, t]) => t), g.sample, this.options.norm, this.options.eps)
       total = total ? total.add(term) : term
     }
-    for (const [name, t] of params) this.snapshots.get(name)!.set(t.data)
+    for (const [name, t] of params) this.snapshots.get(name)!.set(t.hostData(NAME))
     return total ?? new Tensor(new Float32Array(1), [])
   }
 
@@ -236,7 +237,7 @@ export class DynamicPriorRegularizer {
   private validate(params: NamedParam[], parts: Map<string, NamedParam[]>): void {
     for (const [name, t] of params) {
       if (!isFloat(t.dtype)) throw new Error(`${NAME}: parameter '${name}' is ${t.dtype}; only float tensors can be regularized`)
-      const d = t.data
+      const d = t.hostData(NAME)
       if (!allFinite(d)) {
         const i = d.findIndex((x) => !Number.isFinite(x))
         throw new Error(`${NAME}: parameter '${name}' has a non-finite value ${d[i]} at flat index ${i} (shape ${formatShape(t.shape)})`)
@@ -321,7 +322,7 @@ export class DynamicPriorRegularizer {
   private snapshotFor(name: string, t: Tensor): boolean {
     if (this.snapshots.has(name)) return false
     const copy = allocateHost(t.dtype, t.numel())
-    copy.set(t.data)
+    copy.set(t.hostData(NAME))
     this.snapshots.set(name, copy)
     this.snapshotShapes.set(name, [...t.shape])
     this.allocations++

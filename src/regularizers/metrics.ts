@@ -45,7 +45,7 @@ function tensorsOf(op: string, input: MetricInput): Labelled[] {
  */
 export function nonFiniteError(op: string, tensors: Labelled[]): Error | null {
   for (const [label, t] of tensors) {
-    const d = t.data
+    const d = t.hostData(op)
     for (let i = 0; i < d.length; i++) {
       if (!Number.isFinite(d[i]!)) {
         return new Error(`${op}: ${label} has a non-finite value ${d[i]} at flat index ${i} (shape ${formatShape(t.shape)}); expected finite values`)
@@ -62,14 +62,14 @@ export function nonFiniteError(op: string, tensors: Labelled[]): Error | null {
  * @example return checkPenalty('L2.penalty', total, [[paramLabel('w'), w]])
  */
 export function checkPenalty(op: string, penalty: Tensor, tensors: Labelled[]): Tensor {
-  const value = penalty.data[0]!
+  const value = penalty.item()
   if (Number.isFinite(value)) return penalty
   const bad = nonFiniteError(op, tensors)
   if (bad) throw bad
   let largest = 0
   let where = ''
   for (const [label, t] of tensors) {
-    t.data.forEach((v, i) => {
+    t.hostData(op).forEach((v, i) => {
       if (Math.abs(v) > largest) [largest, where] = [Math.abs(v), `${label} at flat index ${i}`]
     })
   }
@@ -89,7 +89,7 @@ interface Sums {
 function sums(op: string, tensors: Labelled[], taus: number[]): Sums {
   const out: Sums = { n: 0, abs: 0, sq: 0, above: taus.map(() => 0) }
   for (const [label, t] of tensors) {
-    const d = t.data
+    const d = t.hostData(op)
     out.n += d.length
     for (let i = 0; i < d.length; i++) {
       const a = Math.abs(d[i]!)

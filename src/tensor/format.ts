@@ -10,7 +10,7 @@ export function formatTensor(t: Tensor): string {
   const summarize = t.numel() > SUMMARIZE_ABOVE
   const fmt = numberFormatter(t)
   const prefix = 'tensor('
-  const body = t.ndim === 0 ? fmt(t.data[0]!) : formatDim(t, fmt, 0, 0, prefix.length + 1, summarize)
+  const body = t.ndim === 0 ? fmt(t.hostData('toString')[0]!) : formatDim(t, fmt, 0, 0, prefix.length + 1, summarize)
   const extras: string[] = []
   if (t.dtype !== 'float32') extras.push(`dtype=${t.dtype}`)
   if (t.node) extras.push(`gradFn=<${t.node.opName}>`)
@@ -24,7 +24,7 @@ function formatDim(t: Tensor, fmt: (v: number) => string, dim: number, offset: n
   const step = numel(t.shape.slice(dim + 1))
   const idx = summarize && size > 2 * EDGE ? [...range(0, EDGE), -1, ...range(size - EDGE, size)] : range(0, size)
   if (dim === t.ndim - 1) {
-    return '[' + idx.map((i) => (i < 0 ? '...' : fmt(t.data[offset + i]!))).join(', ') + ']'
+    return '[' + idx.map((i) => (i < 0 ? '...' : fmt(t.hostData('toString')[offset + i]!))).join(', ') + ']'
   }
   const sep = ',' + '\n'.repeat(t.ndim - dim - 1) + ' '.repeat(indent)
   const parts = idx.map((i) => (i < 0 ? '...' : formatDim(t, fmt, dim + 1, offset + i * step, indent + 1, summarize)))
@@ -36,9 +36,9 @@ function range(a: number, b: number): number[] {
 }
 
 function numberFormatter(t: Tensor): (v: number) => string {
-  const finite = Array.from(t.data).filter(Number.isFinite)
+  const finite = Array.from(t.hostData('toString')).filter(Number.isFinite)
   if (t.dtype === 'int32') {
-    const w = Math.max(1, ...Array.from(t.data, (v) => String(v).length))
+    const w = Math.max(1, ...Array.from(t.hostData('toString'), (v) => String(v).length))
     return (v) => String(v).padStart(w)
   }
   const allInt = finite.every(Number.isInteger)
@@ -52,6 +52,6 @@ function numberFormatter(t: Tensor): (v: number) => string {
     if (allInt) return `${v}.`
     return v.toFixed(4)
   }
-  const width = Math.max(1, ...Array.from(t.data, (v) => raw(v).length))
+  const width = Math.max(1, ...Array.from(t.hostData('toString'), (v) => raw(v).length))
   return (v) => raw(v).padStart(width)
 }

@@ -10,15 +10,15 @@ import type { BinaryOp, UnaryOp } from './backends/backend.js'
 
 /** op(x) elementwise, e.g. runUnary('exp', x); `dtype` defaults to x's. */
 export function runUnary(op: UnaryOp, x: Tensor, dtype: DType = x.dtype): Tensor {
-  const out = allocateOutput(dtype, x.data.length)
-  getBackend().unary(op, x.data, out)
+  const out = allocateOutput(dtype, x.numel())
+  getBackend().unary(op, x.buffer(op), out)
   return new Tensor(out, x.shape)
 }
 
 /** min(max(x, min), max) elementwise. */
 export function runClamp(x: Tensor, min: number, max: number): Tensor {
-  const out = allocateOutput(x.dtype, x.data.length)
-  getBackend().clamp(x.data, out, min, max)
+  const out = allocateOutput(x.dtype, x.numel())
+  getBackend().clamp(x.buffer('clamp'), out, min, max)
   return new Tensor(out, x.shape)
 }
 
@@ -26,7 +26,7 @@ export function runClamp(x: Tensor, min: number, max: number): Tensor {
 export function runBinary(op: BinaryOp, a: Tensor, b: Tensor, dtype: DType, name: string = op): Tensor {
   const shape = broadcastShapes(name, a.shape, b.shape)
   const out = allocateOutput(dtype, numel(shape))
-  getBackend().binary(op, a.data, b.data, out, broadcastGeometry(name, [a.shape, b.shape]))
+  getBackend().binary(op, a.buffer(name), b.buffer(name), out, broadcastGeometry(name, [a.shape, b.shape]))
   return new Tensor(out, shape)
 }
 
@@ -34,7 +34,7 @@ export function runBinary(op: BinaryOp, a: Tensor, b: Tensor, dtype: DType, name
 export function runWhere(cond: Tensor, a: Tensor, b: Tensor, dtype: DType): Tensor {
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape)
   const out = allocateOutput(dtype, numel(shape))
-  getBackend().where(cond.data, a.data, b.data, out, broadcastGeometry('where', [cond.shape, a.shape, b.shape]))
+  getBackend().where(cond.buffer('where'), a.buffer('where'), b.buffer('where'), out, broadcastGeometry('where', [cond.shape, a.shape, b.shape]))
   return new Tensor(out, shape)
 }
 
@@ -57,24 +57,10 @@ export function broadcastLoop(shape: readonly number[], strides: number[][], vis
   })
 }
 
-/**
- * Copy `x` laid out as `outShape` (materialised broadcast), run by run along the merged
- * broadcast's last dim: a run that reads along x is one block copy, a broadcast one is a fill.
- */
+/** Copy `x` laid out as `outShape` (a materialised broadcast) on the backend: its `expand` primitive. */
 export function broadcastTo(x: Tensor, outShape: readonly number[]): TypedArray {
   const out = allocateOutput(x.dtype, numel(outShape))
-  const src = x.data
-  if (src.length === out.length) {
-    out.set(src)
-    return out
-  }
   if (out.length === 0) return out
-  const g = broadcastGeometry('expand', [outShape, x.shape])
-  const n = g.shape[g.shape.length - 1]!
-  const along = g.strides[1]![g.shape.length - 1] !== 0
-  forEachRun(g, (o, [, i]) => {
-    if (along) out.set(src.subarray(i!, i! + n), o)
-    else out.fill(src[i!]!, o, o + n)
-  })
+  getBackend().expand(x.buffer('expand'), out, broadcastGeometry('expand', [x.shape, outShape]))
   return out
 }

@@ -11,6 +11,8 @@ import type { Node } from '../autograd/node.js'
 import * as fn from '../autograd/functional.js'
 import { backward, type BackwardOptions } from '../autograd/graph.js'
 import { adoptTensor, disposeTensor } from './tidy.js'
+import { deviceCopyOf, syncHost } from './device-copy.js'
+import { getBackend } from './backends/registry.js'
 
 /** A plain number where a tensor is accepted. */
 export type Scalar = number
@@ -49,11 +51,41 @@ export class Tensor {
   }
 
   /**
-   * The elements, row-major; length = product of shape. Inside tidy() they may live in the
-   * backend's memory; a tensor released by its tidy() scope throws here.
+   * The elements, row-major, as a host array you may read and write; length = product of shape.
+   * Inside tidy() they may live in the backend's memory; a tensor released by its tidy() scope
+   * throws here. Where the backend holds them on a device (a GPU.js texture, see
+   * device-copy.ts) they are read back first, and the device copy is dropped, since the caller
+   * may write the array; the next kernel uploads it again.
    */
   get data(): TypedArray {
     if (this._released) throw new Error(releasedMessage('Tensor.data', this))
+    syncHost(this._data, true)
+    return this._data
+  }
+
+  /**
+   * The array a backend primitive computes on, for the ops: unlike `data`, nothing is read back
+   * from a device copy (the backend uses the copy itself). Throws, naming `op` and both
+   * backends, when the values live on a backend other than the active one: moving is explicit.
+   * @example getBackend().unary('exp', x.buffer('exp'), out)
+   */
+  buffer(op: string): TypedArray {
+    if (this._released) throw new Error(releasedMessage(op, this))
+    const copy = deviceCopyOf(this._data)
+    if (copy !== undefined) {
+      const active = getBackend().name
+      if (copy.backend !== active) {
+        throw new Error(`${op}: a ${formatShape(this.shape)} tensor lives on backend '${copy.backend}' but the active backend is '${active}'; ` +
+          `read it to the host with .data (or call setBackend('${copy.backend}')) before using it on '${active}'`)
+      }
+    }
+    return this._data
+  }
+
+  /** The host array with current values, for reading only (printing, item()): a device copy stays valid. @internal */
+  hostData(op: string): TypedArray {
+    if (this._released) throw new Error(releasedMessage(op, this))
+    syncHost(this._data, false)
     return this._data
   }
 
@@ -103,7 +135,8 @@ export class Tensor {
   }
   /** Number of elements. @example zeros([2, 3]).numel() // 6 */
   numel(): number {
-    return this.data.length
+    if (this._released) throw new Error(releasedMessage('numel', this))
+    return this._data.length
   }
   /** The size of one dim (negative counts from the end), or the whole shape. @example x.size(-1) */
   size(): number[]
@@ -121,12 +154,13 @@ export class Tensor {
 
   /** The single value of a one-element tensor. @example loss.item() */
   item(): number {
-    if (this.data.length !== 1) throw new Error(`item: only one-element tensors convert to a number, shape is ${formatShape(this.shape)}`)
-    return this.data[0]!
+    const values = this.hostData('item')
+    if (values.length !== 1) throw new Error(`item: only one-element tensors convert to a number, shape is ${formatShape(this.shape)}`)
+    return values[0]!
   }
   /** Nested arrays of numbers (a number for a 0-d tensor). @example tensor([[1, 2]]).toArray() // [[1, 2]] */
   toArray(): NestedArray {
-    return toNested(this.data, this.shape, 0, 0)
+    return toNested(this.hostData('toArray'), this.shape, 0, 0)
   }
   /** A PyTorch-like printout. @example console.log(String(x)) */
   toString(): string {
@@ -144,7 +178,7 @@ export class Tensor {
   }
   /** A tensor sharing the data, cut from the graph. @example const w0 = w.detach() */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape)
+    return new Tensor(this.buffer('detach'), this.shape)
   }
   /** Set requiresGrad in place and return this. @example const w = randn([3]).requiresGrad_() */
   requiresGrad_(value = true): this {

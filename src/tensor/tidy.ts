@@ -18,6 +18,7 @@
 import type { Tensor } from './tensor.js'
 import { setResidentAllocator, type DType, type TypedArray } from './dtype.js'
 import { getBackend } from './backends/registry.js'
+import { closeUploadScope, moveDeviceCopy, openUploadScope } from './device-copy.js'
 import type { Backend } from './backends/backend.js'
 
 interface Scope {
@@ -52,12 +53,14 @@ export function tidy<T>(fn: () => T): T {
   const scope: Scope = { backend: getBackend(), resident: new Set(), tensors: new Map(), kept: new Set() }
   scopes.push(scope)
   setResidentAllocator(residentAllocate)
+  openUploadScope()
   try {
     const result = fn()
     if (result instanceof Promise) throw new Error('tidy: fn returned a Promise; tidy scopes are synchronous (await outside them)')
     for (const t of tensorsIn(result)) scope.kept.add(t)
     return result
   } finally {
+    closeUploadScope()
     scopes.pop()
     if (scopes.length === 0) setResidentAllocator(null)
     end(scope)
@@ -74,6 +77,15 @@ export function keep<T extends Tensor | null>(t: T): T {
   if (!isTensor(t)) throw new Error(`keep: expected a Tensor (or null), got ${Array.isArray(t) ? 'an array' : typeof t}`)
   innermost()?.kept.add(t)
   return t
+}
+
+/**
+ * Undo what keeps `t` past the open tidy() scopes (optimizers' zeroGrad() drops the gradients
+ * backward() kept): it is released with its scope like any other tensor of it. Outside any
+ * scope it does nothing. @internal
+ */
+export function unkeep(t: Tensor): void {
+  for (const s of scopes) s.kept.delete(t)
 }
 
 /**
@@ -127,6 +139,7 @@ function end(scope: Scope): void {
     let host = moved.get(data)
     if (!host) {
       host = data.slice() // an ordinary (host) array of the same type
+      moveDeviceCopy(data, host) // values on a device (GPU.js) stay there, now the host array's
       moved.set(data, host)
     }
     t.moveStorage(host)

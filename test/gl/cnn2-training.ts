@@ -11,6 +11,11 @@ import { crossEntropy } from '../../src/nn/functional.js'
 import { randint, randn } from '../../src/tensor/creation.js'
 import { noGrad } from '../../src/autograd/no-grad.js'
 import { Generator } from '../../src/tensor/generator.js'
+import { tidy } from '../../src/tensor/tidy.js'
+import { backendStats } from '../../src/tensor/backends/registry.js'
+import { statsSince, type BackendStats } from '../../src/tensor/backends/counters.js'
+import { createModel } from '../../src/nn/models/index.js'
+import { Adam } from '../../src/optim/adam.js'
 
 /** Losses of `steps` SGD steps (lr 0.01) at batch size `batch`, all randomness from `seed`. */
 export function trainCnn2(steps: number, batch: number, seed = 0): number[] {
@@ -36,4 +41,31 @@ export function trainCnn2(steps: number, batch: number, seed = 0): number[] {
     })
   }
   return losses
+}
+
+/**
+ * The zoo's cnn2 trained as the library's trainer runs a step (model.to(), one tidy() scope,
+ * Adam, zeroGrad after the step) on a new seeded batch each step, on the active backend:
+ * each step's backendStats() difference and loss.
+ */
+export function cnn2Residency(steps: number, batch: number): { stats: BackendStats[]; losses: number[] } {
+  const g = new Generator(0)
+  const model = createModel('cnn2', { numClasses: 10, inChannels: 1, generator: g }).to()
+  const opt = new Adam(model.parameters(), { lr: 1e-3 })
+  const stats: BackendStats[] = []
+  const losses: number[] = []
+  for (let s = 0; s < steps; s++) {
+    const x = randn([batch, 1, 28, 28], { generator: g })
+    const y = randint(0, 10, [batch], { generator: g })
+    const before = backendStats()
+    losses.push(tidy(() => {
+      const loss = crossEntropy(model.forward(x), y)
+      loss.backward()
+      opt.step()
+      opt.zeroGrad()
+      return loss.item()
+    }))
+    stats.push(statsSince(before, backendStats()))
+  }
+  return { stats, losses }
 }

@@ -3,9 +3,12 @@
 // (|got - want| <= atol + rtol |want|, atol 1e-4, rtol 1e-3). Shared by the in-process vitest
 // suite, the headless-GL child process (test/gl/parity-headlessgl.ts) and the browser page
 // (test/browser/parity-page.ts), so all modes run exactly the same cases.
-import type { Backend, Conv2dGeometry, MatmulShape, Pool2dGeometry } from '../../src/tensor/backends/backend.js'
+import type { AdamUpdate, Backend, BinaryOp, Conv2dGeometry, GatherGeometry, MatmulShape, Pool2dGeometry, SgdUpdate, UnaryOp } from '../../src/tensor/backends/backend.js'
+import { broadcastGeometry, broadcastShapes, numel } from '../../src/tensor/shape.js'
 import { ReferenceBackend } from '../../src/tensor/backends/reference.js'
 import { Generator } from '../../src/tensor/generator.js'
+import { syncHost } from '../../src/tensor/device-copy.js'
+import type { TypedArray } from '../../src/tensor/dtype.js'
 
 export const ATOL = 1e-4
 export const RTOL = 1e-3
@@ -52,6 +55,8 @@ export function randF32(n: number, rng: Generator, levels = 0): Float32Array {
 }
 
 export function compare(name: string, got: ArrayLike<number>, want: ArrayLike<number>): ParityResult {
+  // a backend that keeps its output on a device (gpujs) reads it back here (device-copy.ts)
+  if (ArrayBuffer.isView(got)) syncHost(got as TypedArray, false)
   let maxAbsErr = 0
   let worstRatio = got.length === want.length ? 0 : Infinity
   let worst = { index: -1, got: NaN, want: NaN }
@@ -170,6 +175,155 @@ function poolCases(name: string, g: Pool2dGeometry, levels: number): ParityCase[
   ]
 }
 
+// ---- the primitives between the heavy ones (each output stays on a device on gpujs) ----
+
+// Inputs in a function's comfortable domain (GL gives no promise at NaN or the infinities).
+const DOMAIN: Partial<Record<UnaryOp, (v: number) => number>> = {
+  log: (v) => Math.abs(v) + 0.1, sqrt: (v) => Math.abs(v), reciprocal: (v) => (v < 0 ? v - 0.5 : v + 0.5), exp: (v) => v * 8,
+  sigmoid: (v) => v * 8, tanh: (v) => v * 4, trunc: (v) => v * 5,
+}
+const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'relu', 'sigmoid', 'tanh', 'reciprocal', 'sign', 'trunc', 'copy', 'isfinite']
+const BINARY_OPS: BinaryOp[] = ['add', 'mul', 'pow', 'maximum', 'minimum', 'eq', 'gt', 'lt', 'ge', 'le']
+const ref64 = new ReferenceBackend()
+
+function unaryCase(op: UnaryOp): ParityCase {
+  return { name: `unary ${op} [37]`, run(backend) {
+    const x = randF32(37, new Generator(`u ${op}`), 8).map(DOMAIN[op] ?? ((v) => v))
+    const got = new Float32Array(37), want = new Float64Array(37)
+    backend.unary(op, x, got)
+    ref64.unary(op, f64(x), want)
+    return compare(this.name, got, want)
+  } }
+}
+
+// a op b over a broadcast of two shapes; a one-element operand is a scalar (a uniform on GL).
+function binaryCase(op: BinaryOp, sa: number[], sb: number[]): ParityCase {
+  return { name: `binary ${op} [${sa}] [${sb}]`, run(backend) {
+    const rng = new Generator(`b ${op} ${sa} ${sb}`)
+    // pow: positive bases with any exponent, and negative bases with integer exponents
+    const a = randF32(numel(sa), rng, 4).map((v, i) => (op === 'pow' ? (i % 2 ? Math.abs(v) + 0.25 : v * 3) : v))
+    const b = randF32(numel(sb), rng, 4).map((v, i) => (op === 'pow' ? (i % 2 ? v * 2 : Math.round(v * 3)) : v))
+    const shape = broadcastShapes(op, sa, sb)
+    const g = broadcastGeometry(op, [sa, sb])
+    const got = new Float32Array(numel(shape)), want = new Float64Array(numel(shape))
+    backend.binary(op, a, b, got, g)
+    ref64.binary(op, f64(a), f64(b), want, g)
+    return compare(this.name, got, want)
+  } }
+}
+
+const BROADCASTS: [number[], number[]][] = [[[4, 5], [4, 5]], [[3, 4], [4]], [[2, 3, 4, 5], [3, 1, 1]], [[3, 1], [1, 4]], [[4, 5], []], [[], [6]]]
+
+function elementwiseCases(): ParityCase[] {
+  const cases: ParityCase[] = UNARY_OPS.map(unaryCase)
+  for (const op of BINARY_OPS) cases.push(binaryCase(op, [3, 4], [4]))
+  for (const [sa, sb] of BROADCASTS) cases.push(binaryCase('add', sa, sb), binaryCase('mul', sb, sa))
+  cases.push({ name: 'clamp [37]', run(backend) {
+    const x = randF32(37, new Generator('clamp'))
+    const got = new Float32Array(37), want = new Float64Array(37)
+    backend.clamp(x, got, -0.25, 0.5)
+    ref64.clamp(f64(x), want, -0.25, 0.5)
+    return compare(this.name, got, want)
+  } })
+  cases.push({ name: 'where [2,3,4] cond [3,1] b scalar', run(backend) {
+    const rng = new Generator('where')
+    const cond = randF32(3, rng, 1).map((v) => (v > 0 ? 1 : 0)), a = randF32(24, rng), b = new Float32Array([7])
+    const g = broadcastGeometry('where', [[3, 1], [2, 3, 4], []])
+    const got = new Float32Array(24), want = new Float64Array(24)
+    backend.where(cond, a, b, got, g)
+    ref64.where(f64(cond), f64(a), f64(b), want, g)
+    return compare(this.name, got, want)
+  } })
+  for (const [from, to] of [[[4], [3, 4]], [[3, 1], [3, 5]], [[1], [2, 3]], [[2, 1, 3], [2, 4, 3]]] as [number[], number[]][]) {
+    cases.push({ name: `expand [${from}] to [${to}]`, run(backend) {
+      const x = randF32(numel(from), new Generator(`e ${from}`))
+      const g = broadcastGeometry('expand', [from, to])
+      const got = new Float32Array(numel(to)), want = new Float64Array(numel(to))
+      backend.expand(x, got, g)
+      ref64.expand(f64(x), want, g)
+      return compare(this.name, got, want)
+    } })
+  }
+  for (const [outer, size, inner] of [[3, 7, 5], [4, 1500, 1], [1, 9, 1], [2, 3, 1]]) {
+    cases.push({ name: `sum [${outer},${size},${inner}]${size > 1000 ? ' long' : ''}`, run(backend) {
+      const x = randF32(outer * size * inner, new Generator(`s ${size}`))
+      const got = new Float32Array(outer * inner), want = new Float64Array(outer * inner)
+      backend.sum(x, got, outer, size, inner)
+      ref64.sum(f64(x), want, outer, size, inner)
+      return compare(this.name, got, want)
+    } })
+    for (const which of ['max', 'min'] as const) {
+      cases.push({ name: `argReduce ${which} [${outer},${size},${inner}] ties`, run(backend) {
+        const x = randF32(outer * size * inner, new Generator(`a ${which} ${size}`), 3)
+        const got = new Int32Array(outer * inner), want = new Int32Array(outer * inner)
+        backend.argReduce(which, x, got, outer, size, inner)
+        ref64.argReduce(which, x, want, outer, size, inner)
+        return compare(this.name, got, want)
+      } })
+    }
+  }
+  const gathers: GatherGeometry[] = [
+    { op: 'gather', dim: 1, xShape: [4, 10], indexShape: [4, 1] },
+    { op: 'gather', dim: 0, xShape: [5, 3], indexShape: [2, 3] },
+    { op: 'gather', dim: 1, xShape: [2, 6, 3], indexShape: [2, 4, 2] },
+  ]
+  for (const g of gathers) {
+    const tag = `dim ${g.dim} x[${g.xShape}] index[${g.indexShape}]`
+    const index = (): Int32Array => {
+      const rng = new Generator(`gi ${tag}`)
+      return Int32Array.from({ length: numel(g.indexShape) }, () => rng.int(g.xShape[g.dim]!))
+    }
+    cases.push({ name: `gather ${tag}`, run(backend) {
+      const x = randF32(numel(g.xShape), new Generator(`gx ${tag}`))
+      const got = new Float32Array(numel(g.indexShape)), want = new Float64Array(got.length)
+      backend.gather(x, index(), got, g)
+      ref64.gather(f64(x), index(), want, g)
+      return compare(this.name, got, want)
+    } })
+    cases.push({ name: `scatterAdd ${tag}`, run(backend) {
+      const src = randF32(numel(g.indexShape), new Generator(`gs ${tag}`))
+      const got = new Float32Array(numel(g.xShape)), want = new Float64Array(got.length)
+      backend.scatterAdd(src, index(), got, g)
+      ref64.scatterAdd(f64(src), index(), want, g)
+      return compare(this.name, got, want)
+    } })
+  }
+  return cases
+}
+
+// One update of every state array (float32 on the backend, float64 in the reference), compared array by array.
+function updateCase(name: string, arrays: number, update: (b: Backend, a: (Float32Array | Float64Array)[]) => void): ParityCase {
+  return { name, run(backend) {
+    const rng = new Generator(name)
+    // p, grad, then the state (moments are non-negative where a square root reads them)
+    const init = Array.from({ length: arrays }, (_, k) => randF32(41, rng).map((v) => (k >= 3 ? Math.abs(v) * 1e-2 : v)))
+    const got = init.map((a) => a.slice())
+    const want = init.map(f64)
+    update(backend, got)
+    update(ref64, want)
+    const results = got.map((a, k) => compare(`${name} [array ${k}]`, a, want[k]!))
+    return results.find((r) => !r.ok) ?? results[0]!
+  } }
+}
+
+function adam(over: Partial<AdamUpdate>): AdamUpdate {
+  return { beta1: 0.9, beta2: 0.999, stepSize: 1e-3 / (1 - 0.9 ** 3), bc2Sqrt: Math.sqrt(1 - 0.999 ** 3), eps: 1e-8, weightDecay: 0, decoupled: false, decay: 1, maximize: false, ...over }
+}
+
+function sgd(over: Partial<SgdUpdate>): SgdUpdate {
+  return { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, maximize: false, first: false, ...over }
+}
+
+type F = Float32Array | Float64Array
+const OPTIMIZER_CASES: ParityCase[] = [
+  updateCase('adamUpdate', 4, (b, [p, g, m, v]) => b.adamUpdate(p as F, g as F, m as F, v as F, null, adam({}))),
+  updateCase('adamUpdate amsgrad weightDecay maximize', 5, (b, [p, g, m, v, vm]) => b.adamUpdate(p as F, g as F, m as F, v as F, vm as F, adam({ weightDecay: 0.1, maximize: true }))),
+  updateCase('adamUpdate AdamW', 4, (b, [p, g, m, v]) => b.adamUpdate(p as F, g as F, m as F, v as F, null, adam({ weightDecay: 0.1, decoupled: true, decay: 1 - 1e-3 * 0.1 }))),
+  updateCase('sgdUpdate plain', 2, (b, [p, g]) => b.sgdUpdate(p as F, g as F, null, sgd({ momentum: 0 }))),
+  updateCase('sgdUpdate momentum first step', 3, (b, [p, g, buf]) => b.sgdUpdate(p as F, g as F, buf as F, sgd({ first: true }))),
+  updateCase('sgdUpdate nesterov weightDecay dampening', 3, (b, [p, g, buf]) => b.sgdUpdate(p as F, g as F, buf as F, sgd({ nesterov: true, weightDecay: 0.01, dampening: 0.1 }))),
+]
+
 /** Every parity case; reductions past 1000 are marked 'long' in their names. */
 export const PARITY_CASES: ParityCase[] = [
   matmulCase('1x1', mm(1, 1, 1, 1)),
@@ -196,6 +350,8 @@ export const PARITY_CASES: ParityCase[] = [
   ...poolCases('3x3 s2 p1 odd ties', poolGeom(1, 2, 9, 7, 3, 2, 1), 3),
   ...poolCases('3x3 s1 p1 overlap', poolGeom(1, 2, 6, 5, 3, 1, 1), 4),
   ...poolCases('2x2 s2 p1', poolGeom(2, 1, 7, 7, 2, 2, 1), 0),
+  ...elementwiseCases(),
+  ...OPTIMIZER_CASES,
 ]
 
 /** Run every case on `backend`; exceptions become failed results naming the error. */

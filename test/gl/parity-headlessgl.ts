@@ -8,6 +8,8 @@ import { modeOfKernelClass, type GpujsMode } from '../../src/tensor/backends/gpu
 import { compare, poolGeom, randF32, runParitySuite } from './parity-cases.js'
 import { ReferenceBackend } from '../../src/tensor/backends/reference.js'
 import { Generator } from '../../src/tensor/generator.js'
+import { registerBackend, setBackend } from '../../src/tensor/backends/registry.js'
+import { cnn2Residency } from './cnn2-training.js'
 
 // An input of 4200^2 > 2^24 elements fits a 16384^2 texture but not float32-exact indexing:
 // it must run on the reference kernel, with one warning naming the kernel and the limit.
@@ -48,6 +50,13 @@ try {
   out['stats'] = backend.stats()
   // Kernel classes after the runs: a kernel GPU.js swapped for its CPU fallback shows here.
   out['kernelFallbacks'] = backend.info().details?.['kernelFallbacks']
+  // Whole training steps with the tensors on the device: what each step moves, and the losses
+  // against the reference backend's.
+  registerBackend('under-test', () => backend)
+  setBackend('under-test')
+  out['residency'] = cnn2Residency(6, 2)
+  setBackend('reference')
+  out['referenceLosses'] = cnn2Residency(6, 2).losses
   await backend.disposeAsync()
 } catch (e) {
   out['error'] = String((e as Error).stack ?? e)

@@ -12,15 +12,15 @@ export const avgPool2d: OpDef<Pool2dAttrs> = {
   forward(ctx, [x], attrs) {
     const g = pool2dGeometry('avgPool2d', x!, attrs)
     const out = allocateOutput(x!.dtype, g.batch * g.channels * g.outHeight * g.outWidth) as FloatArray
-    getBackend().avgPool2d(x!.data as FloatArray, out, g)
+    getBackend().avgPool2d(x!.buffer('avgPool2d') as FloatArray, out, g)
     ctx.save(x!)
     return new Tensor(out, [g.batch, g.channels, g.outHeight, g.outWidth])
   },
   backward(ctx, gradOut, attrs) {
     const x = ctx.saved[0]!
     const g = pool2dGeometry('avgPool2d', x, attrs)
-    const gradX = new Tensor(allocateOutput(x.dtype, x.numel()), x.shape)
-    getBackend().avgPool2dBackward(gradOut.data as FloatArray, gradX.data as FloatArray, g)
-    return [gradX]
+    const gradX = allocateOutput(x.dtype, x.numel()) as FloatArray
+    getBackend().avgPool2dBackward(gradOut.buffer('avgPool2d') as FloatArray, gradX, g)
+    return [new Tensor(gradX, x.shape)]
   },
 }

@@ -38,7 +38,7 @@ export const conv2d: OpDef<Conv2dAttrs> = {
   forward(ctx, [x, w, b], attrs) {
     const g = conv2dGeometry(x!, w!, attrs)
     const out = allocateOutput(x!.dtype, g.batch * g.outChannels * g.outHeight * g.outWidth) as FloatArray
-    getBackend().conv2d(x!.data as FloatArray, w!.data as FloatArray, b ? (b.data as FloatArray) : null, out, g)
+    getBackend().conv2d(x!.buffer('conv2d') as FloatArray, w!.buffer('conv2d') as FloatArray, b ? (b.buffer('conv2d') as FloatArray) : null, out, g)
     ctx.save(x!, w!)
     return new Tensor(out, [g.batch, g.outChannels, g.outHeight, g.outWidth])
   },
@@ -46,16 +46,18 @@ export const conv2d: OpDef<Conv2dAttrs> = {
     const [x, w] = ctx.saved as [Tensor, Tensor]
     const [needX, needW, needB] = ctx.needsInputGrad
     const g = conv2dGeometry(x, w, attrs)
-    const go = gradOut.data as FloatArray
+    const go = gradOut.buffer('conv2d') as FloatArray
     let gradX: Tensor | null = null
     let gradW: Tensor | null = null
     if (needX) {
-      gradX = new Tensor(allocateOutput(x.dtype, x.numel()), x.shape)
-      getBackend().conv2dGradInput(go, w.data as FloatArray, gradX.data as FloatArray, g)
+      const gx = allocateOutput(x.dtype, x.numel()) as FloatArray
+      getBackend().conv2dGradInput(go, w.buffer('conv2d') as FloatArray, gx, g)
+      gradX = new Tensor(gx, x.shape)
     }
     if (needW) {
-      gradW = new Tensor(allocateOutput(w.dtype, w.numel()), w.shape)
-      getBackend().conv2dGradWeight(go, x.data as FloatArray, gradW.data as FloatArray, g)
+      const gw = allocateOutput(w.dtype, w.numel()) as FloatArray
+      getBackend().conv2dGradWeight(go, x.buffer('conv2d') as FloatArray, gw, g)
+      gradW = new Tensor(gw, w.shape)
     }
     const gradB = needB ? gradOut.sum([0, 2, 3]) : null
     return [gradX, gradW, gradB]

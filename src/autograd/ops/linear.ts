@@ -4,6 +4,7 @@
 import { Tensor } from '../../tensor/tensor.js'
 import { allocateOutput, type TypedArray } from '../../tensor/dtype.js'
 import { getBackend } from '../../tensor/backends/registry.js'
+import { broadcastGeometry } from '../../tensor/shape.js'
 import type { FloatArray } from '../../tensor/backends/backend.js'
 import type { OpDef } from '../op.js'
 
@@ -17,11 +18,10 @@ export const linear: OpDef = {
   forward(ctx, [x, w, b]) {
     const [outF, inF] = w!.shape as [number, number]
     const rows = x!.numel() / inF
-    const y = gemm(allocateOutput(x!.dtype, rows * outF), x!.data, w!.data, rows, inF, outF, false, true)
-    if (b) {
-      const bias = b.data
-      for (let r = 0; r < rows; r++) for (let o = 0; o < outF; o++) y[r * outF + o]! += bias[o]!
-    }
+    const y = gemm(allocateOutput(x!.dtype, rows * outF), x!.buffer('linear'), w!.buffer('linear'), rows, inF, outF, false, true)
+    // y += bias, broadcast over the rows, in place (an elementwise add reads each entry before
+    // it writes it, so the aliasing is safe)
+    if (b) getBackend().binary('add', y, b.buffer('linear'), y, broadcastGeometry('linear', [[rows, outF], [outF]]))
     ctx.save(x!, w!)
     return new Tensor(y, [...x!.shape.slice(0, -1), outF])
   },
@@ -30,9 +30,9 @@ export const linear: OpDef = {
     const [needX, needW, needB] = ctx.needsInputGrad
     const [outF, inF] = w.shape as [number, number]
     const rows = x.numel() / inF
-    const g = gradOut.data
-    const gradX = needX ? new Tensor(gemm(allocateOutput(x.dtype, x.numel()), g, w.data, rows, outF, inF, false, false), x.shape) : null
-    const gradW = needW ? new Tensor(gemm(allocateOutput(w.dtype, w.numel()), g, x.data, outF, rows, inF, true, false), w.shape) : null
+    const g = gradOut.buffer('linear')
+    const gradX = needX ? new Tensor(gemm(allocateOutput(x.dtype, x.numel()), g, w.buffer('linear'), rows, outF, inF, false, false), x.shape) : null
+    const gradW = needW ? new Tensor(gemm(allocateOutput(w.dtype, w.numel()), g, x.buffer('linear'), outF, rows, inF, true, false), w.shape) : null
     let gradB: Tensor | null = null
     if (needB) {
       // the sum of gradOut's rows: [1, rows, outF] reduced over the middle

@@ -39,7 +39,7 @@ export const matmul: OpDef = {
     if (B.batch.length === 0) {
       // B is a plain matrix: fold A's batch into its rows, one big product.
       const rows = numel(A.batch) * A.rows
-      const out = gemm(a!, 1, { data: a!.data, rows, cols: A.cols, trans: false }, { data: b!.data, rows: B.rows, cols: B.cols, trans: false })
+      const out = gemm(a!, 1, { data: a!.buffer('matmul'), rows, cols: A.cols, trans: false }, { data: b!.buffer('matmul'), rows: B.rows, cols: B.cols, trans: false })
       return new Tensor(out, [...A.batch, A.rows, B.cols])
     }
     const batch = broadcastShapes('matmul', A.batch, B.batch)
@@ -56,14 +56,14 @@ export const matmul: OpDef = {
     const [needA, needB] = ctx.needsInputGrad
     if (B.batch.length === 0) {
       const rows = numel(A.batch) * A.rows
-      const g: Operand = { data: gradOut.data, rows, cols: B.cols, trans: false }
-      const gradA = needA ? new Tensor(gemm(a, 1, g, { data: b.data, rows: B.rows, cols: B.cols, trans: true }), a.shape) : null
-      const gradB = needB ? new Tensor(gemm(a, 1, { data: a.data, rows, cols: A.cols, trans: true }, g), b.shape) : null
+      const g: Operand = { data: gradOut.buffer('matmul'), rows, cols: B.cols, trans: false }
+      const gradA = needA ? new Tensor(gemm(a, 1, g, { data: b.buffer('matmul'), rows: B.rows, cols: B.cols, trans: true }), a.shape) : null
+      const gradB = needB ? new Tensor(gemm(a, 1, { data: a.buffer('matmul'), rows, cols: A.cols, trans: true }, g), b.shape) : null
       return [gradA, gradB]
     }
     const batch = gradOut.shape.slice(0, -2)
     const nb = numel(batch)
-    const g: Operand = { data: gradOut.data, rows: A.rows, cols: B.cols, trans: false }
+    const g: Operand = { data: gradOut.buffer('matmul'), rows: A.rows, cols: B.cols, trans: false }
     const gradA = needA
       ? new Tensor(gemm(a, nb, g, { data: broadcastTo(b, [...batch, B.rows, B.cols]), rows: B.rows, cols: B.cols, trans: true }), [...batch, A.rows, A.cols])
       : null

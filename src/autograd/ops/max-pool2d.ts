@@ -14,7 +14,7 @@ export const maxPool2d: OpDef<Pool2dAttrs> = {
     const n = g.batch * g.channels * g.outHeight * g.outWidth
     const out = allocateOutput(x!.dtype, n) as FloatArray
     const argmax = allocateOutput('int32', n) as Int32Array
-    getBackend().maxPool2d(x!.data as FloatArray, out, argmax, g)
+    getBackend().maxPool2d(x!.buffer('maxPool2d') as FloatArray, out, argmax, g)
     const shape = [g.batch, g.channels, g.outHeight, g.outWidth]
     ctx.save(x!, new Tensor(argmax, shape))
     return new Tensor(out, shape)
@@ -22,8 +22,8 @@ export const maxPool2d: OpDef<Pool2dAttrs> = {
   backward(ctx, gradOut, attrs) {
     const [x, argmax] = ctx.saved as [Tensor, Tensor]
     const g = pool2dGeometry('maxPool2d', x, attrs)
-    const gradX = new Tensor(allocateOutput(x.dtype, x.numel()), x.shape)
-    getBackend().maxPool2dBackward(gradOut.data as FloatArray, argmax.data as Int32Array, gradX.data as FloatArray, g)
-    return [gradX]
+    const gradX = allocateOutput(x.dtype, x.numel()) as FloatArray
+    getBackend().maxPool2dBackward(gradOut.buffer('maxPool2d') as FloatArray, argmax.buffer('maxPool2d') as Int32Array, gradX, g)
+    return [new Tensor(gradX, x.shape)]
   },
 }

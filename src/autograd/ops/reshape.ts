@@ -7,7 +7,7 @@ export const reshape: OpDef<{ shape: number[] }> = {
   name: 'reshape',
   forward(ctx, [x], { shape }) {
     ctx.save(x!)
-    return new Tensor(x!.data, shape)
+    return new Tensor(x!.buffer('reshape'), shape)
   },
   backward(ctx, gradOut) {
     return [gradOut.reshape(ctx.saved[0]!.shape)]

@@ -23,7 +23,7 @@ export const sum: OpDef<SumAttrs> = {
   forward(ctx, [x], { dims, keepdim }) {
     const kept = keptShape(x!.shape, dims)
     ctx.save(x!)
-    return new Tensor(reduceRuns(x!.data, x!.shape, dims), keepdim ? kept : x!.shape.filter((_, i) => !dims.includes(i)))
+    return new Tensor(reduceRuns(x!.buffer('sum'), x!.shape, dims), keepdim ? kept : x!.shape.filter((_, i) => !dims.includes(i)))
   },
   backward(ctx, gradOut, { dims }) {
     const x = ctx.saved[0]!

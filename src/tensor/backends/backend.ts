@@ -114,6 +114,18 @@ export interface SgdUpdate {
   first: boolean
 }
 
+/**
+ * Where gather reads and scatterAdd writes: `index` has x's rank and, off `dim`, sizes no larger
+ * than x's; entry i of index (row-major over `indexShape`) names the coordinate along `dim`.
+ */
+export interface GatherGeometry {
+  /** the op, for errors (gather, or an op built on it such as max) */
+  op: string
+  dim: number
+  xShape: number[]
+  indexShape: number[]
+}
+
 /** What a backend says about itself (see `getBackendInfo()`). */
 export interface BackendInfo {
   name: string
@@ -138,6 +150,8 @@ export interface Backend {
   clamp(x: TypedArray, out: TypedArray, min: number, max: number): void
   /** out = op(a, b) over the broadcast `g` (g.strides: a's, then b's). */
   binary(op: BinaryOp, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void
+  /** out = x repeated over the broadcast `g` (g.shape is out's shape; g.strides[0] is x's, 0 along repeated dims). */
+  expand(x: TypedArray, out: TypedArray, g: Broadcast): void
   /** out = cond != 0 ? a : b over the broadcast `g` (g.strides: cond's, a's, b's). */
   where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void
   /**
@@ -145,6 +159,15 @@ export interface Backend {
    * between kept ones); `out` has outer*inner entries. Sums k in increasing order.
    */
   sum(x: TypedArray, out: TypedArray, outer: number, size: number, inner: number): void
+  /**
+   * out[o, i] = the first k with x[o, k, i] largest (`'max'`) or smallest (`'min'`), x read as
+   * [outer, size, inner]; a NaN wins over everything, as in PyTorch. `out` is int32.
+   */
+  argReduce(which: 'max' | 'min', x: TypedArray, out: Int32Array, outer: number, size: number, inner: number): void
+  /** out[i] = x at index i's coordinates with `dim` replaced by index[i]; an index outside 0..size-1 is an error naming `g.op`. */
+  gather(x: TypedArray, index: Int32Array, out: TypedArray, g: GatherGeometry): void
+  /** out = zeros of x's shape, then src[i] added where gather would have read entry i (the gradient of gather). */
+  scatterAdd(src: TypedArray, index: Int32Array, out: TypedArray, g: GatherGeometry): void
   /** C = op(A) @ op(B), batched; `out` has batch*m*n entries. */
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, s: MatmulShape): void
   /** out[n,o,y,x] = bias[o] + sum_{c,i,j} x[n,c,y*s-p+i,x*s-p+j] w[o,c,i,j] (zero padding). `bias` may be null. */

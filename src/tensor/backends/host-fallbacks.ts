@@ -3,7 +3,7 @@
 // prior's sampling passes; each call counted), the counters behind `counters()`, and no memory of their own for tensors. A backend
 // overrides what it has kernels for (wasm: float32 SIMD elementwise functions, sums and Adam, and
 // its WebAssembly memory; gpujs: matmul, convolution, pooling) and falls back to these otherwise.
-import type { AdamUpdate, BinaryOp, FloatArray, SgdUpdate, UnaryOp } from './backend.js'
+import type { AdamUpdate, BinaryOp, FloatArray, GatherGeometry, SgdUpdate, UnaryOp } from './backend.js'
 import type { PriorPasses, PriorPassesInput } from './prior-passes.js'
 import { Counters, type BackendStats } from './counters.js'
 import { ReferenceBackend } from './reference.js'
@@ -37,6 +37,11 @@ export abstract class HostFallbacks {
     this.ref.binary(op, a, b, out, g)
   }
 
+  expand(x: TypedArray, out: TypedArray, g: Broadcast): void {
+    this.counts.kernel()
+    this.ref.expand(x, out, g)
+  }
+
   where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
     this.counts.kernel()
     this.ref.where(cond, a, b, out, g)
@@ -45,6 +50,21 @@ export abstract class HostFallbacks {
   sum(x: TypedArray, out: TypedArray, outer: number, size: number, inner: number): void {
     this.counts.kernel()
     this.ref.sum(x, out, outer, size, inner)
+  }
+
+  argReduce(which: 'max' | 'min', x: TypedArray, out: Int32Array, outer: number, size: number, inner: number): void {
+    this.counts.kernel()
+    this.ref.argReduce(which, x, out, outer, size, inner)
+  }
+
+  gather(x: TypedArray, index: Int32Array, out: TypedArray, g: GatherGeometry): void {
+    this.counts.kernel()
+    this.ref.gather(x, index, out, g)
+  }
+
+  scatterAdd(src: TypedArray, index: Int32Array, out: TypedArray, g: GatherGeometry): void {
+    this.counts.kernel()
+    this.ref.scatterAdd(src, index, out, g)
   }
 
   sgdUpdate(p: FloatArray, grad: FloatArray, buf: FloatArray | null, h: SgdUpdate): void {

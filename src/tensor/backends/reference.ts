@@ -1,9 +1,9 @@
 // The reference backend: every kernel as the plainest loop that states its math.
 // It is the specification the fast and GPU.js backends are tested against, and it
 // runs in float64 for gradcheck. It accumulates in the array's own precision.
-import type { AdamUpdate, Backend, BackendInfo, BinaryOp, SgdUpdate, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from './backend.js'
+import type { AdamUpdate, Backend, BackendInfo, BinaryOp, SgdUpdate, Conv2dGeometry, FloatArray, GatherGeometry, MatmulShape, Pool2dGeometry, UnaryOp } from './backend.js'
 import type { TypedArray } from '../dtype.js'
-import { forEachRun, type Broadcast } from '../shape.js'
+import { formatShape, forEachRun, stridesOf, type Broadcast } from '../shape.js'
 import { Counters, type BackendStats } from './counters.js'
 import { referencePriorPasses, type PriorPasses, type PriorPassesInput } from './prior-passes.js'
 
@@ -49,6 +49,17 @@ export class ReferenceBackend implements Backend {
     forEachRun(g, (o, [ia, ib]) => run(a, ia!, sa!, b, ib!, sb!, out, o, n))
   }
 
+  // Run by run along the last dim: a run that reads along x is one block copy, a repeated one a fill.
+  expand(x: TypedArray, out: TypedArray, g: Broadcast): void {
+    this.count.kernel()
+    const n = g.shape[g.shape.length - 1]!
+    const along = g.strides[0]![g.shape.length - 1] !== 0
+    forEachRun(g, (o, [i]) => {
+      if (along) out.set(x.subarray(i!, i! + n), o)
+      else out.fill(x[i!]!, o, o + n)
+    })
+  }
+
   where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
     this.count.kernel()
     const [sc, sa, sb] = lastStrides(g) as [number, number, number]
@@ -57,6 +68,35 @@ export class ReferenceBackend implements Backend {
       let [ic, ia, ib] = offsets as [number, number, number]
       for (const end = o + n; o < end; o++, ic += sc, ia += sa, ib += sb) out[o] = cond[ic] !== 0 ? a[ia]! : b[ib]!
     })
+  }
+
+  argReduce(which: 'max' | 'min', x: TypedArray, out: Int32Array, outer: number, size: number, inner: number): void {
+    this.count.kernel()
+    for (let o = 0; o < outer; o++) {
+      for (let e = 0; e < inner; e++) {
+        let bi = 0
+        let best = x[o * size * inner + e]!
+        for (let k = 1; k < size && !Number.isNaN(best); k++) {
+          const v = x[(o * size + k) * inner + e]!
+          // NOTE: the first extremum wins ties; a NaN wins over everything, as in PyTorch.
+          if ((which === 'max' ? v > best : v < best) || Number.isNaN(v)) [bi, best] = [k, v]
+        }
+        out[o * inner + e] = bi
+      }
+    }
+  }
+
+  // Every entry of index, row-major, with the flat offset in x of its coordinates off `dim`
+  // (x's strides, `dim`'s set to 0): gather reads x there plus index[i] steps along `dim`.
+  gather(x: TypedArray, index: Int32Array, out: TypedArray, g: GatherGeometry): void {
+    this.count.kernel()
+    gatherOffsets(g, index, (i, at) => { out[i] = x[at]! })
+  }
+
+  scatterAdd(src: TypedArray, index: Int32Array, out: TypedArray, g: GatherGeometry): void {
+    this.count.kernel()
+    out.fill(0)
+    gatherOffsets(g, index, (i, at) => { out[at]! += src[i]! })
   }
 
   // Reducing the last dims (inner = 1), each output is one contiguous run, summed in a local
@@ -398,6 +438,39 @@ const BINARY: Record<BinaryOp, BinaryRun> = {
   lt: (a, ia, sa, b, ib, sb, out, o, n) => { for (const end = o + n; o < end; o++, ia += sa, ib += sb) out[o] = a[ia]! < b[ib]! ? 1 : 0 },
   ge: (a, ia, sa, b, ib, sb, out, o, n) => { for (const end = o + n; o < end; o++, ia += sa, ib += sb) out[o] = a[ia]! >= b[ib]! ? 1 : 0 },
   le: (a, ia, sa, b, ib, sb, out, o, n) => { for (const end = o + n; o < end; o++, ia += sa, ib += sb) out[o] = a[ia]! <= b[ib]! ? 1 : 0 },
+}
+
+/** Throws, naming the op, at the first entry of `index` outside x's dim `g.dim`. */
+export function checkGatherIndex(g: GatherGeometry, index: Int32Array): void {
+  const size = g.xShape[g.dim]!
+  for (let i = 0; i < index.length; i++) {
+    const k = index[i]!
+    if (k < 0 || k >= size) {
+      throw new Error(`${g.op}: index ${k} at position ${i} is out of range for dim ${g.dim} of size ${size} (x shape ${formatShape(g.xShape)})`)
+    }
+  }
+}
+
+// Visits every entry i of index (row-major over g.indexShape) with `at`, the flat offset in x of
+// its coordinates with `dim`'s replaced by index[i]; an index outside x's dim is an error.
+function gatherOffsets(g: GatherGeometry, index: Int32Array, visit: (i: number, at: number) => void): void {
+  checkGatherIndex(g, index)
+  const xs = stridesOf(g.xShape)
+  const rank = g.indexShape.length
+  const coord = new Array<number>(rank).fill(0)
+  let base = 0 // offset of the current coordinates in x, `dim` excluded
+  for (let i = 0; i < index.length; i++) {
+    visit(i, base + index[i]! * xs[g.dim]!)
+    // odometer over index's shape, last dim fastest
+    for (let d = rank - 1; d >= 0; d--) {
+      if (++coord[d]! < g.indexShape[d]!) {
+        if (d !== g.dim) base += xs[d]!
+        break
+      }
+      if (d !== g.dim) base -= (g.indexShape[d]! - 1) * xs[d]!
+      coord[d] = 0
+    }
+  }
 }
 
 // Each input's step along the last dim of a Broadcast.

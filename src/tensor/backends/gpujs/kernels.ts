@@ -1,8 +1,7 @@
 // GPU.js kernel sources for the gpujs backend, one thread per output element.
 // Each kernel has a flat 1-D output (its index is the row-major offset into the backend's
-// `out` array) and flat Float32Array inputs, so the results read back as one Float32Array;
-// matmul may use a 2-D output [n, batch*m] instead, which GPU.js's WebAssembly mode vectorizes
-// across x (about 1.6x faster here) and which reads back as rows.
+// `out` array) and flat 1-D inputs, so any kernel's output texture can be any kernel's input
+// (a 2-D output would have to be read as rows by the next kernel).
 // Sources are plain strings, not functions: GPU.js parses function text, and a string
 // survives tsx, esbuild bundling and minification unchanged.
 //
@@ -21,33 +20,30 @@ export interface KernelSpec {
   source: string
   /** number of output elements (threads) */
   outputLength: number
-  /** GPU.js output size: [length], or [width, height] read back as `height` rows */
+  /** GPU.js output size: always [length] */
   output: number[]
   constants: Record<string, number>
   loopMaxIterations: number
 }
 
-function spec(op: string, shape: object, source: string, outputLength: number, constants: Record<string, number>, output = [outputLength]): KernelSpec {
+/** A KernelSpec keyed by op and shape; loopMaxIterations above every constant (loop bounds are constants). */
+export function spec(op: string, shape: object, source: string, outputLength: number, constants: Record<string, number>): KernelSpec {
+  const output = [outputLength]
   const loopMax = Math.max(...Object.values(constants), 1) + 1
-  const key = `${op}:${output.length}d:${JSON.stringify(shape)}`
+  const key = `${op}:${JSON.stringify(shape)}`
   return { key, op, source, outputLength, output, constants, loopMaxIterations: loopMax }
 }
 
-// Splits the flat thread index into (a, r): a = floor(idx / d), r = idx - a*d.
-function divmod(a: string, r: string, idx: string, d: string): string {
+/** Splits the flat thread index into (a, r): a = floor(idx / d), r = idx - a*d. */
+export function divmod(a: string, r: string, idx: string, d: string): string {
   return `const ${a} = Math.floor((${idx} + 0.5) / ${d});\n  const ${r} = ${idx} - ${a} * ${d};`
 }
 
-/**
- * C[b,i,j] = sum_p opA[b,i,p] opB[b,p,j]; output index (b*M + i)*N + j.
- * `twoD`: output [N, batch*M] (thread.x = j, thread.y = b*M + i); else flat.
- */
-export function matmulSpec(s: MatmulShape, twoD = false): KernelSpec {
+/** C[b,i,j] = sum_p opA[b,i,p] opB[b,p,j]; output index (b*M + i)*N + j. */
+export function matmulSpec(s: MatmulShape): KernelSpec {
   const aIdx = s.transA ? 'ao + p * this.constants.M + i' : 'ao + i * this.constants.K + p'
   const bIdx = s.transB ? 'bo + j * this.constants.K + p' : 'bo + p * this.constants.N + j'
-  const coords = twoD
-    ? `const j = this.thread.x;\n  ${divmod('t', 'i', 'this.thread.y', 'this.constants.M')}`
-    : `${divmod('t', 'r', 'this.thread.x', 'this.constants.MN')}\n  ${divmod('i', 'j', 'r', 'this.constants.N')}`
+  const coords = `${divmod('t', 'r', 'this.thread.x', 'this.constants.MN')}\n  ${divmod('i', 'j', 'r', 'this.constants.N')}`
   const source = `function (a, b) {
   ${coords}
   const ao = t * this.constants.MK;
@@ -60,7 +56,7 @@ export function matmulSpec(s: MatmulShape, twoD = false): KernelSpec {
 }`
   const { batch, m, k, n } = s
   const constants = { M: m, K: k, N: n, MN: m * n, MK: m * k, KN: k * n }
-  return spec('matmul', s, source, batch * m * n, constants, twoD ? [n, batch * m] : [batch * m * n])
+  return spec('matmul', s, source, batch * m * n, constants)
 }
 
 function convConstants(g: Conv2dGeometry): Record<string, number> {
@@ -191,6 +187,17 @@ export function maxPool2dSpec(g: Pool2dGeometry): KernelSpec {
   return bestIdx;
 }`
   return spec('maxPool2d', g, source, g.batch * g.channels * g.outHeight * g.outWidth, poolConstants(g))
+}
+
+/** out[plane,oy,ox] = x at the window's argmax (from maxPool2dSpec); -inf for a window entirely in padding. */
+export function maxPool2dValuesSpec(g: Pool2dGeometry): KernelSpec {
+  const source = `function (x, argmax, negInf) {
+  const plane = Math.floor((this.thread.x + 0.5) / this.constants.OHW);
+  const k = argmax[this.thread.x];
+  if (k < 0.0) { return negInf; }
+  return x[plane * this.constants.HW + k];
+}`
+  return spec('maxPool2dValues', g, source, g.batch * g.channels * g.outHeight * g.outWidth, { OHW: g.outHeight * g.outWidth, HW: g.inHeight * g.inWidth })
 }
 
 /** dx[plane,iy,ix] = sum of gradOut over the windows whose argmax is (iy, ix). */

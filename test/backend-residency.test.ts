@@ -1,0 +1,86 @@
+// Tensors that stay on their backend (src/tensor/device-copy.ts): on gpujs every kernel's output
+// is kept on the device and read back only when the host asks. Checked on GPU.js's webasm mode
+// here (headless-gl under Xvfb runs the same steps in test/gl/parity-headlessgl.ts): a training
+// step moves the batch in and the loss out and nothing else, its memory stays flat, values
+// read on demand are right, and the errors for misuse name the op.
+import { afterAll, describe, expect, it } from 'vitest'
+import { backendStats, disposeBackends, registerGpujsBackend, setBackend, statsSince, tensor, tidy, type Tensor } from '../src/index.js'
+import { deviceCopyOf } from '../src/tensor/device-copy.js'
+import { cnn2Residency } from './gl/cnn2-training.js'
+
+registerGpujsBackend()
+afterAll(() => disposeBackends())
+
+describe('gpujs-webasm: a cnn2 training step stays on the device', () => {
+  it('after the first step (which uploads the weights and the optimizer state once): 2 uploads (images, labels), 1 download (the loss), liveBuffers flat over 100 steps', () => {
+    setBackend('gpujs-webasm')
+    const { stats, losses } = cnn2Residency(100, 1)
+    expect(stats[0]!.uploads).toBe(2 + 8 + 16)
+    for (const [s, st] of stats.slice(1).entries()) {
+      expect(st, `step ${s + 1}`).toMatchObject({ uploads: 2, downloads: 1, downloadBytes: 4, uploadBytes: 4 * (784 + 1), liveBuffers: 0 })
+    }
+    // the same steps on wasm: the losses agree to float32 rounding
+    setBackend('wasm')
+    const wasm = cnn2Residency(5, 1).losses
+    for (let s = 0; s < 5; s++) expect(Math.abs(losses[s]! - wasm[s]!)).toBeLessThanOrEqual(1e-4 * Math.abs(wasm[s]!))
+  }, 120_000)
+})
+
+describe('gpujs-webasm: values come back on demand', () => {
+  it('.data reads the device copy once and drops it (the caller may write); item(), toArray() and printing keep it', () => {
+    setBackend('gpujs-webasm')
+    const x = tensor([1, 2, 3, 4])
+    const y = x.mul(2).add(1) // two kernels; x uploaded once, y on the device
+    expect(deviceCopyOf(y.buffer('test'))?.hostStale).toBe(true)
+    const before = backendStats()
+    expect(y.toArray()).toEqual([3, 5, 7, 9])
+    expect(String(y)).toContain('9.')
+    expect(y.sum().item()).toBe(24)
+    expect(statsSince(before, backendStats())).toMatchObject({ uploads: 0, downloads: 2 }) // y once, the sum once
+    expect(deviceCopyOf(y.buffer('test'))?.hostStale).toBe(false)
+    // writing through .data: the device copy goes, and the next kernel uploads the new values
+    y.data[0] = 100
+    expect(deviceCopyOf(y.buffer('test'))).toBeUndefined()
+    expect(y.add(0).toArray()).toEqual([100, 5, 7, 9])
+  })
+
+  it('tidy() frees the textures of the scope; a kept tensor keeps its values on the device', () => {
+    setBackend('gpujs-webasm')
+    const x = tensor([1, 2, 3])
+    x.add(0) // x uploaded, outside any scope
+    const live = backendStats().liveBuffers
+    const kept = tidy(() => {
+      const a = x.mul(3)
+      const b = a.exp().log() // temporaries: freed when the scope ends
+      return b.add(1)
+    })
+    expect(backendStats().liveBuffers).toBe(live + 1) // the kept result only
+    expect(deviceCopyOf(kept.buffer('test'))?.hostStale).toBe(true)
+    expect((kept.toArray() as number[]).map((v) => Math.round(v * 1e5) / 1e5)).toEqual([4, 7, 10])
+  })
+})
+
+describe('misuse is an error naming the op', () => {
+  it('a tensor on gpujs used while wasm is active names the op and both backends', () => {
+    setBackend('gpujs-webasm')
+    const y = tensor([1, 2]).mul(2)
+    setBackend('wasm')
+    expect(() => y.add(1)).toThrow(/^add: a \[2\] tensor lives on backend 'gpujs-webasm' but the active backend is 'wasm'; read it to the host with \.data/)
+    // moving is explicit: read it, then it is an ordinary host array
+    setBackend('gpujs-webasm')
+    const host = Float32Array.from(y.data)
+    setBackend('wasm')
+    expect(Array.from(tensor(Array.from(host)).add(1).data)).toEqual([3, 5])
+  })
+
+  it('a disposed tensor on gpujs: using or reading it names the op', () => {
+    setBackend('gpujs-webasm')
+    let t: Tensor | null = null
+    tidy(() => {
+      t = tensor([1, 2]).mul(2)
+      t.dispose()
+    })
+    expect(() => t!.add(1)).toThrow(/^add: this \[2\] tensor was released/)
+    expect(() => t!.item()).toThrow(/^item: this \[2\] tensor was released/)
+  })
+})
