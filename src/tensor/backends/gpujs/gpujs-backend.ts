@@ -108,7 +108,7 @@ const GL_INDEX_LIMIT = 2 ** 24
 const WASM_ELEMENT_LIMIT = 2 ** 28
 
 /**
- * GPU.js kernels for the heavy ops; see README "Backends" for the modes.
+ * GPU.js kernels for every primitive of a training step, their outputs kept on the device (device-copy.ts); the modes are in docs/backends.md.
  * @example const b = new GpujsBackend({ mode: 'webasm' }); b.matmul(a, b2, out, shape); b.dispose()
  */
 export class GpujsBackend extends HostFallbacks implements Backend {
