@@ -6,7 +6,7 @@
 // the losses and weights agree to float32 accumulation error, not bit for bit; within a backend,
 // tidy() or not, they are bit for bit (test/tidy.test.ts).
 import { afterAll, describe, expect, it } from 'vitest'
-import { Adam, F, Generator, createModel, disposeBackends, randint, randn, setBackend, tidy } from '../src/index.js'
+import { Adam, F, Generator, backendStats, createModel, disposeBackends, randint, randn, setBackend, statsSince, tidy, type BackendStats } from '../src/index.js'
 import { registerGpujsBackend } from '../src/tensor/backends/gpujs/index.js'
 
 afterAll(() => disposeBackends())
@@ -16,6 +16,8 @@ interface Run {
   /** every parameter's gradient at the first step */
   grads: Float32Array[]
   weights: Float32Array[]
+  /** what the last step moved (backendStats) */
+  lastStep: BackendStats
 }
 
 function train(model: 'cnn2' | 'resnet18', steps: number, batch: number): Run {
@@ -27,7 +29,9 @@ function train(model: 'cnn2' | 'resnet18', steps: number, batch: number): Run {
   const y = randint(0, 10, [batch], { generator: g })
   const losses: number[] = []
   let grads: Float32Array[] = []
+  let lastStep = backendStats()
   for (let s = 0; s < steps; s++) {
+    const before = backendStats()
     losses.push(tidy(() => {
       opt.zeroGrad()
       const loss = F.crossEntropy(net.forward(x), y)
@@ -36,8 +40,9 @@ function train(model: 'cnn2' | 'resnet18', steps: number, batch: number): Run {
       opt.step()
       return loss.item()
     }))
+    lastStep = statsSince(before, backendStats())
   }
-  return { losses, grads, weights: net.parameters().map((p) => p.data as Float32Array) }
+  return { losses, grads, weights: net.parameters().map((p) => p.data as Float32Array), lastStep }
 }
 
 // Largest |a - b| / (|b| + scale) over the entries of every tensor, scale = the tensor's mean |value|.
@@ -73,5 +78,7 @@ describe.each([
     }
     expect(worstError(got.grads, want.grads), 'gradients of the first step').toBeLessThanOrEqual(10 * tol)
     if (weightTol !== null) expect(worstError(got.weights, want.weights), 'weights after the last step').toBeLessThanOrEqual(weightTol)
+    // on gpujs everything between the batch and the loss stayed on the device (BatchNorm's running statistics included)
+    if (backend.startsWith('gpujs')) expect(got.lastStep).toMatchObject({ uploads: 2, downloads: 1 })
   })
 })

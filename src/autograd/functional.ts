@@ -111,7 +111,8 @@ export function copy_(dst: Tensor, src: TensorLike): Tensor {
   const shape = broadcastShapes('copy_', dst.shape, s.shape)
   if (!shapesEqual(shape, dst.shape)) throw new Error(`copy_: source ${formatShape(s.shape)} does not broadcast to the destination ${formatShape(dst.shape)}`)
   const values = noGrad(() => cast(shapesEqual(s.shape, dst.shape) ? s : s.expand(dst.shape), dst.dtype))
-  dst.data.set(values.data)
+  // the backend's copy: on a device (gpujs) the values stay there, as dst's device copy
+  getBackend().unary('copy', values.buffer('copy_'), dst.buffer('copy_'))
   return dst
 }
 

@@ -9,6 +9,7 @@
 import type { Tensor } from '../../tensor/tensor.js'
 import { full, zeros } from '../../tensor/creation.js'
 import { noGrad } from '../../autograd/no-grad.js'
+import { deviceCopyOf } from '../../tensor/device-copy.js'
 import { Module, expectNdim } from '../module.js'
 import type { LayerOptions } from './linear.js'
 
@@ -81,13 +82,21 @@ abstract class BatchNorm extends Module {
     return x.mul(scale).add(shift)
   }
 
-  // Raw typed-array update under noGrad: the running stats never enter the graph.
+  // Under noGrad: the running stats never enter the graph. NOTE: on the host the update is a loop
+  // in float64 rounded once, as PyTorch's CPU kernel; where the statistics live on a device
+  // (gpujs) it runs there as float32 ops written back with copy_(), so that nothing is read back.
   private updateRunningStats(mean: Tensor, biasedVar: Tensor, n: number): void {
     if (n <= 1) throw new Error(`${this.constructor.name}: expected more than 1 value per channel when training, got ${n}`)
     noGrad(() => {
       const nbt = this.numBatchesTracked!
       nbt.data[0] = nbt.data[0]! + 1
       const m = this.momentum === null ? 1 / nbt.data[0]! : this.momentum
+      if (deviceCopyOf(mean.buffer(this.constructor.name)) !== undefined) {
+        const c = [this.numFeatures]
+        this.runningMean!.copy_(this.runningMean!.mul(1 - m).add(mean.reshape(c).mul(m)))
+        this.runningVar!.copy_(this.runningVar!.mul(1 - m).add(biasedVar.reshape(c).mul(m * (n / (n - 1)))))
+        return
+      }
       const rm = this.runningMean!.data
       const rv = this.runningVar!.data
       for (let i = 0; i < this.numFeatures; i++) {
