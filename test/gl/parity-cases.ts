@@ -3,7 +3,7 @@
 // (|got - want| <= atol + rtol |want|, atol 1e-4, rtol 1e-3). Shared by the in-process vitest
 // suite, the headless-GL child process (test/gl/parity-headlessgl.ts) and the browser page
 // (test/browser/parity-page.ts), so all modes run exactly the same cases.
-import type { AdamUpdate, Backend, BinaryOp, Conv2dGeometry, GatherGeometry, MatmulShape, Pool2dGeometry, SgdUpdate, UnaryOp } from '../../src/tensor/backends/backend.js'
+import type { AdamUpdate, Backend, BinaryOp, Conv2dGeometry, GatherGeometry, MatmulShape, Pool2dGeometry, RegionCopy, SgdUpdate, UnaryOp } from '../../src/tensor/backends/backend.js'
 import { broadcastGeometry, broadcastShapes, numel } from '../../src/tensor/shape.js'
 import { ReferenceBackend } from '../../src/tensor/backends/reference.js'
 import { Generator } from '../../src/tensor/generator.js'
@@ -261,6 +261,23 @@ function elementwiseCases(): ParityCase[] {
         return compare(this.name, got, want)
       } })
     }
+  }
+  const regions: [string, RegionCopy][] = [
+    ['permute [2,3,4] -> [4,2,3]', { outShape: [4, 2, 3], start: [0, 0, 0], size: [4, 2, 3], srcOffset: 0, srcStrides: [1, 12, 4], fill: 0 }],
+    ['narrow dim 1 of [3,5,2] at 1', { outShape: [3, 2, 2], start: [0, 0, 0], size: [3, 2, 2], srcOffset: 2, srcStrides: [10, 2, 1], fill: 0 }],
+    ['pad [2,3] into [4,6] at (1,2), fill -1', { outShape: [4, 6], start: [1, 2], size: [2, 3], srcOffset: 0, srcStrides: [3, 1], fill: -1 }],
+    ['cat part 2 of [2,5]: [2,2] at column 3, keep', { outShape: [2, 5], start: [0, 3], size: [2, 2], srcOffset: 0, srcStrides: [2, 1], fill: null }],
+  ]
+  for (const [tag, r] of regions) {
+    cases.push({ name: `copyRegion ${tag}`, run(backend) {
+      const rng = new Generator(`r ${tag}`)
+      const src = randF32(40, rng)
+      const old = randF32(numel(r.outShape), rng)
+      const got = old.slice(), want = f64(old)
+      backend.copyRegion(src, got, r)
+      ref64.copyRegion(f64(src), want, r)
+      return compare(this.name, got, want)
+    } })
   }
   const gathers: GatherGeometry[] = [
     { op: 'gather', dim: 1, xShape: [4, 10], indexShape: [4, 1] },

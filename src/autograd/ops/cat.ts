@@ -1,7 +1,9 @@
 // z = the inputs joined along `dim`; dz/dx_i: the slice of the gradient that came from x_i.
+// Each input is one box of the output, copied by the backend's copyRegion.
 import { Tensor } from '../../tensor/tensor.js'
-import { allocate, promote } from '../../tensor/dtype.js'
-import { numel } from '../../tensor/shape.js'
+import { allocateOutput, promote } from '../../tensor/dtype.js'
+import { numel, stridesOf } from '../../tensor/shape.js'
+import { getBackend } from '../../tensor/backends/registry.js'
 import type { OpDef } from '../op.js'
 
 export const cat: OpDef<{ dim: number }> = {
@@ -11,18 +13,14 @@ export const cat: OpDef<{ dim: number }> = {
     const total = inputs.reduce((s, t) => s + t.shape[dim]!, 0)
     const shape = first.shape.map((d, i) => (i === dim ? total : d))
     const dtype = inputs.reduce((d, t) => promote(d, t.dtype), first.dtype)
-    const out = allocate(dtype, numel(shape))
-    const outer = numel(shape.slice(0, dim))
-    const inner = numel(shape.slice(dim + 1))
+    const out = allocateOutput(dtype, numel(shape))
     let offset = 0
-    // Each input contributes a block of size[dim]*inner per outer index.
-    for (const t of inputs) {
-      const block = t.shape[dim]! * inner
-      for (let o = 0; o < outer; o++) {
-        out.set(t.data.subarray(o * block, (o + 1) * block), o * total * inner + offset)
-      }
-      offset += block
-    }
+    inputs.forEach((t, i) => {
+      // the first part also fills out (every entry is some part's), the later ones keep it
+      const start = shape.map((_, d) => (d === dim ? offset : 0))
+      getBackend().copyRegion(t.buffer('cat'), out, { outShape: shape, start, size: t.shape, srcOffset: 0, srcStrides: stridesOf(t.shape), fill: i === 0 ? 0 : null })
+      offset += t.shape[dim]!
+    })
     ctx.save(...inputs)
     return new Tensor(out, shape)
   },

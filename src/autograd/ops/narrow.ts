@@ -1,8 +1,9 @@
-// z = x[..., start:start+length, ...] along `dim` (a copy); dz/dx: the gradient
-// placed back at the same offset with zeros elsewhere, which is a pad.
+// z = x[..., start:start+length, ...] along `dim` (a copy, the backend's copyRegion reading x
+// from an offset); dz/dx: the gradient placed back at the same offset with zeros elsewhere, which is a pad.
 import { Tensor } from '../../tensor/tensor.js'
-import { allocate } from '../../tensor/dtype.js'
-import { numel } from '../../tensor/shape.js'
+import { allocateOutput } from '../../tensor/dtype.js'
+import { numel, stridesOf } from '../../tensor/shape.js'
+import { getBackend } from '../../tensor/backends/registry.js'
 import { pad } from '../functional.js'
 import type { OpDef } from '../op.js'
 
@@ -16,14 +17,10 @@ export const narrow: OpDef<NarrowAttrs> = {
   name: 'narrow',
   forward(ctx, [x], { dim, start, length }) {
     const shape = x!.shape.map((d, i) => (i === dim ? length : d))
-    const outer = numel(x!.shape.slice(0, dim))
-    const inner = numel(x!.shape.slice(dim + 1))
-    const size = x!.shape[dim]!
-    const out = allocate(x!.dtype, numel(shape))
-    for (let o = 0; o < outer; o++) {
-      const from = (o * size + start) * inner
-      out.set(x!.data.subarray(from, from + length * inner), o * length * inner)
-    }
+    const out = allocateOutput(x!.dtype, numel(shape))
+    const xs = stridesOf(x!.shape)
+    const r = { outShape: shape, start: shape.map(() => 0), size: shape, srcOffset: start * xs[dim]!, srcStrides: xs, fill: 0 }
+    getBackend().copyRegion(x!.buffer('narrow'), out, r)
     ctx.save(x!)
     return new Tensor(out, shape)
   },

@@ -1,9 +1,10 @@
 // z = x with constant borders; `pads` lists (left, right) pairs from the last dim
 // backwards, as torch.nn.functional.pad. dz/dx: the gradient with the borders cut off (narrow).
+// Forward is the backend's copyRegion: x is the box at `before`, the borders its fill.
 import { Tensor } from '../../tensor/tensor.js'
-import { allocate } from '../../tensor/dtype.js'
+import { allocateOutput } from '../../tensor/dtype.js'
 import { stridesOf, numel } from '../../tensor/shape.js'
-import { broadcastLoop } from '../../tensor/loops.js'
+import { getBackend } from '../../tensor/backends/registry.js'
 import type { OpDef } from '../op.js'
 
 export interface PadAttrs {
@@ -17,15 +18,8 @@ export const pad: OpDef<PadAttrs> = {
   name: 'pad',
   forward(_ctx, [x], { before, after, value }) {
     const shape = x!.shape.map((d, i) => d + before[i]! + after[i]!)
-    const out = allocate(x!.dtype, numel(shape))
-    if (value !== 0) out.fill(value)
-    const os = stridesOf(shape)
-    const base = before.reduce((s, b, i) => s + b * os[i]!, 0)
-    const src = x!.data
-    // Walk x in order; its element lands at the same index shifted by `before`.
-    broadcastLoop(x!.shape, [os], (i, [o]) => {
-      out[base + o!] = src[i]!
-    })
+    const out = allocateOutput(x!.dtype, numel(shape))
+    getBackend().copyRegion(x!.buffer('pad'), out, { outShape: shape, start: before, size: x!.shape, srcOffset: 0, srcStrides: stridesOf(x!.shape), fill: value })
     return new Tensor(out, shape)
   },
   backward(_ctx, gradOut, { before, after }) {

@@ -1,9 +1,10 @@
-// z = x with its dims reordered: z.shape[i] = x.shape[dims[i]] (a copy);
+// z = x with its dims reordered: z.shape[i] = x.shape[dims[i]] (a copy: the backend's
+// copyRegion walking the output and reading x through permuted strides);
 // dz/dx: the gradient permuted by the inverse permutation.
 import { Tensor } from '../../tensor/tensor.js'
-import { allocate } from '../../tensor/dtype.js'
+import { allocateOutput } from '../../tensor/dtype.js'
 import { stridesOf } from '../../tensor/shape.js'
-import { broadcastLoop } from '../../tensor/loops.js'
+import { getBackend } from '../../tensor/backends/registry.js'
 import type { OpDef } from '../op.js'
 
 export const permute: OpDef<{ dims: number[] }> = {
@@ -11,12 +12,9 @@ export const permute: OpDef<{ dims: number[] }> = {
   forward(_ctx, [x], { dims }) {
     const shape = dims.map((d) => x!.shape[d]!)
     const xs = stridesOf(x!.shape)
-    const out = allocate(x!.dtype, x!.numel())
-    const src = x!.data
-    // Walk the output in order, reading x through permuted strides.
-    broadcastLoop(shape, [dims.map((d) => xs[d]!)], (i, [o]) => {
-      out[i] = src[o!]!
-    })
+    const out = allocateOutput(x!.dtype, x!.numel())
+    const r = { outShape: shape, start: shape.map(() => 0), size: shape, srcOffset: 0, srcStrides: dims.map((d) => xs[d]!), fill: 0 }
+    getBackend().copyRegion(x!.buffer('permute'), out, r)
     return new Tensor(out, shape)
   },
   backward(_ctx, gradOut, { dims }) {

@@ -126,6 +126,22 @@ export interface GatherGeometry {
   indexShape: number[]
 }
 
+/**
+ * Where copyRegion writes: the box of `size` at `start` in a row-major output of `outShape`,
+ * read from the source at `srcOffset` stepping `srcStrides` per dim of the box. The copying ops
+ * are boxes: permute (the whole output, strides permuted), narrow (an offset), pad and each part
+ * of cat (a box inside a larger output).
+ */
+export interface RegionCopy {
+  outShape: number[]
+  start: number[]
+  size: number[]
+  srcOffset: number
+  srcStrides: number[]
+  /** every entry of out outside the box; null keeps out's entries there (cat's later parts) */
+  fill: number | null
+}
+
 /** What a backend says about itself (see `getBackendInfo()`). */
 export interface BackendInfo {
   name: string
@@ -152,6 +168,11 @@ export interface Backend {
   binary(op: BinaryOp, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void
   /** out = x repeated over the broadcast `g` (g.shape is out's shape; g.strides[0] is x's, 0 along repeated dims). */
   expand(x: TypedArray, out: TypedArray, g: Broadcast): void
+  /**
+   * out[box] = src read through `r`; outside the box out = r.fill, or, with fill null, out keeps
+   * its values (the one primitive besides the optimizers' updates that reads its output).
+   */
+  copyRegion(src: TypedArray, out: TypedArray, r: RegionCopy): void
   /** out = cond != 0 ? a : b over the broadcast `g` (g.strides: cond's, a's, b's). */
   where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void
   /**

@@ -3,7 +3,7 @@
 // prior's sampling passes; each call counted), the counters behind `counters()`, and no memory of their own for tensors. A backend
 // overrides what it has kernels for (wasm: float32 SIMD elementwise functions, sums and Adam, and
 // its WebAssembly memory; gpujs: matmul, convolution, pooling) and falls back to these otherwise.
-import type { AdamUpdate, BinaryOp, FloatArray, GatherGeometry, SgdUpdate, UnaryOp } from './backend.js'
+import type { AdamUpdate, BinaryOp, FloatArray, GatherGeometry, RegionCopy, SgdUpdate, UnaryOp } from './backend.js'
 import type { PriorPasses, PriorPassesInput } from './prior-passes.js'
 import { Counters, type BackendStats } from './counters.js'
 import { ReferenceBackend } from './reference.js'
@@ -40,6 +40,11 @@ export abstract class HostFallbacks {
   expand(x: TypedArray, out: TypedArray, g: Broadcast): void {
     this.counts.kernel()
     this.ref.expand(x, out, g)
+  }
+
+  copyRegion(src: TypedArray, out: TypedArray, r: RegionCopy): void {
+    this.counts.kernel()
+    this.ref.copyRegion(src, out, r)
   }
 
   where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {

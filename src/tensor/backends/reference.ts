@@ -1,7 +1,7 @@
 // The reference backend: every kernel as the plainest loop that states its math.
 // It is the specification the fast and GPU.js backends are tested against, and it
 // runs in float64 for gradcheck. It accumulates in the array's own precision.
-import type { AdamUpdate, Backend, BackendInfo, BinaryOp, SgdUpdate, Conv2dGeometry, FloatArray, GatherGeometry, MatmulShape, Pool2dGeometry, UnaryOp } from './backend.js'
+import type { AdamUpdate, Backend, BackendInfo, BinaryOp, SgdUpdate, Conv2dGeometry, FloatArray, GatherGeometry, MatmulShape, Pool2dGeometry, RegionCopy, UnaryOp } from './backend.js'
 import type { TypedArray } from '../dtype.js'
 import { formatShape, forEachRun, stridesOf, type Broadcast } from '../shape.js'
 import { Counters, type BackendStats } from './counters.js'
@@ -57,6 +57,26 @@ export class ReferenceBackend implements Backend {
     forEachRun(g, (o, [i]) => {
       if (along) out.set(x.subarray(i!, i! + n), o)
       else out.fill(x[i!]!, o, o + n)
+    })
+  }
+
+  // Run by run along the box's last dim (a block copy where both step by 1), each run's start in
+  // out from out's strides and in src from the source's.
+  copyRegion(src: TypedArray, out: TypedArray, r: RegionCopy): void {
+    this.count.kernel()
+    // (a box that is the whole output leaves nothing to fill)
+    const whole = r.size.every((n, d) => n === r.outShape[d] && r.start[d] === 0)
+    if (r.fill !== null && !whole) out.fill(r.fill)
+    const box = r.size.length === 0 ? [1] : r.size
+    const os = r.size.length === 0 ? [1] : stridesOf(r.outShape)
+    const ss = r.size.length === 0 ? [1] : r.srcStrides
+    const base = r.start.reduce((s, b, d) => s + b * os[d]!, 0)
+    const last = box.length - 1
+    const [n, so, si] = [box[last]!, os[last]!, ss[last]!]
+    forEachRun({ shape: box, strides: [os, ss] }, (_, [o, i]) => {
+      const [p, q] = [base + o!, r.srcOffset + i!]
+      if (so === 1 && si === 1) out.set(src.subarray(q, q + n), p)
+      else for (let k = 0; k < n; k++) out[p + k * so] = src[q + k * si]!
     })
   }
 

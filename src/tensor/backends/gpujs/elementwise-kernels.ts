@@ -13,7 +13,7 @@
 // and let it flow through arithmetic: relu is `v <= 0 ? 0 : v`, maximum falls through to a + b.
 // What is still not promised there: argmax/argmin let NaN win (here the first NaN is skipped),
 // and a gather index outside its dim, which gives NaN instead of an error.
-import type { BinaryOp, GatherGeometry, UnaryOp } from '../backend.js'
+import type { BinaryOp, GatherGeometry, RegionCopy, UnaryOp } from '../backend.js'
 import { stridesOf, type Broadcast } from '../../shape.js'
 import { divmod, spec, type KernelSpec } from './kernels.js'
 
@@ -149,6 +149,33 @@ export function expandSpec(g: Broadcast): KernelSpec {
 }`
   const length = g.shape.reduce((p, n) => p * n, 1)
   return spec('expand', g, source, length, { ...constants, N: length })
+}
+
+/**
+ * out = src read through the box r where the output index falls inside it, else `outside`: the
+ * old output (`keep`, an array) or the fill value (a number).
+ */
+export function copyRegionSpec(r: RegionCopy, keep: boolean): KernelSpec {
+  const constants: Record<string, number> = { OFF: r.srcOffset }
+  const coords = r.outShape.length === 0 ? 'const c0 = 0;' : coordinates(r.outShape, 'O', constants)
+  const inside: string[] = []
+  const terms: string[] = ['this.constants.OFF']
+  r.size.forEach((n, d) => {
+    constants[`B${d}`] = r.start[d]!
+    constants[`E${d}`] = r.start[d]! + n
+    constants[`T${d}`] = r.srcStrides[d]!
+    inside.push(`c${d} >= this.constants.B${d} && c${d} < this.constants.E${d}`)
+    terms.push(`(c${d} - this.constants.B${d}) * this.constants.T${d}`)
+  })
+  const source = `function (src, outside) {
+  ${coords}
+  if (${inside.length ? inside.join(' && ') : 'true'}) {
+    return src[${terms.join(' + ')}];
+  }
+  return ${keep ? 'outside[this.thread.x]' : 'outside'};
+}`
+  const length = r.outShape.reduce((p, n) => p * n, 1)
+  return spec('copyRegion', { ...r, fill: keep ? 'keep' : 'fill' }, source, length, constants)
 }
 
 /** out = cond != 0 ? a : b over the broadcast g. */

@@ -14,7 +14,7 @@
 // on host arrays.
 import { GPU } from 'gpu.js'
 import type {
-  AdamUpdate, Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, GatherGeometry, MatmulShape, Pool2dGeometry, SgdUpdate, UnaryOp,
+  AdamUpdate, Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, GatherGeometry, MatmulShape, Pool2dGeometry, RegionCopy, SgdUpdate, UnaryOp,
 } from '../backend.js'
 import { HostFallbacks } from '../host-fallbacks.js'
 import type { BackendStats } from '../counters.js'
@@ -29,7 +29,7 @@ import {
   matmulSpec, maxPool2dBackwardSpec, maxPool2dSpec, maxPool2dValuesSpec, type KernelSpec,
 } from './kernels.js'
 import {
-  argReduceSpec, binarySpec, clampSpec, expandSpec, gatherSpec, scatterAddSpec, sumSpec, unarySpec, whereSpec, type Operand,
+  argReduceSpec, binarySpec, clampSpec, copyRegionSpec, expandSpec, gatherSpec, scatterAddSpec, sumSpec, unarySpec, whereSpec, type Operand,
 } from './elementwise-kernels.js'
 import { adamMaxSpec, adamMomentSpec, adamParamSpec, sgdBufferSpec, sgdParamSpec, type GradTerm } from './optimizer-kernels.js'
 import {
@@ -220,6 +220,14 @@ export class GpujsBackend extends HostFallbacks implements Backend {
   override expand(x: TypedArray, out: TypedArray, g: Broadcast): void {
     this.counts.kernel()
     this.elementwise(expandSpec(g), [x], ['array'], [], out, () => this.ref.expand(x, out, g))
+  }
+
+  override copyRegion(src: TypedArray, out: TypedArray, r: RegionCopy): void {
+    this.counts.kernel()
+    const keep = r.fill === null
+    // with fill null the kernel reads the old output (its device copy, or an upload of it)
+    const inputs = keep ? [src, out] : [src]
+    this.elementwise(copyRegionSpec(r, keep), inputs, ['array', 'array'], keep ? [] : [r.fill!], out, () => this.ref.copyRegion(src, out, r))
   }
 
   override where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
@@ -493,6 +501,7 @@ export class GpujsBackend extends HostFallbacks implements Backend {
     if (this.useReference([...inputs, out]) || this.limitWarned(spec, inputs.map((a) => a.length))) {
       return this.onHost(inputs, [out], fallback)
     }
+    if (out.length === 0) return
     const args = inputs.map((a, i) => (kinds[i] === 'scalar' ? a[0]! : this.operand(a, spec.op)))
     this.attach(out, this.execute(spec, [...args, ...extra]))
   }
