@@ -27,7 +27,7 @@ export type { SGDState } from './optim/sgd.js'
 export type { I64Mode } from './io/safetensors-dtype.js'
 /** Layers and losses as functions, as torch.nn.functional; the layer classes call these. */
 export * as F from './nn/functional.js'
-export type { AdamUpdate, SgdUpdate, Backend, BackendInfo, BinaryOp, Conv2dGeometry, GatherGeometry, Pool2dGeometry, MatmulShape, FloatArray, UnaryOp } from './tensor/backends/backend.js'
+export type { AdamUpdate, SgdUpdate, Backend, BackendInfo, BinaryOp, Conv2dGeometry, GatherGeometry, Pool2dGeometry, RegionCopy, MatmulShape, FloatArray, UnaryOp } from './tensor/backends/backend.js'
 export type { PriorPasses, PriorPassesInput, PassBuffers } from './tensor/backends/prior-passes.js'
 export type { Broadcast } from './tensor/shape.js'
 export { setBackend, getBackend, getBackendInfo, backendStats, listBackends, registerBackend, disposeBackends } from './tensor/backends/registry.js'
