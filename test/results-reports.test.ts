@@ -81,3 +81,24 @@ describe('results/: the runs reproduce at HEAD', () => {
     expect(rows).toEqual(metricsWithoutTime(committed).split('\n').slice(0, rows.length))
   }, 120_000)
 })
+
+// results/**/epochs.md: the per-epoch tables of scripts/epoch-tables.ts, regenerated from the runs they name.
+function epochTablesUnder(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name)
+    if (e.isDirectory()) return e.name === 'runs' ? [] : epochTablesUnder(p)
+    return e.name === 'epochs.md' ? [p] : []
+  })
+}
+
+describe('results/: every epochs.md regenerates byte for byte from the runs it names', () => {
+  for (const file of epochTablesUnder('results')) {
+    it(file, () => {
+      const text = fs.readFileSync(file, 'utf8')
+      const m = /^# By epoch: \d+ runs from (\S+)$/m.exec(text)
+      expect(m, `${file}: no "# By epoch: N runs from DIR" line`).not.toBeNull()
+      const again = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/epoch-tables.ts', m![1]!], { encoding: 'utf8' })
+      expect(again, `${file} differs from what its runs give`).toBe(text)
+    })
+  }
+})
