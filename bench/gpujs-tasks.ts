@@ -1,12 +1,15 @@
 // The pure part of the gpujs benchmark (no Node APIs), shared by bench/gpujs.ts in Node and
 // the browser page that times GPU.js's webgl2 mode in headless Chromium: the tasks (matmul
 // N = 128, 256, 512 and cnn2's two conv2d shapes, batch 32) and how one backend is timed.
-// Times include upload and readback: the median of 3-5 calls after one warm-up call (which compiles).
+// Times include upload and readback: the median of 3-5 calls after one warm-up call (which
+// compiles); before each call the inputs' device copies are dropped (so they are uploaded again)
+// and after it the output is read back (src/tensor/device-copy.ts).
 import type { Backend, Conv2dGeometry, MatmulShape } from '../src/tensor/backends/backend.js'
 import { ReferenceBackend } from '../src/tensor/backends/reference.js'
 import { GpujsBackend } from '../src/tensor/backends/gpujs/gpujs-backend.js'
 import type { GpujsMode } from '../src/tensor/backends/gpujs/modes.js'
 import { Generator } from '../src/tensor/generator.js'
+import { dropDeviceCopy, syncHost } from '../src/tensor/device-copy.js'
 
 export interface GpujsBenchRow {
   kernel: string
@@ -81,14 +84,21 @@ function median(xs: number[]): number {
 
 export function timeTask(t: Task, b: Backend, mode: string): GpujsBenchRow {
   const out = new Float32Array(t.outLength)
-  t.run(b, t.inputs, out) // warm-up: compiles the kernel
+  // one call as from host arrays: the inputs uploaded, the output read back
+  const call = (): void => {
+    for (const a of t.inputs) dropDeviceCopy(a)
+    t.run(b, t.inputs, out)
+    syncHost(out, false)
+  }
+  call() // warm-up: compiles the kernel
   const reps = t.flops > 1e8 ? 3 : 5
   const ms: number[] = []
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now()
-    t.run(b, t.inputs, out)
+    call()
     ms.push(performance.now() - t0)
   }
+  for (const a of [...t.inputs, out]) dropDeviceCopy(a) // the next backend starts from the host arrays
   let err = 0
   for (let i = 0; i < out.length; i++) err = Math.max(err, Math.abs(out[i]! - t.want![i]!))
   const m = median(ms)

@@ -4,7 +4,8 @@
 // gl is built and xvfb-run exists, its rows come from a child process under `xvfb-run -a`;
 // the webgl2 rows come from headless Chromium (/usr/bin/chromium) when it is installed.
 // Then a whole cnn2 training step (batch 32, Adam) on each GPU.js mode available in Node and on
-// 'wasm', with what one step moves (backendStats(): kernel calls, uploads, downloads, bytes).
+// 'wasm', with what one step moves (backendStats(): kernel calls, uploads, downloads, bytes),
+// and, on headlessgl, the live textures over 1,000 steps (batch 1): they must not grow.
 // The browser has no step row: the library does not load in a page yet.
 //
 //   npx tsx bench/gpujs.ts               # all modes available here
@@ -58,14 +59,40 @@ export function cnn2StepRows(backends: string[], budgetS = 2): GpujsStepRow[] {
   })
 }
 
-function headlessglRowsViaXvfb(): { kernels: GpujsBenchRow[]; steps: GpujsStepRow[] } | string {
+/** backendStats().liveBuffers over many cnn2 steps on one backend: after the first step, after the last, and the largest. */
+export interface LiveBuffersRow {
+  backend: string
+  steps: number
+  batch: number
+  afterFirst: number
+  afterLast: number
+  max: number
+}
+
+/** Run `steps` cnn2 training steps at `batch` and follow the live buffers (textures on gpujs). */
+export function liveBuffersOver(backend: string, steps: number, batch: number): LiveBuffersRow {
+  setBackend(backend)
+  const { step } = priorgradStep({ model: 'cnn2', batch })
+  step()
+  const afterFirst = backendStats().liveBuffers
+  let max = afterFirst
+  for (let s = 1; s < steps; s++) {
+    step()
+    max = Math.max(max, backendStats().liveBuffers)
+  }
+  return { backend, steps, batch, afterFirst, afterLast: backendStats().liveBuffers, max }
+}
+
+type GlRows = { kernels: GpujsBenchRow[]; steps: GpujsStepRow[]; live?: LiveBuffersRow }
+
+function headlessglRowsViaXvfb(): GlRows | string {
   if (!existsSync('node_modules/gl/build/Release/webgl.node')) return 'gl not built (bash scripts/setup-gl.sh)'
   if (spawnSync('sh', ['-c', 'command -v xvfb-run']).status !== 0) return 'xvfb-run missing'
   const self = fileURLToPath(import.meta.url)
-  const child = spawnSync('xvfb-run', ['-a', process.execPath, '--import', 'tsx', self, '--child', 'headlessgl'], { encoding: 'utf8', timeout: 300_000 })
+  const child = spawnSync('xvfb-run', ['-a', process.execPath, '--import', 'tsx', self, '--child', 'headlessgl'], { encoding: 'utf8', timeout: 900_000 })
   const line = child.stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '))
   if (!line) return `child failed (status ${child.status}): ${child.stderr.slice(-500)}`
-  return JSON.parse(line.slice('BENCH_JSON '.length)) as { kernels: GpujsBenchRow[]; steps: GpujsStepRow[] }
+  return JSON.parse(line.slice('BENCH_JSON '.length)) as GlRows
 }
 
 async function webgl2RowsViaChromium(): Promise<GpujsBenchRow[] | string> {
@@ -102,13 +129,15 @@ export async function benchGpujs(options: BenchGpujsOptions = {}): Promise<Gpujs
   if (!options.others) for (const b of others) b.dispose()
   rows.push(...benchGpujsModes(['webasm', 'cpu']))
   const stepRows = options.steps === false ? [] : cnn2StepRows(['wasm', 'gpujs-webasm', 'gpujs-cpu'])
+  let live: LiveBuffersRow | undefined
   const display = typeof process.env['DISPLAY'] === 'string' && process.env['DISPLAY'] !== ''
   if (options.headlessgl !== false) {
-    const gl = display ? { kernels: benchGpujsModes(['headlessgl']), steps: options.steps === false ? [] : cnn2StepRows(['gpujs-headlessgl']) } : headlessglRowsViaXvfb()
+    const gl: GlRows | string = display ? glRows(options.steps !== false) : headlessglRowsViaXvfb()
     if (typeof gl === 'string') console.warn(`bench/gpujs: no headlessgl rows: ${gl}`)
     else {
       rows.push(...gl.kernels)
       stepRows.push(...gl.steps)
+      live = gl.live
     }
   }
   if (options.browser !== false) {
@@ -127,8 +156,17 @@ export async function benchGpujs(options: BenchGpujsOptions = {}): Promise<Gpujs
         uploadMB: Number((p.uploadBytes / 1e6).toFixed(1)), downloadMB: Number((p.downloadBytes / 1e6).toFixed(1)), liveBuffers: p.liveBuffers,
       })))
     }
+    if (live) {
+      console.log(`\nlive textures over ${live.steps} cnn2 steps (batch ${live.batch}) on ${live.backend}: ${live.afterFirst} after the first, ` +
+        `${live.afterLast} after the last, at most ${live.max} (${live.max === live.afterFirst ? 'flat' : 'GROWING'})`)
+    }
   }
   return rows
+}
+
+// The headlessgl rows in a process that has an X display: kernels, the step, and the live textures over 1,000 steps.
+function glRows(steps: boolean): GlRows {
+  return { kernels: benchGpujsModes(['headlessgl']), steps: steps ? cnn2StepRows(['gpujs-headlessgl']) : [], live: steps ? liveBuffersOver('gpujs-headlessgl', 1000, 1) : undefined }
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href
@@ -136,7 +174,8 @@ if (isMain) {
   const i = process.argv.indexOf('--child')
   if (i >= 0) {
     const mode = process.argv[i + 1] as GpujsMode
-    console.log(`BENCH_JSON ${JSON.stringify({ kernels: benchGpujsModes([mode]), steps: cnn2StepRows([`gpujs-${mode}`]) })}`)
+    const out: GlRows = mode === 'headlessgl' ? glRows(true) : { kernels: benchGpujsModes([mode]), steps: cnn2StepRows([`gpujs-${mode}`]) }
+    console.log(`BENCH_JSON ${JSON.stringify(out)}`)
     process.exit(0)
   } else {
     await benchGpujs({ browser: !process.argv.includes('--no-browser') })

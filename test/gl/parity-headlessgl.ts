@@ -54,9 +54,9 @@ try {
   // against the reference backend's.
   registerBackend('under-test', () => backend)
   setBackend('under-test')
-  out['residency'] = cnn2Residency(6, 2)
+  out['residency'] = cnn2Residency(20, 2)
   setBackend('reference')
-  out['referenceLosses'] = cnn2Residency(6, 2).losses
+  out['referenceLosses'] = cnn2Residency(20, 2).losses
   await backend.disposeAsync()
 } catch (e) {
   out['error'] = String((e as Error).stack ?? e)
