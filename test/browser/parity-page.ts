@@ -1,9 +1,12 @@
 // Browser entry for the WebGL2 parity test, bundled by esbuild (test/browser/browser-parity.ts):
-// builds the gpujs backend in the requested GPU.js mode and runs the shared parity cases.
-// The result lands on `window.__result` for playwright to read.
+// builds the gpujs backend in the requested GPU.js mode, runs the shared parity cases, then
+// trains cnn2 for 20 steps with the tensors on the GPU (and on the reference backend, for the
+// losses). The result lands on `window.__result` for playwright to read.
 import { GpujsBackend } from '../../src/tensor/backends/gpujs/gpujs-backend.js'
 import type { GpujsMode } from '../../src/tensor/backends/gpujs/modes.js'
+import { registerBackend, setBackend } from '../../src/tensor/backends/registry.js'
 import { runParitySuite } from '../gl/parity-cases.js'
+import { cnn2Residency } from '../gl/cnn2-training.js'
 
 const w = globalThis as unknown as { __result?: unknown; __parityMode?: GpujsMode }
 async function main(): Promise<void> {
@@ -15,8 +18,13 @@ async function main(): Promise<void> {
     const results = runParitySuite(backend)
     const ms = Math.round(performance.now() - t0)
     const after = backend.info()
+    registerBackend('under-test', () => backend)
+    setBackend('under-test')
+    const residency = cnn2Residency(20, 2)
+    setBackend('reference')
+    const referenceLosses = cnn2Residency(20, 2).losses
     await backend.disposeAsync()
-    w.__result = { requested: mode, info, results, ms, stats: backend.stats(), kernelFallbacks: after.details?.['kernelFallbacks'] }
+    w.__result = { requested: mode, info, results, ms, stats: backend.stats(), kernelFallbacks: after.details?.['kernelFallbacks'], residency, referenceLosses }
   } catch (e) {
     w.__result = { requested: mode, error: String((e as Error).stack ?? e) }
   }

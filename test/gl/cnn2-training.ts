@@ -44,22 +44,23 @@ export function trainCnn2(steps: number, batch: number, seed = 0): number[] {
 }
 
 /**
- * The zoo's cnn2 trained as the library's trainer runs a step (model.to(), one tidy() scope,
- * Adam, zeroGrad after the step) on a new seeded batch each step, on the active backend:
- * each step's backendStats() difference and loss.
+ * The zoo's cnn2 (MNIST-shaped input) or resnet18 (CIFAR-shaped) trained as the library's trainer
+ * runs a step (model.to(), one tidy() scope, Adam, zeroGrad after the step) on a new seeded batch
+ * each step, on the active backend: each step's backendStats() difference and loss.
  */
-export function cnn2Residency(steps: number, batch: number): { stats: BackendStats[]; losses: number[] } {
+export function trainResidency(model: 'cnn2' | 'resnet18', steps: number, batch: number): { stats: BackendStats[]; losses: number[] } {
   const g = new Generator(0)
-  const model = createModel('cnn2', { numClasses: 10, inChannels: 1, generator: g }).to()
-  const opt = new Adam(model.parameters(), { lr: 1e-3 })
+  const cifar = model === 'resnet18'
+  const net = createModel(model, { numClasses: 10, inChannels: cifar ? 3 : 1, generator: g }).to()
+  const opt = new Adam(net.parameters(), { lr: 1e-3 })
   const stats: BackendStats[] = []
   const losses: number[] = []
   for (let s = 0; s < steps; s++) {
-    const x = randn([batch, 1, 28, 28], { generator: g })
+    const x = randn(cifar ? [batch, 3, 32, 32] : [batch, 1, 28, 28], { generator: g })
     const y = randint(0, 10, [batch], { generator: g })
     const before = backendStats()
     losses.push(tidy(() => {
-      const loss = crossEntropy(model.forward(x), y)
+      const loss = crossEntropy(net.forward(x), y)
       loss.backward()
       opt.step()
       opt.zeroGrad()
@@ -69,3 +70,6 @@ export function cnn2Residency(steps: number, batch: number): { stats: BackendSta
   }
   return { stats, losses }
 }
+
+/** trainResidency for cnn2. */
+export const cnn2Residency = (steps: number, batch: number): { stats: BackendStats[]; losses: number[] } => trainResidency('cnn2', steps, batch)

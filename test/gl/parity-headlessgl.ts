@@ -9,7 +9,7 @@ import { compare, poolGeom, randF32, runParitySuite } from './parity-cases.js'
 import { ReferenceBackend } from '../../src/tensor/backends/reference.js'
 import { Generator } from '../../src/tensor/generator.js'
 import { registerBackend, setBackend } from '../../src/tensor/backends/registry.js'
-import { cnn2Residency } from './cnn2-training.js'
+import { trainResidency } from './cnn2-training.js'
 
 // An input of 4200^2 > 2^24 elements fits a 16384^2 texture but not float32-exact indexing:
 // it must run on the reference kernel, with one warning naming the kernel and the limit.
@@ -54,9 +54,11 @@ try {
   // against the reference backend's.
   registerBackend('under-test', () => backend)
   setBackend('under-test')
-  out['residency'] = cnn2Residency(20, 2)
+  out['residency'] = trainResidency('cnn2', 20, 2)
+  out['resnetResidency'] = trainResidency('resnet18', 2, 2)
   setBackend('reference')
-  out['referenceLosses'] = cnn2Residency(20, 2).losses
+  out['referenceLosses'] = trainResidency('cnn2', 20, 2).losses
+  out['resnetReferenceLosses'] = trainResidency('resnet18', 2, 2).losses
   await backend.disposeAsync()
 } catch (e) {
   out['error'] = String((e as Error).stack ?? e)
