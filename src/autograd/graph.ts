@@ -10,7 +10,7 @@ import { getBackend } from '../tensor/backends/registry.js'
 import { noGrad } from './no-grad.js'
 import { keep } from '../tensor/tidy.js'
 import { sumToShape } from './functional.js'
-import { freshGradient, gradientSupport, isFreshGradient, releaseGradient } from './fresh.js'
+import { freshGradient, isFreshGradient, releaseGradient } from './fresh.js'
 
 /** Options of `Tensor.backward`. */
 export interface BackwardOptions {
@@ -156,21 +156,10 @@ function reduceToInput(op: string, k: number, g: Tensor, input: Tensor): Tensor 
   }
 }
 
-// prev + g for one tensor's gradient contributions: into prev when the engine or the op that made
-// it holds the only reference, else into a new tensor, which is then the engine's own. A term with
-// a known support (./fresh.ts) is added at those entries only, into the other term or its copy.
-// Each entry gets the value of prev.add(g) (one rounding to the dtype; where one term is zero
-// the other is kept as it is, so a -0 stays -0 rather than becoming +0).
+// prev + g for one tensor's gradient contributions (the value of prev.add(g), one rounding to the
+// dtype): into prev when the engine or the op that made it holds the only reference, else into a
+// new tensor, which is then the engine's own. The same for every op, on the backend.
 function accumulate(prev: Tensor, g: Tensor): Tensor {
-  const sparse = gradientSupport(g) ? g : gradientSupport(prev) ? prev : null
-  if (sparse) {
-    const dense = sparse === g ? prev : g
-    const into = isFreshGradient(dense) && !gradientSupport(dense) ? dense : freshGradient(dense.clone())
-    const a = into.data
-    const b = sparse.data
-    for (const j of gradientSupport(sparse)!) a[j]! += b[j]!
-    return into
-  }
   if (!isFreshGradient(prev)) return freshGradient(prev.add(g))
   // prev += g in place: the backend's add with prev as its own output (an elementwise add reads
   // each entry before it writes it, so the aliasing is safe; both have the input's shape and dtype).

@@ -7,6 +7,8 @@
 // rather than Tensor ops (x.mul(c).mul(2 g)): it runs every step on every regularized weight, and
 // one pass into one fresh array costs about half of two elementwise ops. Nothing else holds that
 // array, so it is marked (../fresh.ts): the engine adopts it as W's .grad instead of copying it.
+// The loops read the inputs with hostData(): on a backend that keeps tensors on a device the
+// weights are read back, but their device copy stays (the next kernel does not upload them again).
 import { Tensor } from '../../tensor/tensor.js'
 import { allocate } from '../../tensor/dtype.js'
 import { formatShape } from '../../tensor/shape.js'
@@ -16,8 +18,8 @@ import { freshGradient } from '../fresh.js'
 export const weightedSquareSum: OpDef = {
   name: 'weightedSquareSum',
   forward(ctx, [x, c]) {
-    const xs = x!.data
-    const cs = c!.data
+    const xs = x!.hostData('weightedSquareSum')
+    const cs = c!.hostData('weightedSquareSum')
     // four partial sums: independent adds, and a fixed order (so the same bits every run)
     const part = [0, 0, 0, 0]
     const n4 = xs.length - (xs.length % 4)
@@ -36,9 +38,9 @@ export const weightedSquareSum: OpDef = {
   },
   backward(ctx, gradOut) {
     const [x, c] = ctx.saved as [Tensor, Tensor]
-    const g = gradOut.data[0]!
-    const xs = x.data
-    const cs = c.data
+    const g = gradOut.hostData('weightedSquareSum')[0]!
+    const xs = x.hostData('weightedSquareSum')
+    const cs = c.hostData('weightedSquareSum')
     let gx: Tensor | null = null
     let gc: Tensor | null = null
     if (ctx.needsInputGrad[0]) {
@@ -58,8 +60,7 @@ export const weightedSquareSum: OpDef = {
 
 // The same sum over a subset, given as pairs (index_q, weight_q): y = sum_q weight_q x[index_q]^2
 // over x's entries in flat order. The dynamic prior keeps about S*sp of the entries, so its
-// penalty touches only those: forward and backward cost O(#pairs), plus a zero-filled gradient
-// that names its support, so the engine adds it to the loss's gradient at those entries only.
+// penalty touches only those: forward and backward cost O(#pairs), plus a zero-filled gradient.
 // dy/dx_j = sum_{q: index_q = j} 2 weight_q x_j g (repeats accumulate); dy/dweight_q = x[index_q]^2 g.
 // NOTE: with increasing, distinct indices the forward adds the same terms into the same four
 // partial sums in the same order as the dense op above (entries past the last multiple of 4 go to
@@ -68,9 +69,9 @@ export const weightedSquareSum: OpDef = {
 export const weightedSquareSumAt: OpDef = {
   name: 'weightedSquareSumAt',
   forward(ctx, [x, index, w]) {
-    const xs = x!.data
-    const idx = index!.data
-    const ws = w!.data
+    const xs = x!.hostData('weightedSquareSumAt')
+    const idx = index!.hostData('weightedSquareSumAt')
+    const ws = w!.hostData('weightedSquareSumAt')
     const n4 = xs.length - (xs.length % 4)
     const part = [0, 0, 0, 0]
     for (let q = 0; q < idx.length; q++) {
@@ -85,23 +86,17 @@ export const weightedSquareSumAt: OpDef = {
   },
   backward(ctx, gradOut) {
     const [x, index, w] = ctx.saved as [Tensor, Tensor, Tensor]
-    const g = gradOut.data[0]!
-    const xs = x.data
-    const idx = index.data
-    const ws = w.data
+    const g = gradOut.hostData('weightedSquareSumAt')[0]!
+    const xs = x.hostData('weightedSquareSumAt')
+    const idx = index.hostData('weightedSquareSumAt')
+    const ws = w.hostData('weightedSquareSumAt')
     let gx: Tensor | null = null
     let gw: Tensor | null = null
     if (ctx.needsInputGrad[0]) {
       const d = allocate(x.dtype, xs.length)
       const g2 = 2 * g
-      let increasing = true
-      for (let q = 0; q < idx.length; q++) {
-        const j = idx[q]!
-        d[j]! += g2 * ws[q]! * xs[j]!
-        if (q > 0 && j <= idx[q - 1]!) increasing = false
-      }
-      // zero outside the indices: with increasing distinct ones, the engine adds it there only
-      gx = freshGradient(new Tensor(d, x.shape), increasing ? (idx as Int32Array) : null)
+      for (let q = 0; q < idx.length; q++) d[idx[q]!]! += g2 * ws[q]! * xs[idx[q]!]!
+      gx = freshGradient(new Tensor(d, x.shape))
     }
     if (ctx.needsInputGrad[2]) {
       const d = allocate(w.dtype, idx.length)
