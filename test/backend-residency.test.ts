@@ -65,12 +65,11 @@ describe('misuse is an error naming the op', () => {
     setBackend('gpujs-webasm')
     const y = tensor([1, 2]).mul(2)
     setBackend('wasm')
-    expect(() => y.add(1)).toThrow(/^add: a \[2\] tensor lives on backend 'gpujs-webasm' but the active backend is 'wasm'; read it to the host with \.data/)
-    // moving is explicit: read it, then it is an ordinary host array
-    setBackend('gpujs-webasm')
-    const host = Float32Array.from(y.data)
-    setBackend('wasm')
-    expect(Array.from(tensor(Array.from(host)).add(1).data)).toEqual([3, 5])
+    expect(() => y.add(1)).toThrow(/^add: a \[2\] tensor lives on backend 'gpujs-webasm' but the active backend is 'wasm'; move it with \.to\('wasm'\)/)
+    // moving is explicit, as PyTorch's .to(device): a copy on the host, which wasm takes
+    const moved = y.to('wasm')
+    expect(Array.from(moved.add(1).data)).toEqual([3, 5])
+    expect(() => y.to('tpu')).toThrow(/^to: 'tpu' is neither a dtype \(float32, float64, int32\) nor a backend \(reference, wasm/)
   })
 
   it('a disposed tensor on gpujs: using or reading it names the op', () => {

@@ -12,7 +12,7 @@ import * as fn from '../autograd/functional.js'
 import { backward, type BackwardOptions } from '../autograd/graph.js'
 import { adoptTensor, disposeTensor } from './tidy.js'
 import { deviceCopyOf, syncHost } from './device-copy.js'
-import { getBackend } from './backends/registry.js'
+import { getBackend, listBackends } from './backends/registry.js'
 
 /** A plain number where a tensor is accepted. */
 export type Scalar = number
@@ -76,7 +76,7 @@ export class Tensor {
       const active = getBackend().name
       if (copy.backend !== active) {
         throw new Error(`${op}: a ${formatShape(this.shape)} tensor lives on backend '${copy.backend}' but the active backend is '${active}'; ` +
-          `read it to the host with .data (or call setBackend('${copy.backend}')) before using it on '${active}'`)
+          `move it with .to('${active}') (or call setBackend('${copy.backend}'))`)
       }
     }
     return this._data
@@ -201,9 +201,18 @@ export class Tensor {
     fn.copy_(this, src)
     return this
   }
-  /** Convert the dtype (in the graph when float to float). @example labels.to('float32') */
-  to(dtype: DType): Tensor {
-    return fn.cast(this, dtype)
+  /**
+   * Convert the dtype (in the graph when float to float); or, given a backend's name, as PyTorch's
+   * `.to(device)`: a copy of the values on the host, which that backend's kernels then take (cut
+   * from the graph). Moving between backends is explicit: an op refuses a tensor whose values live
+   * on another backend. @example labels.to('float32'); logits.to('wasm')
+   */
+  to(target: DType | string): Tensor {
+    if (target === 'float32' || target === 'float64' || target === 'int32') return fn.cast(this, target)
+    if (!listBackends().includes(target)) {
+      throw new Error(`to: '${target}' is neither a dtype (float32, float64, int32) nor a backend (${listBackends().join(', ')})`)
+    }
+    return new Tensor(this.hostData('to').slice(), this.shape)
   }
   /** A float32 copy (or this, when already float32). @example labels.float() */
   float(): Tensor {
