@@ -4,7 +4,7 @@
 // step moves the batch in and the loss out and nothing else, its memory stays flat, values
 // read on demand are right, and the errors for misuse name the op.
 import { afterAll, describe, expect, it } from 'vitest'
-import { backendStats, disposeBackends, registerGpujsBackend, setBackend, statsSince, tensor, tidy, type Tensor } from '../src/index.js'
+import { backendStats, cat, disposeBackends, pad, registerGpujsBackend, setBackend, statsSince, tensor, tidy, type Tensor } from '../src/index.js'
 import { deviceCopyOf } from '../src/tensor/device-copy.js'
 import { cnn2Residency } from './gl/cnn2-training.js'
 
@@ -57,6 +57,28 @@ describe('gpujs-webasm: values come back on demand', () => {
     expect(backendStats().liveBuffers).toBe(live + 1) // the kept result only
     expect(deviceCopyOf(kept.buffer('test'))?.hostStale).toBe(true)
     expect((kept.toArray() as number[]).map((v) => Math.round(v * 1e5) / 1e5)).toEqual([4, 7, 10])
+  })
+})
+
+describe('gpujs-webasm: the copying ops stay on the device', () => {
+  it('indexSelect, cat, narrow, pad and permute, forward and backward: the same values as wasm, nothing read back until the end', () => {
+    const run = (): { value: number[]; grad: number[]; downloads: number } => {
+      const x = tensor([[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]], { requiresGrad: true })
+      const idx = tensor([3, 0, 3], { dtype: 'int32' })
+      const before = backendStats()
+      const y = pad(cat([x.indexSelect(0, idx), x.narrow(0, 1, 2)], 0), [1, 0], 0).permute([1, 0])
+      const loss = y.mul(y).sum()
+      loss.backward()
+      const downloads = statsSince(before, backendStats()).downloads
+      return { value: y.toArray() as unknown as number[], grad: x.grad!.toArray() as unknown as number[], downloads }
+    }
+    setBackend('wasm')
+    const want = run()
+    setBackend('gpujs-webasm')
+    const got = run()
+    expect(got.downloads).toBe(0)
+    expect(got.value).toEqual(want.value)
+    expect(got.grad).toEqual(want.grad)
   })
 })
 
