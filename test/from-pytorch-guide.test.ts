@@ -17,7 +17,8 @@ describe('docs/from-pytorch.md', () => {
   it('its TypeScript blocks run as one program and print what the text says', () => {
     const code = tsBlocks(readFileSync(join(root, 'docs/from-pytorch.md'), 'utf8')).join('\n')
     expect(code).toContain("from 'priorgrad'")
-    // Inside the repository, so 'priorgrad' resolves through package.json's exports (as for a user).
+    // Inside the repository 'priorgrad' resolves through tsconfig.json's paths to src/ (tsx reads them);
+    // an installed package resolves through package.json's exports to dist/ (test/package.test.ts).
     const dir = mkdtempSync(join(root, 'test', '.guide-'))
     try {
       const file = join(dir, 'guide.ts')
