@@ -6,13 +6,15 @@
 // write them in place, with no copy in or out), and are given back when `fn` returns: a
 // training step then allocates nothing new after the first one, and memory stays flat however
 // many steps run, with no help from the garbage collector (whose finalizers never run inside a
-// synchronous loop). Other backends keep tensors on the host; tidy() then changes nothing.
+// synchronous loop). On gpujs the arrays are the host's side of textures (../device-copy.ts): the
+// scope frees its tensors' textures, and the uploads made in it, when it ends. The reference
+// backend keeps tensors on the host; tidy() then changes nothing.
 //
 // What survives the scope: the tensors `fn` returns (a tensor, or an array or object of them),
 // those passed to keep(), module parameters and buffers registered inside it, and the gradients
-// backward() leaves on leaf tensors. Each whose array is a block of the scope is moved to a host
-// array as the scope ends (weights that Module.to() put in the backend's memory for good stay
-// there). Every other tensor created in the scope is released: using it afterwards is an error
+// backward() leaves on leaf tensors (optimizers' zeroGrad() gives those up). Each whose array is a
+// block of the scope is moved to a host array as the scope ends, its texture on gpujs with it
+// (weights that Module.to() put in the backend's memory for good stay there). Every other tensor created in the scope is released: using it afterwards is an error
 // naming the op, never a silent read of memory that a later step has reused. (A raw `.data` array
 // taken from a tensor inside the scope must not be kept past it either.)
 import type { Tensor } from './tensor.js'
