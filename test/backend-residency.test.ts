@@ -82,6 +82,20 @@ describe('gpujs-webasm: the copying ops stay on the device', () => {
   })
 })
 
+describe('gpujs-webasm: dispose() frees a texture outside any scope', () => {
+  it('once every tensor on the array is disposed (a shared array keeps its texture until the last goes)', () => {
+    setBackend('gpujs-webasm')
+    const y = tensor([1, 2, 3]).mul(2)
+    const view = y.reshape([3, 1]) // shares y's array
+    const live = backendStats().liveBuffers
+    y.dispose()
+    expect(backendStats().liveBuffers).toBe(live) // the view still needs it
+    expect(view.toArray()).toEqual([[2], [4], [6]])
+    view.dispose()
+    expect(backendStats().liveBuffers).toBe(live - 1)
+  })
+})
+
 describe('misuse is an error naming the op', () => {
   it('a tensor on gpujs used while wasm is active names the op and both backends', () => {
     setBackend('gpujs-webasm')

@@ -112,6 +112,7 @@ export class Tensor {
   moveStorage(data: TypedArray): void {
     if (data.length !== this._data.length || dtypeOf(data) !== this.dtype) throw new Error('Tensor.moveStorage: the new array must have the same length and dtype')
     this._data = data
+    adoptTensor(this, data)
   }
 
   /** Mark the tensor released: its array went back to the backend. @internal */

@@ -20,7 +20,7 @@
 import type { Tensor } from './tensor.js'
 import { setResidentAllocator, type DType, type TypedArray } from './dtype.js'
 import { getBackend } from './backends/registry.js'
-import { closeUploadScope, moveDeviceCopy, openUploadScope } from './device-copy.js'
+import { closeUploadScope, dropDeviceCopy, moveDeviceCopy, openUploadScope } from './device-copy.js'
 import type { Backend } from './backends/backend.js'
 
 interface Scope {
@@ -97,11 +97,18 @@ export function unkeep(t: Tensor): void {
  */
 export function adoptTensor(t: Tensor, data: TypedArray): void {
   const s = scopeOf(data)
-  if (s === undefined) return
+  if (s === undefined) {
+    hostTensors.set(data, (hostTensors.get(data) ?? 0) + 1)
+    return
+  }
   const list = s.tensors.get(data)
   if (list) list.push(t)
   else s.tensors.set(data, [t])
 }
+
+// Outside the scopes: how many tensors were made on each array and not disposed (those the
+// garbage collector took still count, so an array is never freed early).
+const hostTensors = new WeakMap<TypedArray, number>()
 
 const scopeOf = (data: TypedArray): Scope | undefined => {
   for (let i = scopes.length - 1; i >= 0; i--) if (scopes[i]!.resident.has(data)) return scopes[i]
@@ -111,8 +118,9 @@ const scopeOf = (data: TypedArray): Scope | undefined => {
 /**
  * Release `t` now (Tensor.dispose): using it afterwards is an error naming the op. When its array
  * is a block of an open scope and every tensor on that array is released, the block goes back
- * to the backend at once, for the rest of the scope to reuse. Otherwise (a host array, or weights
- * moved with Module.to()) the garbage collector frees the memory once nothing holds the array.
+ * to the backend at once, for the rest of the scope to reuse. Outside a scope, once every tensor
+ * made on the array is disposed, its device copy (a GPU.js texture) is freed at once; the host
+ * array itself (or weights moved with Module.to()) goes when the garbage collector takes it.
  * @internal
  */
 export function disposeTensor(t: Tensor): void {
@@ -120,7 +128,13 @@ export function disposeTensor(t: Tensor): void {
   t.release()
   const data = t.storage()
   const s = scopeOf(data)
-  if (s === undefined || !s.tensors.get(data)!.every((u) => u.isReleased)) return
+  if (s === undefined) {
+    const left = (hostTensors.get(data) ?? 1) - 1
+    hostTensors.set(data, left)
+    if (left === 0) dropDeviceCopy(data)
+    return
+  }
+  if (!s.tensors.get(data)!.every((u) => u.isReleased)) return
   s.resident.delete(data)
   s.tensors.delete(data)
   s.backend.freeResident(data)
