@@ -1,12 +1,14 @@
 // priorgrad as an npm package: `npm pack` builds dist/ (prepack: tsc -p tsconfig.build.json) and
 // packs it; the tarball installs into a plain Node 20 ESM project with no TypeScript and no tsx,
 // where importing priorgrad trains three steps (the same losses, bit for bit, as the sources in
-// this process) and `npx priorgrad --help` runs the CLI from the built files.
+// this process) and `npx priorgrad --help` runs the CLI from the built files; a bundler targeting
+// the browser gets the browser entry (dist/browser.js) and no Node module.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { build } from 'esbuild'
 import { Adam, F, Generator, createModel, randint, randn, setBackend, tidy } from '../src/index.js'
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'priorgrad-package-'))
@@ -50,4 +52,15 @@ describe('npm pack, install into a plain Node project, use', () => {
     const help = execFileSync('npx', ['--no-install', 'priorgrad', '--help'], { cwd: project, encoding: 'utf8', timeout: 60_000 })
     expect(help).toMatch(/^Usage: priorgrad <command>/)
   }, 300_000)
+
+  it('a bundler targeting the browser resolves the installed package to its browser entry, with no node: module', async () => {
+    const project = path.join(tmp, 'project')
+    const r = await build({
+      stdin: { contents: "import { tensor, setBackend } from 'priorgrad'\nsetBackend('gpujs')\nconsole.log(tensor([1, 2]).add(1).toArray())\n", resolveDir: project },
+      bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent', metafile: true,
+    })
+    const inputs = Object.keys(r.metafile!.inputs)
+    expect(inputs.some((f) => f.endsWith('node_modules/priorgrad/dist/browser.js')), inputs.filter((f) => f.includes('priorgrad')).slice(0, 3).join(', ')).toBe(true)
+    expect(r.outputFiles[0]!.text.match(/["']node:[a-z_/]+["']/g) ?? []).toEqual([])
+  })
 })

@@ -30,15 +30,19 @@ export async function bundlePage(entryFile: string): Promise<string> {
 
 /**
  * Serve `entryFile` bundled from localhost (a secure context) in headless Chromium, with
- * `globals` set on window first, and return what the page puts on `window.__result`.
+ * `globals` set on window first, and return what the page puts on `window.__result` (and the
+ * page's console messages as `logs`). With `csp`, every response carries that
+ * Content-Security-Policy header (the globals then come from a script file, not an inline one).
  */
-export async function runInChromium(entryFile: string, globals: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
+export async function runInChromium(entryFile: string, globals: Record<string, unknown>, timeoutMs: number, csp?: string): Promise<Record<string, unknown>> {
   const script = await bundlePage(entryFile)
   const html = `<!doctype html><meta charset="utf-8"><title>priorgrad gpujs</title>
-<script>Object.assign(window, ${JSON.stringify(globals)})</script><script src="/page.js"></script>`
+<script src="/globals.js"></script><script src="/page.js"></script>`
+  const headers = csp ? { 'content-security-policy': csp } : {}
   const server: Server = createServer((req, res) => {
-    if (req.url === '/page.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(script)
-    else res.writeHead(200, { 'content-type': 'text/html' }).end(html)
+    if (req.url === '/page.js') res.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(script)
+    else if (req.url === '/globals.js') res.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(`Object.assign(window, ${JSON.stringify(globals)})`)
+    else res.writeHead(200, { ...headers, 'content-type': 'text/html' }).end(html)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port

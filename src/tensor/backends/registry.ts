@@ -71,7 +71,8 @@ export function setBackend(name: string): Backend {
 /** The active backend (chosen from PRIORGRAD_BACKEND or the default on first use). @example getBackend().name */
 export function getBackend(): Backend {
   if (current) return current
-  const env = process.env['PRIORGRAD_BACKEND']
+  // (a page has no process: there the default or setBackend() decides)
+  const env = typeof process !== 'undefined' ? process.env?.['PRIORGRAD_BACKEND'] : undefined
   if (env) {
     current = instance(env)
     chooseReason = `PRIORGRAD_BACKEND=${env}`
