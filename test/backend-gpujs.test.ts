@@ -302,9 +302,9 @@ describe('gpujs backend, GPU.js headlessgl mode (child process under xvfb-run)',
 
 describe('gpujs backend, GPU.js webgl2 mode (headless Chromium)', () => {
   it.skipIf(browserSkip !== null)(`parity on WebGL2Kernel${browserSkip ? ` [skipped: ${browserSkip}]` : ''}`, async () => {
-    const report = (await runBrowserParity('webgl2', 150_000)) as ChildReport
+    const report = (await runBrowserParity('webgl2', 240_000)) as ChildReport
     checkReport(report, 'webgl2')
     expect(String(report.info?.details?.['renderer'])).toMatch(/SwiftShader/i)
     checkResidency(report)
-  }, 170_000)
+  }, 260_000)
 })
