@@ -8,6 +8,11 @@ export type TypedArray = Float32Array | Float64Array | Int32Array
 
 const ctors = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const
 
+/** Whether `name` is a dtype's name. @example isDType('float32') // true */
+export function isDType(name: string): name is DType {
+  return Object.hasOwn(ctors, name)
+}
+
 // Inside a tidy() scope (./tidy.ts), arrays come from the active backend's own memory when it
 // has some; tidy() installs the allocator that asks it, and removes it when the last scope ends.
 // `zero` false skips zeroing a reused block (for an output a kernel writes in full).

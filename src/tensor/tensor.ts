@@ -4,7 +4,7 @@
 // Contiguous storage keeps every kernel a plain loop: reshape shares the array,
 // transpose and expand copy. The methods are thin: each op lives in src/autograd/ops.
 import type { DType, TypedArray } from './dtype.js'
-import { dtypeOf, isFloat } from './dtype.js'
+import { dtypeOf, isDType, isFloat } from './dtype.js'
 import { formatShape, numel, type Shape } from './shape.js'
 import { formatTensor } from './format.js'
 import type { Node } from '../autograd/node.js'
@@ -209,7 +209,7 @@ export class Tensor {
    * on another backend. @example labels.to('float32'); logits.to('wasm')
    */
   to(target: DType | string): Tensor {
-    if (target === 'float32' || target === 'float64' || target === 'int32') return fn.cast(this, target)
+    if (isDType(target)) return fn.cast(this, target)
     if (!listBackends().includes(target)) {
       throw new Error(`to: '${target}' is neither a dtype (float32, float64, int32) nor a backend (${listBackends().join(', ')})`)
     }

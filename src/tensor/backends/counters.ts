@@ -3,9 +3,10 @@
 // memory, a GPU.js texture or GPU.js's WebAssembly heap); a download is one result copied back
 // into a host array. A kernel that reads and writes host arrays in place (the reference loops,
 // GPU.js's cpu mode, the JavaScript pooling paths) moves nothing and counts only as a call.
-// The counters make the cost of the backend seam visible: on GPU.js every call uploads its inputs
-// and downloads its output; on wasm only host arrays move, since tensors made inside tidy() and
-// weights moved with Module.to() live in its memory.
+// The counters make the cost of the backend seam visible: on GPU.js results stay on the device
+// (../device-copy.ts), so only host arrays without a device copy go up and only what the host
+// reads comes down; on wasm only host arrays move, since tensors made inside tidy() and weights
+// moved with Module.to() live in its memory.
 
 /** Cumulative counters of one backend since it was made; see `backendStats()`. */
 export interface BackendStats {

@@ -1,8 +1,8 @@
 // What the wasm and gpujs backends share: the reference loops for every primitive they have no
-// kernel of their own for (elementwise functions, sums, the optimizer updates, the dynamic
-// prior's sampling passes; each call counted), the counters behind `counters()`, and no memory of their own for tensors. A backend
-// overrides what it has kernels for (wasm: float32 SIMD elementwise functions, sums and Adam, and
-// its WebAssembly memory; gpujs: matmul, convolution, pooling) and falls back to these otherwise.
+// kernel of their own for (each call counted), the counters behind `counters()`, and no memory of
+// their own for tensors. A backend overrides what it has kernels for (wasm: float32 SIMD
+// elementwise functions, sums and Adam, and its WebAssembly memory; gpujs: every primitive but the
+// dynamic prior's sampling passes, and textures as device copies) and falls back to these otherwise.
 import type { AdamUpdate, BinaryOp, FloatArray, GatherGeometry, RegionCopy, SgdUpdate, UnaryOp } from './backend.js'
 import type { PriorPasses, PriorPassesInput } from './prior-passes.js'
 import { Counters, type BackendStats } from './counters.js'

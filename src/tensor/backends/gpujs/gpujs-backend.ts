@@ -227,7 +227,7 @@ export class GpujsBackend extends HostFallbacks implements Backend {
     const keep = r.fill === null
     // with fill null the kernel reads the old output (its device copy, or an upload of it)
     const inputs = keep ? [src, out] : [src]
-    this.elementwise(copyRegionSpec(r, keep), inputs, ['array', 'array'], keep ? [] : [r.fill!], out, () => this.ref.copyRegion(src, out, r))
+    this.elementwise(copyRegionSpec(r, keep), inputs, inputs.map(() => 'array'), keep ? [] : [r.fill!], out, () => this.ref.copyRegion(src, out, r))
   }
 
   override where(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, g: Broadcast): void {
@@ -266,7 +266,7 @@ export class GpujsBackend extends HostFallbacks implements Backend {
     this.counts.kernel()
     const arrays = vMax ? [p, grad, m, v, vMax] : [p, grad, m, v]
     const n = p.length
-    if (this.useReference(arrays) || this.tooLarge('adam', n * arrays.length)) {
+    if (this.useReference(arrays) || this.limitWarned('adam', arrays.map((a) => a.length))) {
       return this.onHost(arrays, vMax ? [p, m, v, vMax] : [p, m, v], () => this.ref.adamUpdate(p, grad, m, v, vMax, h))
     }
     const term: GradTerm = { maximize: h.maximize, l2: h.weightDecay !== 0 && !h.decoupled }
@@ -289,7 +289,7 @@ export class GpujsBackend extends HostFallbacks implements Backend {
     this.counts.kernel()
     const arrays = buf ? [p, grad, buf] : [p, grad]
     const n = p.length
-    if (this.useReference(arrays) || this.tooLarge('sgd', n * arrays.length)) {
+    if (this.useReference(arrays) || this.limitWarned('sgd', arrays.map((a) => a.length))) {
       return this.onHost(arrays, buf ? [p, buf] : [p], () => this.ref.sgdUpdate(p, grad, buf, h))
     }
     const term: GradTerm = { maximize: h.maximize, l2: h.weightDecay !== 0 }
@@ -498,7 +498,7 @@ export class GpujsBackend extends HostFallbacks implements Backend {
   // Runs one elementwise-style kernel on the device and attaches its output to `out`; float64 and
   // arrays past the device's limits run `fallback` (the reference) on host arrays instead.
   private elementwise(spec: KernelSpec, inputs: TypedArray[], kinds: Operand[], extra: number[], out: TypedArray, fallback: () => void): void {
-    if (this.useReference([...inputs, out]) || this.limitWarned(spec, inputs.map((a) => a.length))) {
+    if (this.useReference([...inputs, out]) || this.limitWarned(spec.op, [spec.outputLength, ...inputs.map((a) => a.length)])) {
       return this.onHost(inputs, [out], fallback)
     }
     if (out.length === 0) return
@@ -566,27 +566,23 @@ export class GpujsBackend extends HostFallbacks implements Backend {
     this.stats_.referenceRuns[reason] = (this.stats_.referenceRuns[reason] ?? 0) + 1
   }
 
-  // Whether an update touching `total` elements is past this mode's limits (then it runs on the host).
-  private tooLarge(op: string, total: number): boolean {
-    return this.limitWarned({ op, outputLength: 0 } as KernelSpec, [total])
-  }
-
-  // limitExceeded, with the one-time warning and the count of a reference run.
-  private limitWarned(spec: KernelSpec, lengths: number[]): boolean {
-    const limit = this.limitExceeded(spec, lengths)
+  // limitExceeded, with the one-time warning naming `op` and the count of a reference run.
+  private limitWarned(op: string, lengths: number[]): boolean {
+    const limit = this.limitExceeded(lengths)
     if (limit === null) return false
-    const key = `${spec.op}:limit`
+    const key = `${op}:limit`
     if (!this.warned.has(key)) {
       this.warned.add(key)
-      console.warn(`gpujs backend: ${spec.op} on GPU.js ${this.mode}: ${limit}; running it on the reference kernel`)
+      console.warn(`gpujs backend: ${op} on GPU.js ${this.mode}: ${limit}; running it on the reference kernel`)
     }
     this.count('limit')
     return true
   }
 
-  // The first array too large for this mode, as a message naming the limit, or null.
-  private limitExceeded(spec: KernelSpec, lengths: number[]): string | null {
-    const largest = Math.max(spec.outputLength, ...lengths)
+  // The first array of one call (its output and inputs) too large for this mode, as a message
+  // naming the limit, or null.
+  private limitExceeded(lengths: number[]): string | null {
+    const largest = Math.max(...lengths)
     if (largest > this.maxElements) return `an array of ${largest} elements exceeds maxElements ${this.maxElements}`
     if (isGlMode(this.mode)) {
       const texels = this.maxTextureSize ? this.maxTextureSize ** 2 : Infinity
@@ -596,7 +592,7 @@ export class GpujsBackend extends HostFallbacks implements Backend {
         return `an array of ${largest} elements exceeds ${name}`
       }
     } else if (this.mode === 'webasm') {
-      const total = spec.outputLength + lengths.reduce((s, n) => s + n, 0)
+      const total = lengths.reduce((s, n) => s + n, 0)
       if (total > WASM_ELEMENT_LIMIT) return `${total} elements exceed the WebAssembly limit of 2^28 per call`
     }
     return null
@@ -611,7 +607,7 @@ export class GpujsBackend extends HostFallbacks implements Backend {
   private batched(batch: number, sliceOf: (start: number, count: number) => Slice, inputs: TypedArray[], out: TypedArray, fallback: () => void): 'device' | 'host' | 'reference' {
     const fits = (count: number): boolean => {
       const sl = sliceOf(0, count)
-      return this.limitExceeded(sl.spec, sl.args.map((a) => a.length)) === null
+      return this.limitExceeded([sl.spec.outputLength, ...sl.args.map((a) => a.length)]) === null
     }
     if (fits(batch)) {
       const whole = sliceOf(0, batch)
@@ -622,7 +618,7 @@ export class GpujsBackend extends HostFallbacks implements Backend {
     while (count > 1 && !fits(count)) count = Math.ceil(count / 2)
     if (!fits(count)) {
       const sl = sliceOf(0, count)
-      this.limitWarned(sl.spec, sl.args.map((a) => a.length))
+      this.limitWarned(sl.spec.op, [sl.spec.outputLength, ...sl.args.map((a) => a.length)])
       this.onHost(inputs, [out], fallback)
       return 'reference'
     }
