@@ -5,12 +5,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Conv2dGeometry, MatmulShape, Pool2dGeometry } from '../src/tensor/backends/backend.js'
 import { ReferenceBackend } from '../src/tensor/backends/reference.js'
-import { disposeBackends, getBackendInfo, listBackends } from '../src/tensor/backends/registry.js'
+import { disposeBackends, getBackendInfo, listBackends, registerBackend, setBackend } from '../src/tensor/backends/registry.js'
+import { Adam, F, createModel, randint, randn, tidy } from '../src/index.js'
 import { WasmBackend, registerWasmBackend } from '../src/tensor/backends/wasm/index.js'
 import { WasmEngine } from '../src/tensor/backends/wasm/engine.js'
+import { nodeThreading } from '../src/tensor/backends/wasm/threads-node.js'
 import { Generator } from '../src/tensor/generator.js'
 
 const ref = new ReferenceBackend()
+const spawn = nodeThreading().spawn
 const ATOL = 1e-4
 const RTOL = 1e-3
 
@@ -240,7 +243,7 @@ describe('wasm backend: float64, lifecycle, determinism, registration', () => {
   })
 
   it('a trap in a worker or the caller is reported as an error, and the pool keeps working', () => {
-    const e = new WasmEngine({ threads: 2, parallelFlops: 0 })
+    const e = new WasmEngine({ threads: 2, parallelFlops: 0, spawn })
     // im2col reads its geometry table from an address past the end of memory: every task traps
     const bad = { fn: 'im2col', args: [0x7ffffff0, 0, 0, 1, 0, 1, 0, 1] }
     for (let r = 0; r < 3; r++) expect(() => e.run([bad, bad, bad, bad])).toThrow(/out of bounds/)
@@ -255,7 +258,7 @@ describe('wasm backend: float64, lifecycle, determinism, registration', () => {
 
   it("run(tasks, meanwhile): the caller's own work runs while the workers take tasks; its error is thrown once every worker is done", () => {
     for (const threads of [1, 2]) {
-      const e = new WasmEngine({ threads, parallelFlops: 0 })
+      const e = new WasmEngine({ threads, parallelFlops: 0, spawn })
       const [a, b, c] = e.reserve([4096, 4096, 4096]) as [number, number, number]
       e.f32.fill(1, a / 4, a / 4 + 4096)
       e.f32.fill(1, b / 4, b / 4 + 4096)
@@ -295,8 +298,53 @@ describe('wasm backend: float64, lifecycle, determinism, registration', () => {
     const first = run(two)
     for (let r = 0; r < 3; r++) run(two).forEach((x, i) => expectSameBits(x, first[i]!, `2 threads, run ${r + 2}, output ${i}`))
     run(one).forEach((x, i) => expectSameBits(x, first[i]!, `1 thread vs 2 threads, output ${i}`))
+    // the helper thread did take tasks (a worker that is slow to start leaves them to the caller)
+    const helperTasks = (): number => Number(two.info().details?.['helperTasks'])
+    for (const t0 = Date.now(); helperTasks() === 0 && Date.now() - t0 < 5000;) run(two)
+    expect(helperTasks()).toBeGreaterThan(0)
     one.dispose()
     two.dispose()
+  })
+
+  it('without SharedArrayBuffer (a page that is not cross-origin isolated) the memory is plain and fixed, one thread, the same bits', () => {
+    // Three Adam steps of mlp with the tensors resident in WASM memory: on a shared memory with
+    // 2 threads, and on a plain fixed-size one, which is what a page without SharedArrayBuffer gets.
+    const train = (make: () => WasmBackend): { losses: number[]; info: ReturnType<WasmBackend['info']> } => {
+      const be = make()
+      registerBackend('wasm-test', () => be)
+      setBackend('wasm-test')
+      const g = new Generator(0)
+      const model = createModel('mlp', { numClasses: 10, inChannels: 1, generator: g })
+      const opt = new Adam(model.parameters(), { lr: 1e-3 })
+      const losses: number[] = []
+      for (let s = 0; s < 3; s++) {
+        const x = randn([16, 1, 28, 28], { generator: g })
+        const y = randint(0, 10, [16], { generator: g })
+        losses.push(tidy(() => {
+          const loss = F.crossEntropy(model.forward(x), y)
+          loss.backward()
+          opt.step()
+          opt.zeroGrad()
+          return loss.item()
+        }))
+      }
+      const info = be.info()
+      disposeBackends()
+      return { losses, info }
+    }
+    const shared = train(() => new WasmBackend({ threads: 2, parallelFlops: 0 }))
+    const sab = globalThis.SharedArrayBuffer
+    let plain: typeof shared
+    try {
+      delete (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer
+      plain = train(() => new WasmBackend({ threads: 2, parallelFlops: 0, fixedMiB: 64 }))
+    } finally {
+      globalThis.SharedArrayBuffer = sab
+    }
+    expect(shared.info.details).toMatchObject({ threads: 2, memory: 'shared, grows' })
+    expect(plain.info.details).toMatchObject({ threads: 1, memory: 'fixed 64 MiB' })
+    expect(plain.info.description).toMatch(/1 thread.*no SharedArrayBuffer/)
+    expect(plain.losses).toEqual(shared.losses)
   })
 
   it.skipIf(process.env['PRIORGRAD_BACKEND'] !== undefined)('registerWasmBackend registers "wasm" and makes it the default', () => {

@@ -31,7 +31,7 @@ describe('npm pack, install into a plain Node project, use', () => {
     const tarball = readdirSync(tmp).find((f) => f.endsWith('.tgz'))
     expect(tarball).toBeDefined()
     const files = execFileSync('tar', ['tzf', path.join(tmp, tarball!)], { encoding: 'utf8' }).split('\n').filter(Boolean)
-    expect(files).toEqual(expect.arrayContaining(['package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/index.js.map', 'package/bin/priorgrad.mjs', 'package/package.json']))
+    expect(files).toEqual(expect.arrayContaining(['package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/index.js.map', 'package/dist/wasm-thread.js', 'package/bin/priorgrad.mjs', 'package/package.json']))
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([])
   }, 150_000)
 

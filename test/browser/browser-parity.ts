@@ -28,20 +28,33 @@ export async function bundlePage(entryFile: string): Promise<string> {
   return r.outputFiles[0]!.text
 }
 
+/** How runInChromium serves the page besides its script. */
+export interface PageServing {
+  /** a Content-Security-Policy header on every response (the globals then come from a script file, not an inline one) */
+  csp?: string
+  /** serve with COOP same-origin and COEP require-corp, so the page is cross-origin isolated (SharedArrayBuffer) */
+  isolated?: boolean
+  /** more scripts at these paths: a page entry (.ts next to this file) to bundle, or `{ text }` served as is */
+  files?: Record<string, string | { text: string }>
+}
+
 /**
  * Serve `entryFile` bundled from localhost (a secure context) in headless Chromium, with
  * `globals` set on window first, and return what the page puts on `window.__result` (and the
- * page's console messages as `logs`). With `csp`, every response carries that
- * Content-Security-Policy header (the globals then come from a script file, not an inline one).
+ * page's console messages as `logs`).
  */
-export async function runInChromium(entryFile: string, globals: Record<string, unknown>, timeoutMs: number, csp?: string): Promise<Record<string, unknown>> {
-  const script = await bundlePage(entryFile)
+export async function runInChromium(entryFile: string, globals: Record<string, unknown>, timeoutMs: number, serving: PageServing = {}): Promise<Record<string, unknown>> {
+  const scripts = new Map<string, string>([['/page.js', await bundlePage(entryFile)], ['/globals.js', `Object.assign(window, ${JSON.stringify(globals)})`]])
+  for (const [path, f] of Object.entries(serving.files ?? {})) scripts.set(path, typeof f === 'string' ? await bundlePage(f) : f.text)
   const html = `<!doctype html><meta charset="utf-8"><title>priorgrad gpujs</title>
 <script src="/globals.js"></script><script src="/page.js"></script>`
-  const headers = csp ? { 'content-security-policy': csp } : {}
+  const headers: Record<string, string> = {
+    ...(serving.csp ? { 'content-security-policy': serving.csp } : {}),
+    ...(serving.isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {}),
+  }
   const server: Server = createServer((req, res) => {
-    if (req.url === '/page.js') res.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(script)
-    else if (req.url === '/globals.js') res.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(`Object.assign(window, ${JSON.stringify(globals)})`)
+    const script = scripts.get(req.url ?? '')
+    if (script !== undefined) res.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(script)
     else res.writeHead(200, { ...headers, 'content-type': 'text/html' }).end(html)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

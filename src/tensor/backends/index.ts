@@ -13,5 +13,5 @@ setDefaultBackend(
     "chosen (setBackend('gpujs') or PRIORGRAD_BACKEND=gpujs), as without a hardware GPU every GPU.js mode is a slower software path",
 )
 
-export { registerWasmBackend, WasmBackend, type WasmBackendOptions } from './wasm/index.js'
+export { registerWasmBackend, WasmBackend, setWasmThreading, type WasmBackendOptions } from './wasm/index.js'
 export { registerGpujsBackend, gpujsIsHardwareAccelerated, probeGpujs, GpujsBackend, type GpujsProbe } from './gpujs/index.js'

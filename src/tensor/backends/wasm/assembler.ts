@@ -1,7 +1,7 @@
 // A tiny assembler: flat WebAssembly text (one instruction per line, WAT syntax, no folded
 // s-expressions) -> a binary module. It knows only the opcodes our kernels use, so the whole
 // path from readable source to machine code stays in this repository: no prebuilt .wasm blob,
-// no toolchain download. The module imports one shared memory as env.memory.
+// no toolchain download. The module imports one memory (shared when threads use it) as env.memory.
 //
 // Syntax accepted in a function body (`;;` starts a comment):
 //   local.get $x | i32.const 16 | f32x4.mul | v128.load offset=16 | call $name
@@ -182,14 +182,15 @@ function encodeBody(f: WasmFunc, funcIndex: Map<string, number>): number[] {
 }
 
 /**
- * Assemble functions into a module that imports a shared memory (env.memory, `minPages`..`maxPages`).
- * @example const bytes = assemble([{ name: 'id', params: [['x', 'i32']], locals: [], results: ['i32'], body: 'local.get $x', export: true }], 1, 1)
+ * Assemble functions into a module that imports its memory as env.memory (`minPages`..`maxPages`),
+ * shared (threads) or not (a page that is not cross-origin isolated has no shared memory).
+ * @example const bytes = assemble([{ name: 'id', params: [['x', 'i32']], locals: [], results: ['i32'], body: 'local.get $x', export: true }], 1, 1, true)
  */
-export function assemble(funcs: WasmFunc[], minPages: number, maxPages: number): Uint8Array {
+export function assemble(funcs: WasmFunc[], minPages: number, maxPages: number, shared: boolean): Uint8Array {
   const funcIndex = new Map(funcs.map((f, i) => [f.name, i]))
   const types = funcs.map((f) => [0x60, ...vec(f.params.map(([, t]) => [VALTYPE[t]])), ...vec((f.results ?? []).map((t) => [VALTYPE[t]]))])
-  // limits flag 0x03 = has maximum + shared
-  const memImport = [...str('env'), ...str('memory'), 0x02, 0x03, ...uleb(minPages), ...uleb(maxPages)]
+  // limits flag: 0x01 = has maximum, 0x03 = has maximum + shared
+  const memImport = [...str('env'), ...str('memory'), 0x02, shared ? 0x03 : 0x01, ...uleb(minPages), ...uleb(maxPages)]
   const exports = funcs.filter((f) => f.export).map((f) => [...str(f.name), 0x00, ...uleb(funcIndex.get(f.name)!)])
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1

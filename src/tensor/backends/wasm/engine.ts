@@ -1,4 +1,11 @@
-// The WASM engine: one shared WebAssembly.Memory, the assembled GEMM module, and the thread pool.
+// The WASM engine: one WebAssembly.Memory, the assembled GEMM module, and the thread pool.
+//
+// Tensors that live here are typed-array views of the memory, so the memory must never move
+// under them. A shared memory never does (growing it keeps old views valid), so where there is
+// SharedArrayBuffer (Node, a cross-origin isolated page) the memory is shared and grows on
+// demand up to 2 GiB. A plain memory detaches every view when it grows, so elsewhere (an ordinary
+// page) it is made at its full size once (`fixedMiB`, 256 MiB by default; untouched pages cost no
+// real memory) and never grows; threads then cannot share it, and the engine runs on one.
 //
 // Memory layout (bytes): [packing buffers, one pair per thread | heap blocks...]. The heap
 // (./heap.ts) serves two kinds of block: a kernel call's operands (`reserve`, released at the
@@ -13,12 +20,13 @@ import { ELEMENTWISE_EXPORTS } from './elementwise-kernels.js'
 import { SUM_EXPORTS } from './sum-kernels.js'
 import { PRIOR_EXPORTS } from './prior-kernels.js'
 import { Heap } from './heap.js'
-import { ThreadPool, type Task } from './threads.js'
+import { ThreadPool, type SpawnThread, type Task } from './threads.js'
 import { Wasm, type WasmMemory, type WasmModule } from './wasm-api.js'
 
 const PAGE = 65536
 // NOTE: 2 GiB cap (shared memories need a maximum); only touched pages cost real memory.
 const MAX_PAGES = 32768
+const DEFAULT_FIXED_MIB = 256
 const EXPORTS = ['gemm', 'im2col', 'col2im', 'maxPool2x2', 'maxPoolBackward', 'adam', ...ELEMENTWISE_EXPORTS, ...SUM_EXPORTS, ...PRIOR_EXPORTS]
 
 /** Operands already in WASM memory; pointers and strides in bytes. */
@@ -51,6 +59,10 @@ export class WasmEngine {
   /** problems below this many FLOPs (2mnk) run on the calling thread only */
   readonly parallelFlops: number
   readonly memory: WasmMemory
+  /** shared (grows, threads can use it) or a plain memory of fixed size */
+  readonly shared: boolean
+  private readonly maxPages: number
+  private readonly spawn: SpawnThread | null
   private readonly module: WasmModule
   private readonly fns: Record<string, (...args: number[]) => void>
   private pool: ThreadPool | null = null
@@ -59,22 +71,37 @@ export class WasmEngine {
   private readonly heap: Heap
   private scratch: number[] = []
   // Every ArrayBuffer object this memory has had: growing a shared memory gives a new one, and
-  // views made on an older one stay valid (shared memory is never detached).
+  // views made on an older one stay valid (shared memory is never detached; a plain one never grows).
   private readonly buffers = new WeakSet<ArrayBufferLike>()
 
-  constructor(opts: { threads: number; parallelFlops: number; tiling?: GemmTiling }) {
+  /**
+   * `threads` > 1 needs `spawn` (how the platform starts a helper) and shared memory.
+   * `shared` defaults to whether SharedArrayBuffer exists; `fixedMiB` sizes a plain memory.
+   */
+  constructor(opts: { threads: number; parallelFlops: number; tiling?: GemmTiling; spawn?: SpawnThread | null; shared?: boolean; fixedMiB?: number }) {
     this.tiling = opts.tiling ?? DEFAULT_TILING
     this.threads = Math.max(1, Math.floor(opts.threads))
     this.parallelFlops = opts.parallelFlops
+    this.shared = opts.shared ?? typeof SharedArrayBuffer !== 'undefined'
+    this.spawn = opts.spawn ?? null
+    if (this.threads > 1 && (!this.shared || this.spawn === null)) {
+      throw new Error(`WasmEngine: ${this.threads} threads need a shared memory and a way to start threads (shared: ${this.shared}, spawn: ${this.spawn !== null})`)
+    }
     const t = this.tiling
     this.packBytes = packBytes(t)
-    this.memory = new Wasm.Memory({ initial: Math.ceil((this.packBytes * this.threads) / PAGE) + 1, maximum: MAX_PAGES, shared: true })
-    this.module = new Wasm.Module(moduleBytes(t, MAX_PAGES))
+    const minPages = Math.ceil((this.packBytes * this.threads) / PAGE) + 1
+    const fixedMiB = opts.fixedMiB ?? DEFAULT_FIXED_MIB
+    if (!this.shared && !(Number.isInteger(fixedMiB) && fixedMiB >= 1 && fixedMiB * 16 <= MAX_PAGES)) {
+      throw new Error(`WasmEngine: fixedMiB must be an integer from 1 to ${MAX_PAGES / 16}, got ${fixedMiB}`)
+    }
+    this.maxPages = this.shared ? MAX_PAGES : Math.max(minPages, fixedMiB * 16)
+    this.memory = new Wasm.Memory({ initial: this.shared ? minPages : this.maxPages, maximum: this.maxPages, shared: this.shared })
+    this.module = new Wasm.Module(moduleBytes(t, this.maxPages, this.shared))
     const inst = new Wasm.Instance(this.module, { env: { memory: this.memory } })
     this.fns = Object.fromEntries(EXPORTS.map((n) => [n, inst.exports[n] as (...args: number[]) => void]))
     this.f32View = new Float32Array(this.memory.buffer)
     this.buffers.add(this.f32View.buffer)
-    this.heap = new Heap(this.memory, this.packBytes * this.threads, MAX_PAGES * PAGE)
+    this.heap = new Heap(this.memory, this.packBytes * this.threads, this.maxPages * PAGE)
   }
 
   get mr(): number {
@@ -102,7 +129,7 @@ export class WasmEngine {
     for (const at of this.scratch) this.heap.release(at)
     this.scratch = floatCounts.map((count) => {
       const at = this.heap.alloc(count * 4)
-      if (at === null) throw new Error(`WasmEngine.reserve: ${floatCounts.map((c) => c * 4).join(' + ')} bytes of operands do not fit under the ${MAX_PAGES * PAGE}-byte cap`)
+      if (at === null) throw new Error(`WasmEngine.reserve: ${floatCounts.map((c) => c * 4).join(' + ')} bytes of operands do not fit under the ${this.maxPages * PAGE}-byte cap${this.shared ? '' : ' of a fixed-size memory (WasmBackendOptions.fixedMiB)'}`)
       return at
     })
     return this.scratch
@@ -203,7 +230,7 @@ export class WasmEngine {
       for (const t of tasks) this.fns[t.fn]!(0, ...t.args)
       return
     }
-    if (!this.pool) this.pool = new ThreadPool(this.module, this.memory, this.threads - 1, EXPORTS)
+    if (!this.pool) this.pool = new ThreadPool(this.spawn!, this.module, this.memory, this.threads - 1, EXPORTS)
     this.pool.run(tasks, (lane, t) => this.fns[t.fn]!(lane, ...t.args), meanwhile)
   }
 
@@ -237,6 +264,11 @@ export class WasmEngine {
   private args(g: GemmCall): number[] {
     const { mb, kb, nb } = blockSizes(this.tiling, g.m, g.k, g.n)
     return [g.batch, g.sa, g.sb, g.sc, g.a, g.ars, g.acs, g.b, g.brs, g.bcs, g.c, g.ldc, g.m, g.n, g.k, mb, kb, nb, g.accumulate ? 1 : 0]
+  }
+
+  /** Tasks the helper threads have run (0 until one has started: a helper slow to start leaves its share to the caller). */
+  get helperTasks(): number {
+    return this.pool?.helperTasks ?? 0
   }
 
   /** Terminate the workers; the engine must not be used afterwards. */

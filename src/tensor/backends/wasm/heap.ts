@@ -17,7 +17,7 @@ export function blockBytes(bytes: number): number {
   return Math.ceil(b / step) * step
 }
 
-/** Blocks of a shared memory from `start` up to `maxBytes`, each 64-byte aligned. */
+/** Blocks of a memory from `start` up to `maxBytes`, each 64-byte aligned (the memory grows as the top rises; a fixed-size one is already there). */
 export class Heap {
   private top: number
   private readonly freeLists = new Map<number, number[]>()

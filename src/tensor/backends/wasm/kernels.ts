@@ -262,8 +262,8 @@ export function blockSizes(t: GemmTiling, m: number, k: number, n: number): { mb
   return { mb: even(m, t.mc, t.mr), kb: even(k, t.kc, 1), nb: even(n, t.nc, 4 * t.nv) }
 }
 
-/** The assembled module: gemm, im2col, col2im, maxPool2x2, maxPoolBackward (imports env.memory: shared, up to `maxPages` 64 KiB pages). */
-export function moduleBytes(t: GemmTiling, maxPages: number): Uint8Array {
+/** The assembled module: gemm, im2col, col2im, maxPool2x2, maxPoolBackward, … (imports env.memory: up to `maxPages` 64 KiB pages, shared or not). */
+export function moduleBytes(t: GemmTiling, maxPages: number, shared: boolean): Uint8Array {
   if (t.mc % t.mr !== 0 || t.nc % (4 * t.nv) !== 0) throw new Error(`moduleBytes: mc ${t.mc} must be a multiple of mr ${t.mr} and nc ${t.nc} of ${4 * t.nv}`)
-  return assemble([microKernel(t), packKernel('packA', t.mr), packKernel('packB', 4 * t.nv), macroKernel(t), gemmDriver(t), ...convKernels(), ...poolKernels(), ...elementwiseKernels(), ...sumKernels(), adamKernel(), ...priorKernels()], 1, maxPages)
+  return assemble([microKernel(t), packKernel('packA', t.mr), packKernel('packB', 4 * t.nv), macroKernel(t), gemmDriver(t), ...convKernels(), ...poolKernels(), ...elementwiseKernels(), ...sumKernels(), adamKernel(), ...priorKernels()], 1, maxPages, shared)
 }

@@ -1,31 +1,35 @@
-// A synchronous fork/join pool over worker_threads sharing one WebAssembly.Memory.
+// A synchronous fork/join pool over helper threads sharing one WebAssembly.Memory.
 //
-// Each worker instantiates the same compiled module on the shared memory and sleeps in
+// Each helper instantiates the same compiled module on the shared memory and sleeps in
 // Atomics.wait. `run` writes a table of tasks (an export name and i32 arguments each), wakes the
-// workers, and then the caller and the workers take tasks from the table through one atomic
+// helpers, and then the caller and the helpers take tasks from the table through one atomic
 // counter until it is empty; the caller then blocks until every claimed task has finished, so
-// callers keep a plain synchronous API, and a worker that is slow to wake (a busy machine)
-// costs nothing: the caller simply takes its share.
+// callers keep a plain synchronous API, and a helper that is slow to wake (a busy machine, or a
+// Web Worker still loading) costs nothing: the caller simply takes its share.
 // NOTE: which thread runs which task varies from run to run (that is what balances the load when
 // the machine is busy), but every task writes its own disjoint output with the same instructions,
 // and each export receives the executing thread's `lane` only to pick private scratch memory, so
 // results do not depend on the assignment.
-// Workers are unref()ed (a process exits normally with the pool alive) and terminated by dispose().
-import { Worker } from 'node:worker_threads'
+// How a helper thread starts is the platform's business (a {@link WasmThreading}): Node's
+// worker_threads (./threads-node.ts) or a page's Web Workers (./threads-browser.ts); both run
+// THREAD_BODY below. The caller blocks in Atomics.wait, which a browser allows in a Web Worker
+// only, never on a page's main thread.
 import type { WasmMemory, WasmModule } from './wasm-api.js'
 
 // Control words. NEXT packs (task count << 10 | next index) into one word, so a claim made with
 // Atomics.add carries the count of the run it was made in: a worker that wakes late claims an
 // index past that count and stops, without ever reading a half-written task table. FINISHED
 // counts completed tasks; the caller returns when it reaches the count, so it never waits for a
-// worker that took no task. Then one slot per worker (error flag + message), then the table.
+// worker that took no task. Then one slot per worker (error flag, tasks it ran, message), then
+// the table.
 const NEXT = 0
 const FINISHED = 1
 const SEQ = 2
 const QUIT = 3
 const HEADER = 4
 const ERR = 0
-const MSG = 1
+const TOOK = 1
+const MSG = 2
 const MSG_WORDS = 64
 const SLOT = MSG + MSG_WORDS
 const MAX_ARGS = 24
@@ -45,10 +49,47 @@ export function bands(total: number, chunks: number, multiple = 1): [number, num
   return out
 }
 
-// Plain JS (not TypeScript) so the worker loads the same way under vitest, tsx and node.
-const workerSource = (table: number): string => `
-const { workerData } = require('node:worker_threads')
-const { module, memory, control, slot, names } = workerData
+/** What a helper thread receives: the module, the memory, the control words and its slot. */
+export interface ThreadInit {
+  module: WasmModule
+  memory: WasmMemory
+  control: SharedArrayBuffer
+  slot: number
+  /** the exports a task may name, by index */
+  names: string[]
+  /** where the task table starts in `control` (in words) */
+  table: number
+}
+
+/** A started helper thread. */
+export interface ThreadHandle {
+  /** stop the thread (a Worker's terminate()) */
+  terminate(): unknown
+}
+
+/** Start one helper thread running THREAD_BODY on `init`. */
+export type SpawnThread = (init: ThreadInit) => ThreadHandle
+
+/**
+ * How a platform runs the WASM backend's threads: how many it offers (including the caller) and
+ * how to start a helper; `spawn` null means one thread, and `why` says why.
+ * @example const t: WasmThreading = { defaultThreads: () => 1, spawn: null, why: 'a page that is not cross-origin isolated' }
+ */
+export interface WasmThreading {
+  /** threads (the caller included) when the options give none */
+  defaultThreads(): number
+  spawn: SpawnThread | null
+  why?: string
+}
+
+/**
+ * The helper thread's program, as plain JavaScript statements over a `workerData` (a ThreadInit)
+ * in scope: Node evaluates it as a worker_threads script (no file, so it loads the same way under
+ * vitest, tsx and node), a page serves it as a Web Worker script (a file: a strict CSP refuses
+ * eval and blob: workers). See ./threads-node.ts and ./threads-browser.ts.
+ */
+export const THREAD_BODY = `
+const { module, memory, control, slot, names, table } = workerData
 let fns = null
 let initError = null
 try {
@@ -72,13 +113,14 @@ for (;;) {
     if (i >= count) break
     try {
       if (initError) throw initError
-      const t = ${table} + i * ${TASK}
+      const t = table + i * ${TASK}
       fns[ctrl[t]](lane, ...ctrl.subarray(t + 2, t + 2 + ctrl[t + 1]))
     } catch (e) {
       const msg = new TextEncoder().encode(String(e && e.message || e)).subarray(0, ${MSG_WORDS * 4 - 1})
       new Uint8Array(control, (base + ${MSG}) * 4, ${MSG_WORDS * 4}).fill(0).set(msg)
       Atomics.store(ctrl, base + ${ERR}, 1)
     }
+    Atomics.add(ctrl, base + ${TOOK}, 1)
     if (Atomics.add(ctrl, ${FINISHED}, 1) + 1 === count) Atomics.notify(ctrl, ${FINISHED})
   }
 }
@@ -91,27 +133,29 @@ export interface Task {
 }
 
 export class ThreadPool {
-  private readonly workers: Worker[] = []
+  private readonly workers: ThreadHandle[] = []
   private readonly ctrl: Int32Array
   private readonly names: string[]
   private readonly table: number
 
-  /** `workers` helper threads; with the calling thread (lane 0) that makes workers + 1 lanes. */
-  constructor(module: WasmModule, memory: WasmMemory, workers: number, names: string[]) {
+  /** `workers` helper threads started by `spawn`; with the calling thread (lane 0) that makes workers + 1 lanes. */
+  constructor(spawn: SpawnThread, module: WasmModule, memory: WasmMemory, workers: number, names: string[]) {
     this.names = names
     this.table = HEADER + workers * SLOT
     const control = new SharedArrayBuffer((this.table + MAX_TASKS * TASK) * 4)
     this.ctrl = new Int32Array(control)
-    const source = workerSource(this.table)
-    for (let slot = 0; slot < workers; slot++) {
-      const w = new Worker(source, { eval: true, workerData: { module, memory, control, slot, names } })
-      w.unref()
-      this.workers.push(w)
-    }
+    for (let slot = 0; slot < workers; slot++) this.workers.push(spawn({ module, memory, control, slot, names, table: this.table }))
   }
 
   get size(): number {
     return this.workers.length
+  }
+
+  /** Tasks the helpers (not the caller) have run so far: 0 means none has started yet. */
+  get helperTasks(): number {
+    let n = 0
+    for (let slot = 0; slot < this.workers.length; slot++) n += Atomics.load(this.ctrl, HEADER + slot * SLOT + TOOK)
+    return n
   }
 
   /**

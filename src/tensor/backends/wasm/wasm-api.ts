@@ -1,8 +1,10 @@
 // Minimal typings for the parts of the WebAssembly JS API we use. The project compiles with
 // lib ES2022 only (no DOM lib), which declares no WebAssembly global, so we type it here.
 
+/** A WebAssembly.Memory: its bytes and growth by 64 KiB pages. */
 export interface WasmMemory {
   readonly buffer: ArrayBufferLike
+  /** add pages; returns the old size in pages */
   grow(deltaPages: number): number
 }
 

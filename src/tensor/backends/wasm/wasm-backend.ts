@@ -1,5 +1,7 @@
 // The fast CPU backend: float32 GEMM, convolution, 2x2 max pooling, elementwise functions, sums
-// and Adam in WebAssembly SIMD on all cores, behind the synchronous Backend interface. Tensors
+// and Adam in WebAssembly SIMD on all cores, behind the synchronous Backend interface. It runs
+// wherever WebAssembly SIMD does: how threads start is the platform's (`threading`: Node's
+// worker_threads from src/index.ts, a page's Web Workers from src/browser.ts). Tensors
 // made inside tidy() live in the engine's memory (./heap.ts), where these kernels use them in
 // place; host arrays are copied in and out around each call.
 //
@@ -20,7 +22,6 @@
 //
 // NOTE: float32 only. Float64Array inputs (gradcheck) go to the reference backend unchanged;
 // pooling other than 2x2/stride 2/unpadded runs as JS loops with the reference's semantics.
-import { availableParallelism } from 'node:os'
 import type { AdamUpdate, Backend, BackendInfo, BinaryOp, Conv2dGeometry, FloatArray, MatmulShape, Pool2dGeometry, UnaryOp } from '../backend.js'
 import type { DType, TypedArray } from '../../dtype.js'
 import type { BackendStats } from '../counters.js'
@@ -34,11 +35,12 @@ import { wasmPriorPasses } from './prior.js'
 import type { PriorPasses, PriorPassesInput } from '../prior-passes.js'
 import { WASM_BINARY, WASM_UNARY, type WasmBinaryOp, type WasmUnaryOp } from './elementwise-kernels.js'
 import { WasmEngine } from './engine.js'
+import type { WasmThreading } from './threads.js'
 import * as pool from './pool.js'
 
-/** Options of {@link WasmBackend}: thread count and the size below which a GEMM stays on one thread. @example new WasmBackend({ threads: 1 }) */
+/** Options of {@link WasmBackend}: threads, where they come from, and the size below which a GEMM stays on one thread. @example new WasmBackend({ threads: 1 }) */
 export interface WasmBackendOptions {
-  /** threads including the caller; default: env PRIORGRAD_THREADS, else os.availableParallelism() */
+  /** threads including the caller; default: the platform's (Node: env PRIORGRAD_THREADS, else os.availableParallelism()) */
   threads?: number
   /**
    * GEMMs below this many FLOPs (2*batch*m*n*k) run on one thread; default 4e6. A fork/join
@@ -46,23 +48,44 @@ export interface WasmBackendOptions {
    * ~140 us on one core at 28 GFLOP/s, so splitting only pays above a few MFLOP.
    */
   parallelFlops?: number
+  /** how threads start: default the one the entry registered (Node's worker_threads; in a page one thread unless given browserThreading(url)) */
+  threading?: WasmThreading
+  /** size in MiB of the memory where there is no SharedArrayBuffer (a plain memory cannot grow under its views); default 256 */
+  fixedMiB?: number
+}
+
+// The threading used when the options name none: one thread until an entry sets the platform's
+// (src/index.ts sets Node's worker_threads at import).
+let platformThreading: WasmThreading = { defaultThreads: () => 1, spawn: null, why: 'no thread support registered' }
+
+/**
+ * Set how WASM backends made from now on start their threads (src/index.ts sets Node's).
+ * @example setWasmThreading(browserThreading(new URL('./wasm-thread.js', location.href)))
+ */
+export function setWasmThreading(t: WasmThreading): void {
+  platformThreading = t
 }
 
 const isF32 = (...xs: (FloatArray | null)[]): boolean => xs.every((x) => x === null || x instanceof Float32Array)
 
 /**
- * WebAssembly SIMD backend on worker threads with a synchronous API.
+ * WebAssembly SIMD backend on helper threads with a synchronous API.
  * @example registerBackend('wasm', () => new WasmBackend({ threads: 2 }))
  */
 export class WasmBackend extends HostFallbacks implements Backend {
   readonly name = 'wasm'
   private engine: WasmEngine | null
+  /** why the backend runs on fewer threads than asked for, if it does */
+  private readonly threadNote: string | null
 
   constructor(opts: WasmBackendOptions = {}) {
     super()
-    const envThreads = Number(process.env['PRIORGRAD_THREADS'])
-    const threads = opts.threads ?? (envThreads >= 1 ? envThreads : availableParallelism())
-    this.engine = new WasmEngine({ threads, parallelFlops: opts.parallelFlops ?? 4e6 })
+    const threading = opts.threading ?? platformThreading
+    const shared = typeof SharedArrayBuffer !== 'undefined'
+    const asked = opts.threads ?? threading.defaultThreads()
+    const usable = threading.spawn !== null && shared
+    this.threadNote = asked > 1 && !usable ? (threading.why ?? 'no SharedArrayBuffer: one thread') : null
+    this.engine = new WasmEngine({ threads: usable ? asked : 1, parallelFlops: opts.parallelFlops ?? 4e6, spawn: threading.spawn, shared, fixedMiB: opts.fixedMiB })
   }
 
   private get e(): WasmEngine {
@@ -118,9 +141,14 @@ export class WasmBackend extends HostFallbacks implements Backend {
     const t = e.tiling
     return {
       name: this.name,
-      description: `WebAssembly SIMD, ${e.threads} thread${e.threads > 1 ? 's' : ''} (float32; float64 via reference)`,
+      description: `WebAssembly SIMD, ${e.threads} thread${e.threads > 1 ? 's' : ''} (float32; float64 via reference)${this.threadNote ? `; ${this.threadNote}` : ''}`,
       hardwareGpu: false,
-      details: { threads: e.threads, parallelFlops: e.parallelFlops, tile: `${t.mr}x${4 * t.nv}`, mc: t.mc, kc: t.kc, nc: t.nc },
+      details: {
+        threads: e.threads, parallelFlops: e.parallelFlops, tile: `${t.mr}x${4 * t.nv}`, mc: t.mc, kc: t.kc, nc: t.nc,
+        memory: e.shared ? 'shared, grows' : `fixed ${e.memory.buffer.byteLength / 2 ** 20} MiB`,
+        helperTasks: e.helperTasks,
+        ...(this.threadNote ? { oneThreadBecause: this.threadNote } : {}),
+      },
     }
   }
 

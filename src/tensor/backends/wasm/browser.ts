@@ -1,0 +1,14 @@
+// Entry point of the WebAssembly SIMD backend in a page: registered as 'wasm' (the page chooses
+// it with setBackend('wasm'); 'reference' stays the default, as compiling WebAssembly needs the
+// page's CSP to allow 'wasm-unsafe-eval'). One thread unless the page is cross-origin isolated,
+// the backend runs in a Web Worker and the page serves the helper script (./threads-browser.ts).
+import { registerBackend } from '../registry.js'
+import { WasmBackend, type WasmBackendOptions } from './wasm-backend.js'
+
+/**
+ * Register the 'wasm' backend (a page: not the default; pass `threading: browserThreading(url)` for threads).
+ * @example registerWasmBackend({ threading: browserThreading(new URL('./wasm-thread.js', location.href)) }); setBackend('wasm')
+ */
+export function registerWasmBackend(options: WasmBackendOptions = {}): void {
+  registerBackend('wasm', () => new WasmBackend(options))
+}
