@@ -3,7 +3,11 @@
 // page's CSP to allow 'wasm-unsafe-eval'). One thread unless the page is cross-origin isolated,
 // the backend runs in a Web Worker and the page serves the helper script (./threads-browser.ts).
 import { registerBackend } from '../registry.js'
-import { WasmBackend, type WasmBackendOptions } from './wasm-backend.js'
+import { WasmBackend, setWasmThreading, type WasmBackendOptions } from './wasm-backend.js'
+import { browserThreading } from './threads-browser.js'
+
+// Without a helper script a page runs one thread; browserThreading() says which condition failed.
+setWasmThreading(browserThreading())
 
 /**
  * Register the 'wasm' backend (a page: not the default; pass `threading: browserThreading(url)` for threads).

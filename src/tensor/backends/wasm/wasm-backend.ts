@@ -75,7 +75,7 @@ const isF32 = (...xs: (FloatArray | null)[]): boolean => xs.every((x) => x === n
 export class WasmBackend extends HostFallbacks implements Backend {
   readonly name = 'wasm'
   private engine: WasmEngine | null
-  /** why the backend runs on fewer threads than asked for, if it does */
+  /** why the backend runs on one thread when the platform cannot give it more (null when it can) */
   private readonly threadNote: string | null
 
   constructor(opts: WasmBackendOptions = {}) {
@@ -84,7 +84,7 @@ export class WasmBackend extends HostFallbacks implements Backend {
     const shared = typeof SharedArrayBuffer !== 'undefined'
     const asked = opts.threads ?? threading.defaultThreads()
     const usable = threading.spawn !== null && shared
-    this.threadNote = asked > 1 && !usable ? (threading.why ?? 'no SharedArrayBuffer: one thread') : null
+    this.threadNote = usable ? null : (threading.why ?? 'no SharedArrayBuffer: one thread')
     this.engine = new WasmEngine({ threads: usable ? asked : 1, parallelFlops: opts.parallelFlops ?? 4e6, spawn: threading.spawn, shared, fixedMiB: opts.fixedMiB })
   }
 
