@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Conv2dGeometry, MatmulShape, Pool2dGeometry } from '../src/tensor/backends/backend.js'
 import { ReferenceBackend } from '../src/tensor/backends/reference.js'
-import { disposeBackends, getBackendInfo, listBackends, registerBackend, setBackend } from '../src/tensor/backends/registry.js'
-import { Adam, F, createModel, randint, randn, tidy } from '../src/index.js'
+import { disposeBackends, getBackendInfo, listBackends, registerBackend } from '../src/tensor/backends/registry.js'
+import { trainSteps } from './browser/train-steps.js'
 import { WasmBackend, registerWasmBackend } from '../src/tensor/backends/wasm/index.js'
 import { WasmEngine } from '../src/tensor/backends/wasm/engine.js'
 import { nodeThreading } from '../src/tensor/backends/wasm/threads-node.js'
@@ -307,27 +307,12 @@ describe('wasm backend: float64, lifecycle, determinism, registration', () => {
   })
 
   it('without SharedArrayBuffer (a page that is not cross-origin isolated) the memory is plain and fixed, one thread, the same bits', () => {
-    // Three Adam steps of mlp with the tensors resident in WASM memory: on a shared memory with
+    // Three Adam steps of mlp with the activations resident in WASM memory: on a shared memory with
     // 2 threads, and on a plain fixed-size one, which is what a page without SharedArrayBuffer gets.
     const train = (make: () => WasmBackend): { losses: number[]; info: ReturnType<WasmBackend['info']> } => {
       const be = make()
       registerBackend('wasm-test', () => be)
-      setBackend('wasm-test')
-      const g = new Generator(0)
-      const model = createModel('mlp', { numClasses: 10, inChannels: 1, generator: g })
-      const opt = new Adam(model.parameters(), { lr: 1e-3 })
-      const losses: number[] = []
-      for (let s = 0; s < 3; s++) {
-        const x = randn([16, 1, 28, 28], { generator: g })
-        const y = randint(0, 10, [16], { generator: g })
-        losses.push(tidy(() => {
-          const loss = F.crossEntropy(model.forward(x), y)
-          loss.backward()
-          opt.step()
-          opt.zeroGrad()
-          return loss.item()
-        }))
-      }
+      const { losses } = trainSteps('wasm-test', 3)
       const info = be.info()
       disposeBackends()
       return { losses, info }

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { build } from 'esbuild'
 import { browserSkipReason, runInChromium } from './browser/browser-parity.js'
-import { wasmThreadScript } from '../src/browser.js'
+import { wasmThreadScript } from '../src/index.js'
 
 const skip = browserSkipReason()
 if (skip) console.warn(`browser-entry: SKIPPING the Chromium test: ${skip}`)

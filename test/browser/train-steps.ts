@@ -1,7 +1,8 @@
 // A few Adam steps of the zoo's mlp on a random batch, all in tidy(), on the backend named: the
 // losses and what each step moved between host and backend. Used by the browser pages (bundled
-// with priorgrad's browser entry), on a page's main thread and in a Web Worker.
-import { Adam, F, Generator, backendStats, createModel, randint, randn, setBackend, statsSince, tidy } from '../../src/browser.js'
+// with priorgrad's browser entry), on a page's main thread and in a Web Worker, and by the Node
+// tests; it imports the exports common to both entries (src/core.ts), which register nothing.
+import { Adam, F, Generator, backendStats, createModel, randint, randn, setBackend, statsSince, tidy } from '../../src/core.js'
 
 export interface Trained {
   losses: number[]
