@@ -1,8 +1,9 @@
 // Draw the DOT text of toDot as an SVG picture, with a small layered layout (the idea of
 // Sugiyama et al., 1981, in its simplest form): each node goes in the column of its longest path
-// from a leaf, so every arrow points right, as toDot's rankdir=LR asks; within a column, nodes
-// are ordered by the mean row of their inputs, which keeps most arrows short and uncrossed. The
-// graphs here have a dozen nodes, so one ordering pass is enough and no layout library is needed.
+// from a leaf (each leaf just left of its first use), so every arrow points right, as toDot's
+// rankdir=LR asks; within a column, nodes are ordered by the mean row of their inputs, which
+// keeps most arrows short and uncrossed. The graphs here have a dozen or two nodes, so one
+// ordering pass is enough and no layout library is needed.
 import { escapeXml } from '../src/plot/svg.js'
 
 /** A node of toDot's output: a tensor (ellipse) or the op that made one (box). */
@@ -36,7 +37,7 @@ const ROW = 40
 const COL_GAP = 46
 const CHAR = 6.6
 
-/** Columns by longest path from a source (Kahn's topological order), rows by the mean row of the inputs. */
+/** Columns by longest path from a source (Kahn's topological order), leaves moved next to their first use; rows by the mean row of the inputs. */
 export function layout(nodes: DotNode[], edges: [string, string][]): { placed: Placed[]; width: number; height: number } {
   const preds = new Map<string, string[]>(nodes.map((n) => [n.id, []]))
   const succs = new Map<string, string[]>(nodes.map((n) => [n.id, []]))
@@ -55,6 +56,12 @@ export function layout(nodes: DotNode[], edges: [string, string][]): { placed: P
       indegree.set(s, indegree.get(s)! - 1)
       if (indegree.get(s) === 0) queue.push(s)
     }
+  }
+  // A leaf goes just left of its first consumer, not in column 0: a constant used by the last op
+  // would otherwise draw an arrow across the whole picture.
+  for (const n of nodes) {
+    const s = succs.get(n.id)!
+    if (preds.get(n.id)!.length === 0 && s.length > 0) layer.set(n.id, Math.min(...s.map((x) => layer.get(x) ?? 1)) - 1)
   }
   const columns: DotNode[][] = []
   for (const n of nodes) (columns[layer.get(n.id) ?? 0] ??= []).push(n)

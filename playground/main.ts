@@ -73,7 +73,7 @@ function setState(text: string, state: string): void {
 function describeBackend(b: BackendReport): string {
   const parts = [`${b.name}: ${b.description}.`]
   if (b.gpujsMode !== null) parts.push(b.hardwareGpu ? 'Hardware GPU.' : `Software rendering, not a hardware GPU${b.renderer ? '' : ' (no renderer string)'}.`)
-  if (b.threads !== null) parts.push(`${b.threads} thread${b.threads === 1 ? '' : 's'}.`)
+  if (b.threads !== null && !/thread/.test(b.description)) parts.push(`${b.threads} thread${b.threads === 1 ? '' : 's'}.`)
   return parts.join(' ')
 }
 

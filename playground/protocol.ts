@@ -111,7 +111,7 @@ export type FromWorker =
   | { type: 'fatal'; message: string }
   | { type: 'invalid'; id: number; errors: FieldError[] }
   | { type: 'started'; id: number; backend: BackendReport; setupMs: number }
-  | { type: 'step'; id: number; step: number; loss: number; penalty: number; imagesPerSec: number; ms: number }
+  | { type: 'step'; id: number; step: number; loss: number; penalty: number; imagesPerSec: number }
   | ({ type: 'eval'; id: number; step: number; histogram: Histogram; counts: CountMap[] } & TestResult)
   | { type: 'finished'; id: number; reason: 'done' | 'stopped' | 'error'; message: string | null; steps: number; firstStepMs: number | null; stepsPerSec: number | null; test: TestResult | null }
   | { type: 'graph'; id: number; expression: string; dot: string }

@@ -95,7 +95,7 @@ function pump(): void {
       if (a.firstStepMs === null) a.firstStepMs = now - a.started
       else a.trainMs += now - s0
       const imagesPerSec = r.step > 1 ? ((r.step - 1) * r.config.batchSize) / (a.trainMs / 1000) : r.config.batchSize / ((now - s0) / 1000)
-      post({ type: 'step', id: a.id, step: r.step, loss, penalty, imagesPerSec, ms: now - s0 })
+      post({ type: 'step', id: a.id, step: r.step, loss, penalty, imagesPerSec })
       if (r.step % EVAL_EVERY === 0 || r.step === r.steps) evaluateAndPost(a)
     }
     if (a.stop || r.step >= r.steps) {
