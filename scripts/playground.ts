@@ -21,6 +21,7 @@ import { build } from 'esbuild'
 import { readIdxFile } from '../src/data/idx.js'
 import { MNIST_FILES, mnistDataDir } from '../src/data/mnist.js'
 import { wasmThreadScript } from '../src/tensor/backends/wasm/threads-browser.js'
+import { writeFileAtomic } from '../src/io/atomic.js'
 import { encodeMnistAsset, type RawSplit } from '../playground/mnist-asset.js'
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)))
@@ -62,9 +63,10 @@ export async function buildPlayground(outDir = DEFAULT_OUT, options: { minify?: 
   })
   for (const f of STATIC) fs.copyFileSync(path.join(SOURCE, f), path.join(outDir, f))
   // the wasm backend's helper thread, a script file: the CSP allows no blob: or eval'd workers
-  fs.writeFileSync(path.join(outDir, 'wasm-thread.js'), wasmThreadScript())
+  // (written atomically: a build stopped half-way leaves no half file, so a later build may keep the asset it finds)
+  writeFileAtomic(path.join(outDir, 'wasm-thread.js'), wasmThreadScript())
   const asset = path.join(outDir, 'mnist-subset.bin')
-  if (!fs.existsSync(asset)) fs.writeFileSync(asset, encodeMnistAsset(mnistSplit('train', TRAIN_IMAGES), mnistSplit('test', TEST_IMAGES)))
+  if (!fs.existsSync(asset)) writeFileAtomic(asset, encodeMnistAsset(mnistSplit('train', TRAIN_IMAGES), mnistSplit('test', TEST_IMAGES)))
   const js = ['main.js', 'worker.js'].map((file) => {
     const bytes = new Uint8Array(fs.readFileSync(path.join(outDir, file)))
     return { file, bytes: bytes.length, gzipBytes: gzipSync(bytes, { level: 9 }).length }

@@ -9,6 +9,7 @@ import { disposeBackends, getBackendInfo, listBackends, registerBackend } from '
 import { trainSteps } from './browser/train-steps.js'
 import { WasmBackend, registerWasmBackend } from '../src/tensor/backends/wasm/index.js'
 import { WasmEngine } from '../src/tensor/backends/wasm/engine.js'
+import { Heap } from '../src/tensor/backends/wasm/heap.js'
 import { nodeThreading } from '../src/tensor/backends/wasm/threads-node.js'
 import { Generator } from '../src/tensor/generator.js'
 
@@ -304,6 +305,33 @@ describe('wasm backend: float64, lifecycle, determinism, registration', () => {
     expect(helperTasks()).toBeGreaterThan(0)
     one.dispose()
     two.dispose()
+  })
+
+  it('a full memory still meets a request from merged free neighbours (a fixed-size memory cannot grow)', () => {
+    const KiB = 1024
+    const memory = { buffer: new ArrayBuffer(1024 * KiB), grow: (): number => { throw new Error('a fixed memory never grows') } }
+    const heap = new Heap(memory, 0, 1024 * KiB)
+    const [a, b, c, d] = [0, 1, 2, 3].map(() => heap.alloc(256 * KiB)) as number[]
+    expect([a, b, c, d]).toEqual([0, 256 * KiB, 512 * KiB, 768 * KiB])
+    expect(heap.alloc(64)).toBeNull()
+    heap.release(b!)
+    heap.release(c!)
+    // two free 256 KiB neighbours make the 512 KiB block
+    expect(heap.alloc(512 * KiB)).toBe(b)
+    heap.release(d!)
+    // the free block at the top goes back to the bump pointer, the rest of a run stays free
+    expect(heap.alloc(96 * KiB)).toBe(768 * KiB)
+    expect(heap.alloc(128 * KiB)).toBe(768 * KiB + 96 * KiB)
+    expect(heap.alloc(32 * KiB)).toBe(768 * KiB + 224 * KiB)
+    expect(heap.alloc(64)).toBeNull()
+    expect(heap.liveBlocks).toBe(5)
+    // a fixed-size memory takes small blocks from its far end, so they never split the large ones' space
+    const MiB = 1024 * KiB
+    const fixed = new Heap({ buffer: new ArrayBuffer(4 * MiB), grow: memory.grow }, 0, 4 * MiB, true)
+    expect(fixed.alloc(4)).toBe(4 * MiB - 64)
+    expect(fixed.alloc(MiB)).toBe(0)
+    expect(fixed.alloc(100)).toBe(4 * MiB - 64 - 128)
+    expect(fixed.alloc(MiB)).toBe(MiB)
   })
 
   it('without SharedArrayBuffer (a page that is not cross-origin isolated) the memory is plain and fixed, one thread, the same bits', () => {

@@ -48,7 +48,7 @@ describe('the browser entry', () => {
     expectNear(report.gpu.losses, report.reference.losses, 'gpujs')
     for (const m of report.gpu.moved.slice(1)) expect(m).toEqual({ uploads: 2, downloads: 1 })
     // not cross-origin isolated: no SharedArrayBuffer, so a plain memory of fixed size and one thread
-    expect(report.wasmInfo.details).toMatchObject({ threads: 1, memory: 'fixed 256 MiB', oneThreadBecause: expect.stringMatching(/not cross-origin isolated/) })
+    expect(report.wasmInfo.details).toMatchObject({ threads: 1, memory: 'fixed 512 MiB', oneThreadBecause: expect.stringMatching(/not cross-origin isolated/) })
     expectNear(report.wasm.losses, report.reference.losses, 'wasm')
     // (the host reads WASM memory in place: the loss is not a download)
     for (const m of report.wasm.moved.slice(1)) expect(m).toEqual({ uploads: 2, downloads: 0 })

@@ -20,7 +20,7 @@ interface Run {
   id: number
   state: string
   config: Record<string, unknown>
-  backend: { name: string; gpujsMode: string | null; threads: number | null; hardwareGpu: boolean; renderer: string | null } | null
+  backend: { name: string; gpujsMode: string | null; threads: number | null; hardwareGpu: boolean; renderer: string | null; details?: Record<string, unknown> } | null
   losses: number[]
   evals: { step: number; accuracy: number; images: number }[]
   message: string | null
@@ -211,8 +211,7 @@ describe.skipIf(skip !== null)(`the playground in Chromium${skip ? ` [skipped: $
       await expectClean()
     })
 
-    // NOTE: the two wasm tests need the WASM backend in the browser entry (setBackend('wasm') inside a Web Worker).
-    it("wasm: 50 mlp steps with the dynamic prior (needs setBackend('wasm') in src/browser.ts)", async () => {
+    it("wasm: 50 mlp steps with the dynamic prior", async () => {
       const before = (await hook(page)).heatmapUpdates
       const run = await train(page, { backend: 'wasm', steps: '50' })
       expect(run.message, run.message ?? '').toBeNull()
@@ -229,7 +228,7 @@ describe.skipIf(skip !== null)(`the playground in Chromium${skip ? ` [skipped: $
       await expectClean()
     })
 
-    it("wasm: cnn2 shows conv1's 32 filters and fc1 as count maps (needs setBackend('wasm') in src/browser.ts)", async () => {
+    it("wasm: cnn2 shows conv1's 32 filters and fc1 as count maps", async () => {
       const run = await train(page, { model: 'cnn2', steps: '20' })
       expect(run.state).toBe('done')
       expect(await page.getAttribute('#counts-conv1-weight', 'data-updates')).toBe('2')
@@ -241,7 +240,7 @@ describe.skipIf(skip !== null)(`the playground in Chromium${skip ? ` [skipped: $
       await expectClean()
     })
 
-    it("wasm: an L2 run becomes the weight histogram's reference (needs setBackend('wasm') in src/browser.ts)", async () => {
+    it("wasm: an L2 run becomes the weight histogram's reference", async () => {
       const l2 = await train(page, { reg: 'l2', steps: '50' })
       expect(l2.state).toBe('done')
       const run = await train(page, { reg: 'dynamic-prior', steps: '50' })
@@ -282,6 +281,11 @@ describe.skipIf(skip !== null)(`the playground in Chromium${skip ? ` [skipped: $
       expect(run.backend?.name).toBe('wasm')
       expect(run.backend?.threads).toBe(1)
       expect(await page.textContent('#backend-info')).toMatch(/not cross-origin isolated/)
+      // cnn2 and its evaluations (batches of 250) in the fixed-size memory a page without SharedArrayBuffer gets
+      const cnn2 = await train(page, { model: 'cnn2', steps: '20' })
+      expect(cnn2.message, cnn2.message ?? '').toBeNull()
+      expect(cnn2.state).toBe('done')
+      expect(cnn2.backend?.details?.['memory']).toBe('fixed 512 MiB')
       expect(opened.consoleErrors).toEqual([])
       expect((await hook(page)).violations).toEqual([])
     })

@@ -4,7 +4,7 @@
 // under them. A shared memory never does (growing it keeps old views valid), so where there is
 // SharedArrayBuffer (Node, a cross-origin isolated page) the memory is shared and grows on
 // demand up to 2 GiB. A plain memory detaches every view when it grows, so elsewhere (an ordinary
-// page) it is made at its full size once (`fixedMiB`, 256 MiB by default; untouched pages cost no
+// page) it is made at its full size once (`fixedMiB`, 512 MiB by default; untouched pages cost no
 // real memory) and never grows; threads then cannot share it, and the engine runs on one.
 //
 // Memory layout (bytes): [packing buffers, one pair per thread | heap blocks...]. The heap
@@ -26,7 +26,7 @@ import { Wasm, type WasmMemory, type WasmModule } from './wasm-api.js'
 const PAGE = 65536
 // NOTE: 2 GiB cap (shared memories need a maximum); only touched pages cost real memory.
 const MAX_PAGES = 32768
-const DEFAULT_FIXED_MIB = 256
+const DEFAULT_FIXED_MIB = 512
 const EXPORTS = ['gemm', 'im2col', 'col2im', 'maxPool2x2', 'maxPoolBackward', 'adam', ...ELEMENTWISE_EXPORTS, ...SUM_EXPORTS, ...PRIOR_EXPORTS]
 
 /** Operands already in WASM memory; pointers and strides in bytes. */
@@ -101,7 +101,7 @@ export class WasmEngine {
     this.fns = Object.fromEntries(EXPORTS.map((n) => [n, inst.exports[n] as (...args: number[]) => void]))
     this.f32View = new Float32Array(this.memory.buffer)
     this.buffers.add(this.f32View.buffer)
-    this.heap = new Heap(this.memory, this.packBytes * this.threads, this.maxPages * PAGE)
+    this.heap = new Heap(this.memory, this.packBytes * this.threads, this.maxPages * PAGE, !this.shared)
   }
 
   get mr(): number {

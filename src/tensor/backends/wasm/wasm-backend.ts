@@ -50,7 +50,7 @@ export interface WasmBackendOptions {
   parallelFlops?: number
   /** how threads start: default the one the entry registered (Node's worker_threads; in a page one thread unless given browserThreading(url)) */
   threading?: WasmThreading
-  /** size in MiB of the memory where there is no SharedArrayBuffer (a plain memory cannot grow under its views); default 256 */
+  /** size in MiB of the memory where there is no SharedArrayBuffer (a plain memory cannot grow under its views); default 512 */
   fixedMiB?: number
 }
 
