@@ -4,12 +4,12 @@
 // this process) and `npx priorgrad --help` runs the CLI from the built files; a bundler targeting
 // the browser gets the browser entry (dist/browser.js) and no Node module.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { build } from 'esbuild'
-import { Adam, F, Generator, createModel, randint, randn, setBackend, tidy } from '../src/index.js'
+import { Adam, F, Generator, createModel, randint, randn, setBackend, tidy, wasmThreadScript } from '../src/index.js'
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'priorgrad-package-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -62,5 +62,9 @@ describe('npm pack, install into a plain Node project, use', () => {
     const inputs = Object.keys(r.metafile!.inputs)
     expect(inputs.some((f) => f.endsWith('node_modules/priorgrad/dist/browser.js')), inputs.filter((f) => f.includes('priorgrad')).slice(0, 3).join(', ')).toBe(true)
     expect(r.outputFiles[0]!.text.match(/["']node:[a-z_/]+["']/g) ?? []).toEqual([])
+    // the wasm backend's helper-thread script, which a page serves, is the package's 'priorgrad/wasm-thread.js'
+    const resolved = await build({ stdin: { contents: "import 'priorgrad/wasm-thread.js'", resolveDir: project }, bundle: true, write: false, logLevel: 'silent', metafile: true })
+    expect(Object.keys(resolved.metafile!.inputs).some((f) => f.endsWith('node_modules/priorgrad/dist/wasm-thread.js'))).toBe(true)
+    expect(readFileSync(path.join(project, 'node_modules/priorgrad/dist/wasm-thread.js'), 'utf8')).toBe(wasmThreadScript())
   })
 })
