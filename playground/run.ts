@@ -165,8 +165,8 @@ export class TrainingRun {
     let total = 0
     for (const [name, w] of this.model.namedParameters()) {
       if (!name.endsWith('weight')) continue
-      // a copy made on the backend and read back: the parameter's own device copy stays in place
-      const values = noGrad(() => tidy(() => w.clone().data.slice()))
+      // a copy read back from the backend: the parameter's own device copy stays in place
+      const values = w.toTypedArray()
       for (let i = 0; i < values.length; i++) {
         const a = Math.log10(Math.abs(values[i]!))
         const b = Math.floor(((a - lo) / (hi - lo)) * bins)

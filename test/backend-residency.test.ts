@@ -27,7 +27,7 @@ describe('gpujs-webasm: a cnn2 training step stays on the device', () => {
 })
 
 describe('gpujs-webasm: values come back on demand', () => {
-  it('.data reads the device copy once and drops it (the caller may write); item(), toArray() and printing keep it', () => {
+  it('.data reads the device copy once and drops it (the caller may write); item(), toArray(), toTypedArray() and printing keep it', () => {
     setBackend('gpujs-webasm')
     const x = tensor([1, 2, 3, 4])
     const y = x.mul(2).add(1) // two kernels; x uploaded once, y on the device
@@ -36,6 +36,9 @@ describe('gpujs-webasm: values come back on demand', () => {
     expect(y.toArray()).toEqual([3, 5, 7, 9])
     expect(String(y)).toContain('9.')
     expect(y.sum().item()).toBe(24)
+    const copy = y.toTypedArray()
+    expect(copy).toEqual(new Float32Array([3, 5, 7, 9]))
+    copy[0] = -1 // a copy: the tensor does not change
     expect(statsSince(before, backendStats())).toMatchObject({ uploads: 0, downloads: 2 }) // y once, the sum once
     expect(deviceCopyOf(y.buffer('test'))?.hostStale).toBe(false)
     // writing through .data: the device copy goes, and the next kernel uploads the new values

@@ -163,6 +163,15 @@ export class Tensor {
   toArray(): NestedArray {
     return toNested(this.hostData('toArray'), this.shape, 0, 0)
   }
+  /**
+   * A copy of the elements, row-major, as a new typed array of the tensor's dtype (PyTorch's
+   * `.numpy()` of a CPU copy). A device copy is read back and kept: the tensor stays on its
+   * backend, where `data` would drop it so that the caller may write.
+   * @example const w = model.fc1.weight.toTypedArray() // Float32Array
+   */
+  toTypedArray(): TypedArray {
+    return this.hostData('toTypedArray').slice()
+  }
   /** A PyTorch-like printout. @example console.log(String(x)) */
   toString(): string {
     return formatTensor(this)
