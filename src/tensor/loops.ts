@@ -4,7 +4,7 @@
 // Tensor ops on top of them. The copying ops' index loops (broadcastLoop, broadcastTo) are below.
 import { Tensor } from './tensor.js'
 import { allocateOutput, type DType, type TypedArray } from './dtype.js'
-import { broadcastGeometry, broadcastShapes, forEachRun, numel } from './shape.js'
+import { broadcastAll, broadcastGeometry, forEachRun, numel } from './shape.js'
 import { getBackend } from './backends/registry.js'
 import type { BinaryOp, UnaryOp } from './backends/backend.js'
 
@@ -24,17 +24,19 @@ export function runClamp(x: Tensor, min: number, max: number): Tensor {
 
 /** op(a, b) elementwise over the broadcast shape of a and b (an error naming `name` when they do not broadcast). */
 export function runBinary(op: BinaryOp, a: Tensor, b: Tensor, dtype: DType, name: string = op): Tensor {
-  const shape = broadcastShapes(name, a.shape, b.shape)
+  const shapes = [a.shape, b.shape]
+  const shape = broadcastAll(name, shapes)
   const out = allocateOutput(dtype, numel(shape))
-  getBackend().binary(op, a.buffer(name), b.buffer(name), out, broadcastGeometry(name, [a.shape, b.shape]))
+  getBackend().binary(op, a.buffer(name), b.buffer(name), out, broadcastGeometry(name, shapes, shape))
   return new Tensor(out, shape)
 }
 
 /** cond != 0 ? a : b elementwise over the broadcast shape of the three. */
 export function runWhere(cond: Tensor, a: Tensor, b: Tensor, dtype: DType): Tensor {
-  const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape)
+  const shapes = [cond.shape, a.shape, b.shape]
+  const shape = broadcastAll('where', shapes)
   const out = allocateOutput(dtype, numel(shape))
-  getBackend().where(cond.buffer('where'), a.buffer('where'), b.buffer('where'), out, broadcastGeometry('where', [cond.shape, a.shape, b.shape]))
+  getBackend().where(cond.buffer('where'), a.buffer('where'), b.buffer('where'), out, broadcastGeometry('where', shapes, shape))
   return new Tensor(out, shape)
 }
 

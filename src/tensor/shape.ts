@@ -66,12 +66,17 @@ export interface Broadcast {
   strides: number[][]
 }
 
+/** The broadcast of any number of shapes, or an error naming the op. @example broadcastAll('where', [[3, 1], [4], []]) // [3, 4] */
+export function broadcastAll(op: string, shapes: readonly Shape[]): number[] {
+  return shapes.reduce<number[]>((acc, s) => broadcastShapes(op, acc, s), [])
+}
+
 /**
- * The broadcast of `shapes` (an error naming the op when they do not broadcast), as a Broadcast.
+ * The broadcast of `shapes` (an error naming the op when they do not broadcast), as a Broadcast;
+ * a caller that already has their broadcast shape (the output's) passes it as `full`.
  * @example broadcastGeometry('add', [[32, 64, 14, 14], [64, 1, 1]]) // shape [32, 64, 196], strides [[12544, 196, 1], [0, 1, 0]]
  */
-export function broadcastGeometry(op: string, shapes: readonly Shape[]): Broadcast {
-  const full = shapes.reduce<number[]>((acc, s) => broadcastShapes(op, acc, s), [])
+export function broadcastGeometry(op: string, shapes: readonly Shape[], full: Shape = broadcastAll(op, shapes)): Broadcast {
   const fullStrides = shapes.map((s) => broadcastStrides(s, full))
   const shape: number[] = []
   const strides: number[][] = shapes.map(() => [])
